@@ -1,0 +1,69 @@
+"""The model the app serves: loaded once at start-up, with its threshold and recorded test metrics."""
+
+import json
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from toxiclf.classifier import load_classifier_for_serving
+from toxiclf.paths import RESULTS_DIR, SHIPPED_MODEL_DIR
+from toxiclf.report import NON_MODEL_RESULTS
+
+logger = logging.getLogger(__name__)
+
+HOW_TO_GET_A_MODEL = (
+    "No model is loaded: train one (see the README, e.g. `bash scripts/smoke_pipeline.sh`) and start the app with "
+    "TOXICLF_MODEL=outputs/student-odd, or restore the shipped model folder `model/`."
+)
+
+
+@dataclass
+class ServedModel:
+    """A classifier shared by all requests, or the reason there is none."""
+
+    classifier: object | None
+    name: str
+    error: str | None = None
+    test_metrics: dict | None = None
+    # Fast tokenizers are not safe to call from several threads at once, and two cores gain nothing from
+    # running two forward passes side by side: requests take turns.
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def ready(self) -> bool:
+        return self.classifier is not None
+
+    def predict(self, texts: list[str]) -> list[dict]:
+        with self.lock:
+            return self.classifier.predict(texts)
+
+
+def recorded_test_metrics(model_dir: Path, results_dir: Path = RESULTS_DIR) -> dict | None:
+    """Test metrics that run_eval.py recorded for this model folder, if any."""
+    target = model_dir.resolve()
+    for path in sorted(results_dir.glob("*.json")):
+        if path.name in NON_MODEL_RESULTS:
+            continue
+        result = json.loads(path.read_text())
+        recorded = result.get("path")
+        if recorded and (RESULTS_DIR.parent / recorded).resolve() == target:
+            metrics = result["metrics"]["threshold_validation"]
+            return {
+                "roc_auc": metrics["roc_auc"],
+                "f1": metrics["f1"],
+                "precision": metrics["precision"],
+                "recall": metrics["recall"],
+                "test_rows": result["provenance"]["eval_rows"]["test"],
+            }
+    return None
+
+
+def load_served_model(model_dir: Path | None, backend: str = "auto", batch_size: int = 32) -> ServedModel:
+    model_dir = model_dir or SHIPPED_MODEL_DIR
+    if not (model_dir / "config.json").exists():
+        logger.warning("No model at %s", model_dir)
+        return ServedModel(None, name="none", error=HOW_TO_GET_A_MODEL)
+    classifier = load_classifier_for_serving(model_dir, backend=backend, batch_size=batch_size)
+    logger.info("Serving %s (%s backend, threshold %.3f)", model_dir, classifier.backend, classifier.threshold)
+    return ServedModel(classifier, name=model_dir.name, test_metrics=recorded_test_metrics(model_dir))

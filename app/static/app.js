@@ -1,0 +1,49 @@
+// Classify in place through the JSON API; without JavaScript the form posts and the page re-renders.
+(function () {
+  const form = document.getElementById("classify-form");
+  const text = document.getElementById("text");
+  const verdict = document.getElementById("verdict");
+  if (!form || !window.fetch) return;
+
+  function show(nodes) {
+    verdict.replaceChildren(...nodes);
+    verdict.hidden = false;
+  }
+  function el(tag, attrs, content) {
+    const node = document.createElement(tag);
+    Object.assign(node, attrs || {});
+    if (content !== undefined) node.textContent = content;  // textContent: user text is never parsed as HTML
+    return node;
+  }
+
+  form.addEventListener("submit", async function (event) {
+    event.preventDefault();
+    let answer;
+    try {
+      const response = await fetch("/api/v1/classify", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ text: text.value }),
+      });
+      answer = await response.json();
+    } catch (error) {
+      show([el("p", { className: "problem", id: "problem" }, "The server could not be reached; try again.")]);
+      return;
+    }
+    if (answer.error) {
+      const message = answer.error.message;
+      show([el("p", { className: "problem", id: "problem" }, message.charAt(0).toUpperCase() + message.slice(1) + ".")]);
+      return;
+    }
+    const result = answer.results[0];
+    const kind = result.flagged ? "toxic" : "clean";
+    const bar = el("div", { className: "bar" });
+    const fill = el("div", { className: "fill " + kind });
+    fill.style.width = (result.score * 100).toFixed(1) + "%";
+    bar.append(fill);
+    const score = el("p", { className: "score" }, "P(toxic) = ");
+    score.append(el("span", { id: "score" }, result.score.toFixed(3)), " ",
+                 el("span", { className: "muted" }, "(flagged at ≥ " + answer.threshold.toFixed(2) + ")"));
+    show([el("p", { className: "label " + kind, id: "label" }, result.label), bar, score]);
+  });
+})();

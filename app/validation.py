@@ -1,0 +1,42 @@
+"""Checks on what a client sends; each failure is one clear sentence and a status code."""
+
+from dataclasses import dataclass
+
+
+@dataclass
+class InvalidInput(Exception):
+    message: str
+    status: int = 400
+
+
+def texts_from_json(body, max_texts: int, max_chars: int) -> list[str]:
+    """The texts of a `{"text": str}` or `{"texts": [str, ...]}` body."""
+    if not isinstance(body, dict):
+        raise InvalidInput('the body must be a JSON object: {"text": "..."} or {"texts": ["...", ...]}')
+    if ("text" in body) == ("texts" in body):
+        raise InvalidInput('give exactly one of "text" (a string) or "texts" (a list of strings)')
+    if "text" in body:
+        if not isinstance(body["text"], str):
+            raise InvalidInput('"text" must be a string')
+        texts = [body["text"]]
+    else:
+        texts = body["texts"]
+        if not isinstance(texts, list):
+            raise InvalidInput('"texts" must be a list of strings')
+        if not texts:
+            raise InvalidInput('"texts" is empty')
+        if len(texts) > max_texts:
+            raise InvalidInput(f'"texts" has {len(texts)} items; at most {max_texts} per request', status=413)
+    for i, text in enumerate(texts):
+        check_text(text, max_chars, where=f"texts[{i}]" if "texts" in body else "text")
+    return texts
+
+
+def check_text(text, max_chars: int, where: str = "text") -> str:
+    if not isinstance(text, str):
+        raise InvalidInput(f"{where} must be a string, got {type(text).__name__}")
+    if not text.strip():
+        raise InvalidInput(f"{where} is empty")
+    if len(text) > max_chars:
+        raise InvalidInput(f"{where} has {len(text):,} characters; at most {max_chars:,}")
+    return text

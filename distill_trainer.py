@@ -1,0 +1,72 @@
+"""DistillationTrainer: a Trainer whose loss blends cross-entropy, soft-target KL and hidden-state cosine."""
+
+import torch
+from transformers import Trainer
+from transformers.modeling_outputs import SequenceClassifierOutput
+
+from toxiclf.losses import masked_cosine_loss, soft_target_kl
+
+
+class DistillationTrainer(Trainer):
+    """Train a student on `w_ce * CE + w_kl * T^2 * KL + w_cos * (1 - cos)` against a frozen teacher.
+
+    `layer_map` pairs student hidden-state layers with teacher ones for the cosine term: `None` aligns only
+    the last layer; a tuple of teacher layers (zero-based, one per student layer) aligns every student layer
+    with the teacher layer it was copied from.
+    """
+
+    def __init__(
+        self, *args, teacher, temperature=2.0, alpha_ce=1 / 3, alpha_kl=1 / 3, alpha_cos=1 / 3, layer_map=None,
+        **kwargs,
+    ):  # fmt: skip
+        super().__init__(*args, **kwargs)
+        # The teacher is not the Trainer's model: never in the optimizer, never wrapped by DDP.
+        self.teacher = teacher.to(self.args.device).eval().requires_grad_(False)
+        self.temperature = temperature
+        self.alpha_ce, self.alpha_kl, self.alpha_cos = alpha_ce, alpha_kl, alpha_cos
+        self.layer_map = layer_map
+        # Our loss is a mean per batch and ignores num_items_in_batch; without this flag the Trainer would
+        # rescale it under gradient accumulation as if it were a sum.
+        self.model_accepts_loss_kwargs = False
+        self._term_sums, self._term_steps = {}, 0
+
+    def _hidden_pairs(self, student_hidden, teacher_hidden):
+        if self.layer_map is None:
+            return [(student_hidden[-1], teacher_hidden[-1])]
+        # hidden_states[0] is the embedding output, so encoder layer i is at index i + 1.
+        return [(student_hidden[i + 1], teacher_hidden[t + 1]) for i, t in enumerate(self.layer_map)]
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        labels = inputs["labels"]
+        features = {k: v for k, v in inputs.items() if k != "labels"}
+        student = model(**features, output_hidden_states=True)
+        ce = torch.nn.functional.cross_entropy(student.logits.float(), labels)
+        kl = cos = torch.zeros((), device=ce.device)
+        # Evaluation reports plain CE (comparable across methods); the CE-only ablation never needs the teacher.
+        if model.training and (self.alpha_kl or self.alpha_cos):
+            with torch.no_grad():
+                teacher = self.teacher(**features, output_hidden_states=True)
+            kl = soft_target_kl(student.logits, teacher.logits, self.temperature)
+            pairs = self._hidden_pairs(student.hidden_states, teacher.hidden_states)
+            cos = sum(masked_cosine_loss(s, t, features["attention_mask"]) for s, t in pairs) / len(pairs)
+        if model.training:
+            loss = self.alpha_ce * ce + self.alpha_kl * kl + self.alpha_cos * cos
+            self._remember_terms(ce=ce, kl=kl, cos=cos)
+        else:
+            loss = ce
+        # Only the logits go back: hidden states would be gathered as predictions during evaluation.
+        outputs = SequenceClassifierOutput(loss=loss, logits=student.logits)
+        return (loss, outputs) if return_outputs else loss
+
+    def _remember_terms(self, **terms):
+        for name, value in terms.items():
+            # Kept as tensors: an .item() here would synchronise the GPU on every step.
+            self._term_sums[name] = self._term_sums.get(name, 0.0) + value.detach().float()
+        self._term_steps += 1
+
+    def log(self, logs, *args, **kwargs):
+        """Add the mean of each loss term since the last training log."""
+        if "loss" in logs and self._term_steps:
+            logs.update({f"loss_{k}": round(v.item() / self._term_steps, 4) for k, v in self._term_sums.items()})
+            self._term_sums, self._term_steps = {}, 0
+        super().log(logs, *args, **kwargs)

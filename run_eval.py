@@ -1,0 +1,190 @@
+"""Score every trained model and the baselines on the held-out test split; write results/.
+
+    python run_eval.py                                   # all checkpoints found under outputs/ (and model/)
+    python run_eval.py --max-eval-samples 500            # quick, on CPU
+    python run_eval.py --checkpoints odd=outputs/student-odd --no-baselines --update-readme
+
+This is the only code that reads the test split. Thresholds are chosen on the validation split.
+"""
+
+import argparse
+import gc
+import json
+import logging
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+from transformers import set_seed
+
+from toxiclf.baselines import MajorityBaseline, TfidfBaseline
+from toxiclf.classifier import Classifier
+from toxiclf.data import DEFAULT_SEED, EMBEDDED, LABEL_COLUMN, TEXT_COLUMN, DataError, data_provenance, load_splits
+from toxiclf.evaluation import BOOTSTRAP_RESAMPLES, evaluate_scores, folder_size_mb, measure_cost
+from toxiclf.paths import OUTPUTS_DIR, REPO_ROOT, RESULTS_DIR, SHIPPED_MODEL_DIR
+from toxiclf.provenance import device_info, git_commit, library_versions
+from toxiclf.report import plot_confusion_matrices, plot_curves, update_readme, write_summary
+from toxiclf.training import RUN_CONFIG_FILE
+
+logger = logging.getLogger(__name__)
+
+# What run_eval.py looks for when --checkpoints is not given; missing ones are skipped.
+DEFAULT_CHECKPOINTS = {
+    "teacher": OUTPUTS_DIR / "teacher",
+    "student-odd": OUTPUTS_DIR / "student-odd",
+    "student-even": OUTPUTS_DIR / "student-even",
+    "lora": OUTPUTS_DIR / "lora" / "merged",
+    "student-odd-ce": OUTPUTS_DIR / "student-odd-ce",
+    "minilm-l6": OUTPUTS_DIR / "minilm-l6",
+    "shipped": SHIPPED_MODEL_DIR,
+}
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoints", nargs="+", metavar="NAME=PATH", help="models to score (default: found ones)")
+    parser.add_argument("--dataset", default=EMBEDDED, help="'embedded', a hub id or a local folder")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="split seed (must match training)")
+    parser.add_argument("--max-eval-samples", type=int, help="score the first N test and validation rows only")
+    parser.add_argument("--batch-size", type=int, default=64, help="scoring batch size")
+    parser.add_argument("--device", help="cpu or cuda (default: cuda if available)")
+    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="where the JSON, table and plots go")
+    parser.add_argument("--no-baselines", action="store_true", help="skip majority and TF-IDF baselines")
+    parser.add_argument("--baseline-max-train-samples", type=int, help="fit TF-IDF on the first N training rows")
+    parser.add_argument("--no-cost", action="store_true", help="skip the CPU latency / throughput measurement")
+    parser.add_argument("--bootstrap-resamples", type=int, default=BOOTSTRAP_RESAMPLES, help="for the 95 %% CIs")
+    parser.add_argument("--update-readme", action="store_true", help="regenerate the README's results section")
+    args = parser.parse_args(argv)
+    if args.max_eval_samples is not None and args.max_eval_samples < 10:
+        parser.error("--max-eval-samples must be at least 10")
+    if args.bootstrap_resamples < 1000:
+        parser.error("--bootstrap-resamples must be at least 1000 for stable 95 % intervals")
+    args.checkpoints = parse_checkpoints(parser, args.checkpoints)
+    return args
+
+
+def parse_checkpoints(parser, specs) -> dict[str, Path]:
+    if not specs:
+        return {name: path for name, path in DEFAULT_CHECKPOINTS.items() if (path / "config.json").exists()}
+    checkpoints = {}
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not path:
+            parser.error(f"--checkpoints takes NAME=PATH, got {spec!r}")
+        if not (Path(path) / "config.json").exists():
+            parser.error(f"{path} holds no model (no config.json)")
+        checkpoints[name] = Path(path)
+    return checkpoints
+
+
+def training_record(model_dir: Path) -> dict | None:
+    """The run_config.json its training script wrote (LoRA's sits one folder up from merged/)."""
+    for folder in (model_dir, model_dir.parent):
+        path = folder / RUN_CONFIG_FILE
+        if path.exists():
+            return json.loads(path.read_text())
+    return None
+
+
+def train_rows(record: dict | None) -> int | None:
+    if not record:
+        return None
+    return record["args"].get("max_train_samples") or record["data"]["split_sizes"]["train"]
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    logger.info("Arguments: %s", json.dumps({k: str(v) for k, v in vars(args).items()}))
+    set_seed(args.seed)
+    if not args.checkpoints and args.no_baselines:
+        raise SystemExit("error: nothing to evaluate: no checkpoint found under outputs/ and --no-baselines given")
+
+    try:
+        splits = load_splits(args.dataset, args.seed)
+    except DataError as error:
+        raise SystemExit(f"error: {error}")
+    source = data_provenance(args.dataset, args.seed, splits)
+    test, validation = splits["test"], splits["validation"]
+    if args.max_eval_samples:
+        test = test.select(range(min(args.max_eval_samples, len(test))))
+        validation = validation.select(range(min(args.max_eval_samples, len(validation))))
+    test_texts, test_labels = test[TEXT_COLUMN], np.array(test[LABEL_COLUMN])
+    val_texts, val_labels = validation[TEXT_COLUMN], np.array(validation[LABEL_COLUMN])
+    logger.info("Scoring on %d test and %d validation comments", len(test_texts), len(val_texts))
+
+    common = {
+        "data": source,
+        "eval_rows": {"test": len(test_texts), "validation": len(val_texts)},
+        "max_eval_samples": args.max_eval_samples,
+        "git_commit": git_commit(),
+        "libraries": library_versions(),
+        "evaluated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    args.results_dir.mkdir(parents=True, exist_ok=True)
+    scored, curves = [], {}
+
+    def record(name, method, scorer, *, params, trainable, size_mb, path, training, rows):
+        started = time.time()
+        test_scores = scorer.scores(test_texts, args.batch_size)
+        val_scores = scorer.scores(val_texts, args.batch_size)
+        scoring_seconds = time.time() - started
+        metrics = evaluate_scores(test_labels, test_scores, val_labels, val_scores, args.seed, args.bootstrap_resamples)
+        cost = {"parameters": params, "trainable_parameters": trainable, "size_mb": size_mb}
+        if not args.no_cost:
+            cost.update(measure_cost(scorer.scores, test_texts), device=device_info())
+        result = {
+            "model": name, "method": method, "path": path, "train_rows": rows, "metrics": metrics, "cost": cost,
+            "provenance": {**common, "training": training, "scoring_seconds": round(scoring_seconds, 1)},
+        }  # fmt: skip
+        (args.results_dir / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+        for flag in metrics["flags"]:
+            logger.warning("%s is flagged: %s", name, flag)
+        logger.info("%s: test ROC-AUC %.4f, F1 %.3f at validation threshold %.3f", name,
+                    metrics["threshold_validation"]["roc_auc"], metrics["threshold_validation"]["f1"],
+                    metrics["validation_threshold"])  # fmt: skip
+        scored.append(result)
+        curves[name] = (test_labels, test_scores)
+
+    if not args.no_baselines:
+        train = splits["train"]
+        if args.baseline_max_train_samples:
+            train = train.select(range(min(args.baseline_max_train_samples, len(train))))
+        for baseline in (MajorityBaseline(), TfidfBaseline(seed=args.seed)):
+            logger.info("Fitting %s on %d training comments", baseline.name, len(train))
+            baseline.fit(train[TEXT_COLUMN], np.array(train[LABEL_COLUMN]))
+            record(baseline.name, "baseline", baseline, params=baseline.num_parameters,
+                   trainable=baseline.num_parameters, size_mb=None, path=None, training=None,
+                   rows=len(train))  # fmt: skip
+
+    for name, path in args.checkpoints.items():
+        logger.info("Loading %s from %s", name, path)
+        classifier = Classifier(path, device=args.device, batch_size=args.batch_size)
+        training = training_record(path)
+        method = (training or {}).get("method", "unknown")
+        trainable = (training or {}).get("trainable_parameters", classifier.num_parameters)
+        display_path = str(path.resolve().relative_to(REPO_ROOT)) if path.resolve().is_relative_to(REPO_ROOT) else str(path)
+        record(name, method, classifier, params=classifier.num_parameters, trainable=trainable,
+               size_mb=folder_size_mb(path), path=display_path, training=training, rows=train_rows(training))  # fmt: skip
+        del classifier
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+    summary = write_summary(args.results_dir)
+    plot_curves(curves, args.results_dir)
+    plot_confusion_matrices(scored, args.results_dir)
+    logger.info("Wrote %s and plots to %s", summary.name, args.results_dir)
+    if args.update_readme:
+        if update_readme(REPO_ROOT / "README.md", args.results_dir):
+            logger.info("Updated the README's results section")
+        else:
+            logger.warning("README.md has no results markers; not updated")
+    print(summary.read_text())
+    return scored
+
+
+if __name__ == "__main__":
+    main()

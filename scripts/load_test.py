@@ -1,0 +1,135 @@
+"""Bounded load test of the production server on loopback; writes results/serving.json.
+
+    python scripts/load_test.py                           # the shipped model, 60 s at concurrency 16
+    python scripts/load_test.py --model outputs/student-odd --seconds 20 --concurrency 8
+
+Starts `python -m app.serve` on a free 127.0.0.1 port, waits for /healthz, sends single-comment requests (real
+test-split-free comments: the validation split) from N threads for a fixed time, then stops the server.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+from toxiclf.data import TEXT_COLUMN, load_splits  # noqa: E402
+from toxiclf.paths import RESULTS_DIR, SHIPPED_MODEL_DIR  # noqa: E402
+
+MAX_SECONDS = 300  # hard cap, whatever is asked: this is a bounded test
+MAX_CONCURRENCY = 64
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(port: int, timeout: float = 120) -> dict:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            connection.request("GET", "/healthz")
+            response = connection.getresponse()
+            body = json.loads(response.read())
+            if response.status == 200:
+                return body
+            raise SystemExit(f"error: the server has no model: {body.get('message')}")
+        except (ConnectionError, OSError):
+            time.sleep(0.5)
+    raise SystemExit("error: the server did not become healthy in time")
+
+
+def worker(port, comments, stop_at, latencies, errors, offset):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    i = offset
+    while time.time() < stop_at:
+        body = json.dumps({"text": comments[i % len(comments)]})
+        i += 1
+        started = time.perf_counter()
+        try:
+            connection.request("POST", "/api/v1/classify", body, {"Content-Type": "application/json"})
+            response = connection.getresponse()
+            response.read()
+            if response.status != 200:
+                errors.append(response.status)
+                continue
+        except (OSError, http.client.HTTPException) as error:
+            errors.append(type(error).__name__)
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            continue
+        latencies.append((time.perf_counter() - started) * 1000)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, default=SHIPPED_MODEL_DIR, help="model folder to serve")
+    parser.add_argument("--backend", default="auto", help="auto, torch or onnx-int8")
+    parser.add_argument("--seconds", type=float, default=60, help=f"test duration (at most {MAX_SECONDS})")
+    parser.add_argument("--concurrency", type=int, default=16, help=f"client threads (at most {MAX_CONCURRENCY})")
+    parser.add_argument("--server-threads", type=int, default=8, help="waitress worker threads")
+    parser.add_argument("--output", type=Path, default=RESULTS_DIR / "serving.json", help="where to write")
+    args = parser.parse_args(argv)
+    seconds, concurrency = min(args.seconds, MAX_SECONDS), min(args.concurrency, MAX_CONCURRENCY)
+
+    comments = load_splits()["validation"][TEXT_COLUMN][:2000]
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "app.serve", "--model", str(args.model), "--backend", args.backend,
+         "--port", str(port), "--threads", str(args.server_threads)],
+        cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        health = wait_healthy(port)
+        latencies, errors = [], []
+        stop_at = time.time() + seconds
+        threads = [
+            threading.Thread(target=worker, args=(port, comments, stop_at, latencies, errors, k * 97))
+            for k in range(concurrency)
+        ]
+        started = time.time()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.time() - started
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    ordered = sorted(latencies)
+    result = {
+        "model": health["model"],
+        "backend": health.get("backend"),
+        "server": f"waitress, {args.server_threads} threads",
+        "seconds": round(elapsed, 1),
+        "concurrency": concurrency,
+        "requests_ok": len(latencies),
+        "errors": len(errors),
+        "requests_per_s": round(len(latencies) / elapsed, 1),
+        "latency_ms_p50": round(statistics.median(ordered), 1) if ordered else None,
+        "latency_ms_p99": round(ordered[int(0.99 * (len(ordered) - 1))], 1) if ordered else None,
+        "comments": "first 2,000 of the validation split, one per request",
+        "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count()},
+        "command": "python scripts/load_test.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    return result
+
+
+if __name__ == "__main__":
+    main()

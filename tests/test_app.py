@@ -1,0 +1,155 @@
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from app import create_app
+from toxiclf.classifier import Classifier
+
+
+def test_page_shows_the_form_and_model(client):
+    page = client.get("/")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert '<textarea id="text" name="text"' in html and 'id="model-name"' in html
+
+
+def test_page_classifies_and_keeps_the_text(client, app):
+    answer = client.post("/", data={"text": "you stupid idiot"})
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 200
+    assert ">you stupid idiot</textarea>" in html
+    expected = app.extensions["toxiclf"].classifier.predict(["you stupid idiot"])[0]
+    assert f'<span id="score">{expected["score"]:.3f}</span>' in html
+    assert f'id="label">{expected["label"]}</p>' in html
+
+
+def test_page_escapes_user_text(client):
+    html = client.post("/", data={"text": "<script>alert(1)</script>"}).get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_page_explains_an_empty_comment(client):
+    answer = client.post("/", data={"text": "   "})
+    assert answer.status_code == 400
+    assert "The comment is empty." in answer.get_data(as_text=True)
+
+
+def test_api_scores_one_text(client, app):
+    answer = client.post("/api/v1/classify", json={"text": "thanks for the edit"})
+    assert answer.status_code == 200
+    body = answer.get_json()
+    classifier = app.extensions["toxiclf"].classifier
+    assert body["model"] == app.extensions["toxiclf"].name and body["threshold"] == classifier.threshold
+    (result,) = body["results"]
+    assert result["score"] == pytest.approx(classifier.scores(["thanks for the edit"])[0], abs=1e-6)
+    assert result["label"] in {"toxic", "non-toxic"} and result["flagged"] == (result["score"] >= body["threshold"])
+
+
+def test_api_batch_keeps_order(client, app, tiny_classifier_dir):
+    texts = ["you idiot " * n for n in range(1, 40)] + ["thanks"] * 3
+    body = client.post("/api/v1/classify", json={"texts": texts}).get_json()
+    reference = Classifier(tiny_classifier_dir).scores(texts)
+    assert [r["score"] for r in body["results"]] == pytest.approx(list(reference), abs=1e-5)
+
+
+@pytest.mark.parametrize(
+    "payload, status, message",
+    [
+        ({"text": ""}, 400, "text is empty"),
+        ({"text": " \n\t "}, 400, "text is empty"),
+        ({"texts": ["ok", "  "]}, 400, "texts[1] is empty"),
+        ({"text": 42}, 400, '"text" must be a string'),
+        ({"texts": "abc"}, 400, '"texts" must be a list'),
+        ({"texts": []}, 400, '"texts" is empty'),
+        ({"texts": ["a", 3]}, 400, "texts[1] must be a string"),
+        ({"text": "a", "texts": ["b"]}, 400, "exactly one of"),
+        ({"other": 1}, 400, "exactly one of"),
+        ([1, 2], 400, "JSON object"),
+        ({"texts": ["x"] * 257}, 413, "at most 256"),
+        ({"text": "x" * 20_001}, 400, "at most 20,000"),
+    ],
+)
+def test_api_rejects_bad_input_with_one_clear_message(client, payload, status, message):
+    answer = client.post("/api/v1/classify", json=payload)
+    assert answer.status_code == status
+    error = answer.get_json()["error"]
+    assert error["code"] == status and message in error["message"]
+
+
+def test_api_rejects_non_json(client):
+    for kwargs in ({"data": "text=hello"}, {"data": "{not json", "content_type": "application/json"}):
+        answer = client.post("/api/v1/classify", **kwargs)
+        assert answer.status_code == 400 and "must be JSON" in answer.get_json()["error"]["message"]
+
+
+def test_api_rejects_a_body_over_the_size_limit(client):
+    answer = client.post("/api/v1/classify", data=json.dumps({"text": "x" * 5_000_000}),
+                         content_type="application/json")  # fmt: skip
+    assert answer.status_code == 413 and answer.get_json()["error"]["code"] == 413
+
+
+def test_unknown_api_route_and_wrong_method_answer_json(client):
+    missing = client.get("/api/v2/nothing")
+    assert missing.status_code == 404 and missing.get_json()["error"]["code"] == 404
+    wrong = client.get("/api/v1/classify")
+    assert wrong.status_code == 405 and wrong.get_json()["error"]["code"] == 405
+
+
+def test_unexpected_error_is_a_generic_json_500(app, client, monkeypatch):
+    def broken(texts):
+        raise RuntimeError("secret internals at /home/x")
+
+    monkeypatch.setattr(app.extensions["toxiclf"].classifier, "predict", broken)
+    answer = client.post("/api/v1/classify", json={"text": "hello"})
+    assert answer.status_code == 500
+    assert "secret" not in answer.get_data(as_text=True)
+    page = client.post("/", data={"text": "hello"})
+    assert page.status_code == 500 and "secret" not in page.get_data(as_text=True)
+
+
+def test_healthz_reports_the_model(client, app):
+    body = client.get("/healthz").get_json()
+    assert body["status"] == "ok" and body["model"] == app.extensions["toxiclf"].name and body["backend"] == "torch"
+
+
+def test_without_a_model_the_app_starts_and_says_how_to_get_one(tmp_path):
+    client = create_app({"TESTING": True, "MODEL_DIR": str(tmp_path)}).test_client()
+    page = client.get("/")
+    assert page.status_code == 200 and "No model is loaded" in page.get_data(as_text=True)
+    assert client.get("/healthz").status_code == 503
+    answer = client.post("/api/v1/classify", json={"text": "hi"})
+    assert answer.status_code == 503 and "No model is loaded" in answer.get_json()["error"]["message"]
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=50),
+    lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=8), children, max_size=5),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=json_values | st.fixed_dictionaries({"text": json_values}) | st.fixed_dictionaries({"texts": json_values}))
+def test_fuzzed_json_never_gets_a_server_error(client, body):
+    answer = client.post("/api/v1/classify", data=json.dumps(body), content_type="application/json")
+    assert answer.status_code < 500
+    assert answer.is_json
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(raw=st.binary(max_size=300) | st.text(max_size=300).map(str.encode))
+def test_fuzzed_raw_bodies_never_get_a_server_error(client, raw):
+    answer = client.post("/api/v1/classify", data=raw, content_type="application/json")
+    assert answer.status_code < 500
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(min_size=1, max_size=2000))
+def test_any_unicode_text_is_scored_or_refused_cleanly(client, text):
+    answer = client.post("/api/v1/classify", json={"text": text})
+    assert answer.status_code in (200, 400)
+    if answer.status_code == 200:
+        assert 0.0 <= answer.get_json()["results"][0]["score"] <= 1.0

@@ -1,0 +1,90 @@
+import json
+
+import numpy as np
+import pytest
+
+import run_eval
+from toxiclf.evaluation import bootstrap_intervals, evaluate_scores, sanity_flags, typical_comments
+from toxiclf.metrics import classification_metrics
+from toxiclf.report import README_END, README_START, update_readme
+
+
+def test_threshold_is_chosen_on_validation_not_on_test():
+    # On validation the best cut is 0.7; on test it would be 0.3. The reported threshold must be 0.7.
+    val_labels, val_scores = [0, 0, 1, 1], [0.2, 0.5, 0.7, 0.9]
+    test_labels, test_scores = [0, 1, 1, 0, 1], [0.1, 0.3, 0.4, 0.2, 0.8]
+    result = evaluate_scores(test_labels, test_scores, val_labels, val_scores)
+    assert result["validation_threshold"] == pytest.approx(0.7)
+    assert result["threshold_validation"]["threshold"] == pytest.approx(0.7)
+    assert result["threshold_validation"]["confusion_matrix"] == [[2, 0], [2, 1]]  # only 0.8 passes 0.7
+
+
+def test_degenerate_and_inverted_models_are_flagged():
+    labels = np.array([0] * 90 + [1] * 10)
+    all_clean = classification_metrics(labels, np.full(100, 0.1))
+    assert any(f.startswith("degenerate") for f in sanity_flags(all_clean))
+    inverted = classification_metrics(labels, 1.0 - labels * 0.9 - 0.05)
+    assert any(f.startswith("inverted") for f in sanity_flags(inverted))
+    good = classification_metrics(labels, labels * 0.8 + 0.1)
+    assert sanity_flags(good) == []
+
+
+def test_bootstrap_interval_contains_the_point_estimate_and_is_seeded():
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 2, 300)
+    scores = np.clip(labels * 0.3 + rng.normal(0.35, 0.2, 300), 0, 1)
+    first, again = bootstrap_intervals(labels, scores, 0.5, seed=3), bootstrap_intervals(labels, scores, 0.5, seed=3)
+    assert first == again and first["resamples"] == 1000
+    auc = classification_metrics(labels, scores)["roc_auc"]
+    assert first["roc_auc"][0] < auc < first["roc_auc"][1]
+
+
+def test_typical_comments_are_those_near_the_median_length():
+    texts = ["a" * n for n in (1, 50, 52, 48, 400, 51)]
+    assert sorted(map(len, typical_comments(texts, 3))) == [50, 51, 52]
+
+
+def test_readme_section_is_replaced_between_markers(tmp_path, monkeypatch):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{README_START}\nold table\n{README_END}\noutro\n")
+    monkeypatch.setattr("toxiclf.report.summary_markdown", lambda results: "| new |\n")
+    monkeypatch.setattr("toxiclf.report.load_results", lambda d: [])
+    assert update_readme(readme, tmp_path)
+    assert readme.read_text() == f"intro\n{README_START}\n| new |\n{README_END}\noutro\n"
+
+
+@pytest.mark.slow
+def test_run_eval_writes_results_summary_and_plots(pipeline_outputs, tiny_dataset_dir, tmp_path):
+    out, _ = pipeline_outputs
+    results = tmp_path / "results"
+    run_eval.main(["--dataset", str(tiny_dataset_dir), "--results-dir", str(results),
+                   "--checkpoints", f"teacher={out / 'teacher'}", f"student-odd={out / 'student-odd'}",
+                   f"lora={out / 'lora' / 'merged'}"])  # fmt: skip
+    names = {"majority", "tfidf-logreg", "teacher", "student-odd", "lora"}
+    assert {p.stem for p in results.glob("*.json")} == names
+    for name in names:
+        r = json.loads((results / f"{name}.json").read_text())
+        assert set(r) >= {"model", "method", "metrics", "cost", "provenance", "train_rows"}
+        m = r["metrics"]
+        for key in ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "confusion_matrix"):
+            assert key in m["threshold_0.5"] and key in m["threshold_validation"]
+        assert np.sum(m["threshold_0.5"]["confusion_matrix"]) == 40  # the tiny test split
+        assert m["bootstrap_95ci"]["resamples"] >= 1000
+        assert r["provenance"]["eval_rows"] == {"test": 40, "validation": 20}
+        if name != "majority":  # a constant costs next to nothing
+            assert r["cost"]["latency_ms_batch1_median"] > 0 and r["cost"]["throughput_comments_per_s_batch32"] > 0
+    odd = json.loads((results / "student-odd.json").read_text())
+    assert odd["method"] == "distillation" and odd["train_rows"] == 64
+    assert odd["provenance"]["training"]["teacher_layers"] == [0, 2, 4, 6, 8, 10]
+    majority = json.loads((results / "majority.json").read_text())
+    assert any(f.startswith("degenerate") for f in majority["metrics"]["flags"])
+    summary = (results / "summary.md").read_text()
+    assert all(f"| {name} |" in summary for name in names) and "degenerate" in summary
+    for plot in ("roc.png", "pr.png", "confusion_matrices.png"):
+        assert (results / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_bad_checkpoint_argument_is_one_clear_error(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        run_eval.main(["--checkpoints", f"x={tmp_path}"])
+    assert "holds no model" in capsys.readouterr().err

@@ -1,0 +1,64 @@
+import pytest
+import torch
+
+from conftest import make_tiny_bert
+from toxiclf.models import TEACHER_LAYERS, build_student, is_toxicity_classifier, resolve_model
+
+
+def test_layer_maps_are_the_one_based_odd_and_even_layers():
+    assert [i + 1 for i in TEACHER_LAYERS["odd"]] == [1, 3, 5, 7, 9, 11]
+    assert [i + 1 for i in TEACHER_LAYERS["even"]] == [2, 4, 6, 8, 10, 12]
+
+
+@pytest.mark.parametrize("layers", ["odd", "even"])
+def test_student_copies_each_tensor_from_its_source(tiny_teacher, layers):
+    student = build_student(tiny_teacher, layers)
+    assert student.config.num_hidden_layers == 6
+    teacher_state, student_state = tiny_teacher.state_dict(), student.state_dict()
+    for key, value in student_state.items():
+        if ".encoder.layer." in key:
+            index = int(key.split(".encoder.layer.")[1].split(".")[0])
+            source = key.replace(f".layer.{index}.", f".layer.{TEACHER_LAYERS[layers][index]}.")
+        else:  # embeddings, pooler, classifier
+            source = key
+        assert torch.equal(value, teacher_state[source]), key
+    assert {k for k in student_state if "encoder" not in k} == {k for k in teacher_state if "encoder" not in k}
+
+
+def test_odd_and_even_students_differ(tiny_teacher):
+    odd, even = build_student(tiny_teacher, "odd"), build_student(tiny_teacher, "even")
+    key = "bert.encoder.layer.0.attention.self.query.weight"
+    assert not torch.equal(odd.state_dict()[key], even.state_dict()[key])
+    assert torch.equal(odd.classifier.weight, even.classifier.weight)
+
+
+def test_student_is_independent_of_the_teacher(tiny_teacher):
+    student = build_student(tiny_teacher, "odd")
+    with torch.no_grad():
+        student.bert.encoder.layer[0].output.dense.weight.add_(1.0)
+    assert not torch.equal(student.bert.encoder.layer[0].output.dense.weight,
+                           tiny_teacher.bert.encoder.layer[0].output.dense.weight)  # fmt: skip
+
+
+def test_student_rejects_layers_the_teacher_lacks(tiny_teacher):
+    with pytest.raises(ValueError, match="not all in 0..11"):
+        build_student(tiny_teacher, (0, 12))
+
+
+def test_hub_ids_and_paths_pass_through_unchanged():
+    assert resolve_model("bert-base-uncased") == "bert-base-uncased"
+    assert resolve_model("/some/folder") == "/some/folder"
+
+
+def test_is_toxicity_classifier_reads_the_saved_labels(tmp_path, tiny_model_dir):
+    make_tiny_bert().save_pretrained(tmp_path)
+    assert is_toxicity_classifier(str(tmp_path))
+    assert not is_toxicity_classifier(str(tiny_model_dir))
+
+
+@pytest.mark.embedded
+def test_minilm_resolves_to_the_packaged_folder():
+    from pathlib import Path
+
+    path = Path(resolve_model("minilm-l6"))
+    assert (path / "config.json").exists() and (path / "model.safetensors").exists()

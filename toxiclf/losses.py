@@ -1,0 +1,24 @@
+"""Pure loss functions for distillation."""
+
+import torch
+import torch.nn.functional as F
+
+
+def soft_target_kl(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float) -> torch.Tensor:
+    """T^2 * KL(softmax(teacher/T) || softmax(student/T)), averaged over the batch.
+
+    The T^2 factor keeps the gradient scale of the soft targets independent of T (Hinton et al., 2015).
+    """
+    student_log_probs = F.log_softmax(student_logits.float() / temperature, dim=-1)
+    teacher_log_probs = F.log_softmax(teacher_logits.float() / temperature, dim=-1)
+    kl = F.kl_div(student_log_probs, teacher_log_probs, reduction="batchmean", log_target=True)
+    return kl * temperature**2
+
+
+def masked_cosine_loss(
+    student_hidden: torch.Tensor, teacher_hidden: torch.Tensor, attention_mask: torch.Tensor
+) -> torch.Tensor:
+    """Mean of 1 - cos(student, teacher) over the real (non-padding) tokens of the batch."""
+    cosine = F.cosine_similarity(student_hidden.float(), teacher_hidden.float(), dim=-1)
+    mask = attention_mask.to(cosine.dtype)
+    return ((1.0 - cosine) * mask).sum() / mask.sum().clamp(min=1.0)

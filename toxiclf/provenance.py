@@ -1,0 +1,39 @@
+"""What a run or results file records about where it came from: code version, libraries, hardware."""
+
+import platform
+import subprocess
+from importlib.metadata import PackageNotFoundError, version
+
+from .paths import REPO_ROOT
+
+LIBRARIES = ("torch", "transformers", "peft", "accelerate", "datasets", "scikit-learn", "tokenizers", "onnxruntime")
+
+
+def git_commit() -> str | None:
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True, timeout=10
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return result.stdout.strip()
+
+
+def library_versions() -> dict:
+    versions = {"python": platform.python_version()}
+    for name in LIBRARIES:
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def device_info() -> dict:
+    import torch
+
+    info = {"cpu": platform.processor() or platform.machine(), "torch_threads": torch.get_num_threads()}
+    if torch.cuda.is_available():
+        info["cuda_device"] = torch.cuda.get_device_name(0)
+        info["cuda_devices"] = torch.cuda.device_count()
+    return info

@@ -1,0 +1,168 @@
+"""What the training scripts share: flags, data preparation, TrainingArguments, and the train-save routine."""
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import time
+from pathlib import Path
+
+import torch
+from transformers import DataCollatorWithPadding, TrainingArguments
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, get_last_checkpoint
+
+from .data import DEFAULT_MAX_LENGTH, DEFAULT_SEED, EMBEDDED, data_provenance, load_splits, tokenize_splits
+from .provenance import device_info, git_commit, library_versions
+
+logger = logging.getLogger(__name__)
+
+RUN_CONFIG_FILE = "run_config.json"
+
+
+def add_common_args(parser: argparse.ArgumentParser, *, output_dir: Path, learning_rate: float, epochs: float):
+    """Flags every training script takes; defaults differ per script only where the method needs it."""
+    parser.add_argument("--dataset", default=EMBEDDED, help="'embedded' (default), a hub id, or a local folder")
+    parser.add_argument("--output-dir", type=Path, default=output_dir, help="where checkpoints and the model go")
+    parser.add_argument("--overwrite-output-dir", action="store_true", help="train afresh into a non-empty dir")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed for the split, init and shuffling")
+    parser.add_argument("--max-train-samples", type=int, help="train on the first N training rows (quick runs)")
+    parser.add_argument(
+        "--max-eval-samples", type=int,
+        help="validate on the first N validation rows (default: all; as many as --max-train-samples if set)",
+    )  # fmt: skip
+    parser.add_argument("--max-seq-length", type=int, default=DEFAULT_MAX_LENGTH, help="truncate comments")
+    parser.add_argument("--num-train-epochs", type=float, default=epochs, help="training epochs")
+    parser.add_argument("--learning-rate", type=float, default=learning_rate, help="peak learning rate")
+    parser.add_argument("--per-device-train-batch-size", type=int, default=32, help="training batch per device")
+    parser.add_argument("--per-device-eval-batch-size", type=int, default=128, help="evaluation batch per device")
+    parser.add_argument("--gradient-accumulation-steps", type=int, default=1, help="micro-batches per step")
+    parser.add_argument("--weight-decay", type=float, default=0.01, help="AdamW weight decay")
+    parser.add_argument("--warmup-ratio", type=float, default=0.06, help="share of steps with linear warmup")
+    parser.add_argument("--eval-steps", type=int, help="validate every N steps (default: once per epoch)")
+    parser.add_argument("--logging-steps", type=int, default=50, help="log the loss every N steps")
+    parser.add_argument("--no-bf16", action="store_true", help="train in fp32 even where bf16 is supported")
+
+
+def check_common_args(parser: argparse.ArgumentParser, args) -> None:
+    for flag in ("max_train_samples", "max_eval_samples", "eval_steps"):
+        value = getattr(args, flag)
+        if value is not None and value < 1:
+            parser.error(f"--{flag.replace('_', '-')} must be a positive number, got {value}")
+    if args.max_train_samples and not args.max_eval_samples:
+        args.max_eval_samples = args.max_train_samples  # a quick run should not validate on 16k rows
+    if not 0 <= args.warmup_ratio < 1:
+        parser.error(f"--warmup-ratio must be in [0, 1), got {args.warmup_ratio}")
+
+
+def configure_logging() -> None:
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+
+
+def bf16_available() -> bool:
+    return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+
+
+def load_training_data(args, tokenizer):
+    """Tokenized (train, validation) splits, cut to --max-*-samples. The test split is not returned."""
+    splits = load_splits(args.dataset, args.seed)
+    provenance = data_provenance(args.dataset, args.seed, splits)
+    splits.pop("test")  # only run_eval.py looks at the test split
+    if args.max_train_samples:
+        splits["train"] = splits["train"].select(range(min(args.max_train_samples, len(splits["train"]))))
+    if args.max_eval_samples:
+        splits["validation"] = splits["validation"].select(range(min(args.max_eval_samples, len(splits["validation"]))))
+    tokenized = tokenize_splits(splits, tokenizer, args.max_seq_length)
+    return tokenized["train"], tokenized["validation"], provenance
+
+
+def data_collator(tokenizer):
+    # Dynamic padding to the longest comment of each batch; multiples of 8 suit tensor cores.
+    return DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8 if torch.cuda.is_available() else None)
+
+
+def training_arguments(args, **overrides) -> TrainingArguments:
+    strategy = "steps" if args.eval_steps else "epoch"
+    options = dict(
+        output_dir=str(args.output_dir),
+        seed=args.seed,
+        num_train_epochs=args.num_train_epochs,
+        learning_rate=args.learning_rate,
+        per_device_train_batch_size=args.per_device_train_batch_size,
+        per_device_eval_batch_size=args.per_device_eval_batch_size,
+        gradient_accumulation_steps=args.gradient_accumulation_steps,
+        weight_decay=args.weight_decay,
+        warmup_steps=args.warmup_ratio,  # a float below 1 is a ratio of the total steps
+        lr_scheduler_type="linear",
+        eval_strategy=strategy,
+        save_strategy=strategy,
+        eval_steps=args.eval_steps,
+        save_steps=args.eval_steps,
+        load_best_model_at_end=True,
+        metric_for_best_model="roc_auc",  # threshold-free, and meaningful on a 10 %-positive task
+        greater_is_better=True,
+        save_total_limit=2,
+        logging_steps=args.logging_steps,
+        bf16=bf16_available() and not args.no_bf16,
+        train_sampling_strategy="group_by_length",  # less padding per batch
+        report_to="none",
+        dataloader_num_workers=2 if torch.cuda.is_available() else 0,
+        dataloader_pin_memory=torch.cuda.is_available(),
+    )
+    options.update(overrides)
+    return TrainingArguments(**options)
+
+
+def prepare_output_dir(args) -> str | None:
+    """The checkpoint to resume from, if any; refuse to mix a new run into a finished one."""
+    output_dir = Path(args.output_dir)
+    if not output_dir.is_dir():
+        return None
+    if args.overwrite_output_dir:
+        # Old checkpoints would be resumed from, or rotated in among the new ones; other files are overwritten.
+        for checkpoint in output_dir.glob(f"{PREFIX_CHECKPOINT_DIR}-*"):
+            shutil.rmtree(checkpoint)
+        return None
+    last = get_last_checkpoint(str(output_dir))
+    if last is None and any(output_dir.iterdir()):
+        raise SystemExit(
+            f"error: {output_dir} is not empty and holds no checkpoint; pass --overwrite-output-dir to train anew"
+        )
+    if last:
+        logger.info("Resuming from %s", last)
+    return last
+
+
+def train_and_save(trainer, args, *, data_source: dict, extra_config: dict | None = None) -> dict:
+    """Train (resuming if possible), save the best model, its metrics and the run's configuration."""
+    resume_from = prepare_output_dir(args)
+    started = time.time()
+    result = trainer.train(resume_from_checkpoint=resume_from)
+    wall_seconds = time.time() - started
+
+    trainer.save_model()
+    train_metrics = dict(result.metrics, train_samples=len(trainer.train_dataset), wall_seconds=round(wall_seconds, 1))
+    trainer.save_metrics("train", train_metrics)
+    trainer.save_state()
+    eval_metrics = trainer.evaluate()
+    eval_metrics["eval_samples"] = len(trainer.eval_dataset)
+    trainer.save_metrics("eval", eval_metrics)
+
+    if trainer.is_world_process_zero():
+        run_config = {
+            "script": Path(os.sys.argv[0]).name,
+            "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+            **(extra_config or {}),
+            "data": data_source,
+            "device": device_info(),
+            "world_size": trainer.args.world_size,
+            "bf16": trainer.args.bf16,
+            "git_commit": git_commit(),
+            "libraries": library_versions(),
+        }
+        (Path(args.output_dir) / RUN_CONFIG_FILE).write_text(json.dumps(run_config, indent=2) + "\n")
+    return {**train_metrics, **eval_metrics}
+
+
+def log_args(args) -> None:
+    logger.info("Arguments: %s", json.dumps({k: str(v) for k, v in vars(args).items()}))

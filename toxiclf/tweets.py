@@ -1,0 +1,129 @@
+"""Find the Davidson et al. (2017) tweets mixed into the embedded Jigsaw comments.
+
+The embedded CSV holds the 159,571 Wikipedia talk-page comments of Jigsaw 2018 *and* 24,783 tweets. Its author
+cleaned the tweets (removed ``RT @user:`` prefixes, @mentions, URLs, decoded HTML entities) before mixing them in,
+so we match on a key that undoes the same edits on both sides: lowercase ``[a-z0-9]`` after those removals. A few
+hundred tweets were mangled further (e.g. everything after "www" cut); a shingle match finds nearly all of them.
+
+The result, the row numbers of the tweets in the CSV, is shipped as ``resources/tweet_rows.txt.gz`` so that users
+never need the Davidson file. Regenerate it with:
+
+    python -m toxiclf.tweets --davidson ../shared/data/davidson_labeled_data.csv
+"""
+
+import argparse
+import gzip
+import html
+import json
+import logging
+import re
+from collections import defaultdict
+from pathlib import Path
+
+import pandas as pd
+
+from .paths import RESOURCES
+
+logger = logging.getLogger(__name__)
+
+TWEET_ROWS_FILE = RESOURCES / "tweet_rows.txt.gz"
+
+_URL = re.compile(r"https?://\S+|www\S*")  # the package cut "www..." even inside words ("awwww" -> "a")
+_MENTION = re.compile(r"@\w+")
+_RETWEET = re.compile(r"\bRT\b", re.IGNORECASE)
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+
+SHINGLE_CHARS = 10  # long enough to be specific, short enough to survive the package's edits
+MAX_SHINGLE_ROW_CHARS = 600  # tweets are at most a few hundred characters; skip long comments
+MIN_ROW_COVERAGE = 0.5  # share of the row's shingles found in one tweet
+MIN_TWEET_COVERAGE = 0.3  # share of that tweet's shingles the row covers
+
+
+def match_key(text: str) -> str:
+    """Lowercase alphanumerics left after undoing the package's tweet cleaning."""
+    text = html.unescape(html.unescape(text))  # Davidson has doubly escaped entities (&amp;#128514;)
+    text = _URL.sub(" ", text)
+    text = _MENTION.sub(" ", text)
+    text = _RETWEET.sub(" ", text)
+    return _NOT_ALNUM.sub("", text.lower())
+
+
+def _shingles(key: str):
+    return (key[i : i + SHINGLE_CHARS] for i in range(max(1, len(key) - SHINGLE_CHARS + 1)))
+
+
+def find_tweet_rows(texts: list[str], tweets: list[str]) -> tuple[list[int], dict]:
+    """Return the sorted row numbers of `texts` that are tweets, and counts of how each was found."""
+    row_keys = [match_key(t) for t in texts]
+    rows_by_key = defaultdict(list)
+    for row, key in enumerate(row_keys):
+        rows_by_key[key].append(row)
+
+    found, unmatched = set(), []
+    for tweet in tweets:
+        key = match_key(tweet)
+        # Retweets repeat the same text: give each tweet its own row while one is left.
+        candidates = [row for row in rows_by_key.get(key, ()) if row not in found]
+        if key and candidates:
+            found.add(candidates[0])
+        else:
+            unmatched.append(key)
+    exact = len(found)
+
+    index = defaultdict(set)
+    for tweet_id, key in enumerate(unmatched):
+        for shingle in _shingles(key):
+            index[shingle].add(tweet_id)
+    for row, key in enumerate(row_keys):
+        if row in found or not SHINGLE_CHARS <= len(key) <= MAX_SHINGLE_ROW_CHARS:
+            continue
+        hits = defaultdict(int)
+        row_shingles = list(_shingles(key))
+        for shingle in row_shingles:
+            for tweet_id in index.get(shingle, ()):
+                hits[tweet_id] += 1
+        if not hits:
+            continue
+        tweet_id, count = max(hits.items(), key=lambda item: item[1])
+        tweet_shingles = max(1, len(unmatched[tweet_id]) - SHINGLE_CHARS + 1)
+        if count >= MIN_ROW_COVERAGE * len(row_shingles) and count >= MIN_TWEET_COVERAGE * tweet_shingles:
+            found.add(row)
+    stats = {"tweets": len(tweets), "rows_exact": exact, "rows_shingle": len(found) - exact}
+    return sorted(found), stats
+
+
+def save_rows(rows: list[int], path: Path = TWEET_ROWS_FILE) -> None:
+    # mtime=0 keeps the gzip bytes identical across runs, so regenerating changes nothing in git.
+    with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as out:
+        out.write("".join(f"{row}\n" for row in rows).encode())
+
+
+def load_rows(path: Path = TWEET_ROWS_FILE) -> list[int]:
+    with gzip.open(path, "rt") as lines:
+        return [int(line) for line in lines]
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--davidson", required=True, type=Path, help="davidson_labeled_data.csv (column `tweet`)")
+    parser.add_argument("--output", type=Path, default=TWEET_ROWS_FILE, help="where to write the row numbers")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    from .data import embedded_csv_path, read_embedded_csv
+
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    source = read_embedded_csv(embedded_csv_path())
+    davidson = pd.read_csv(args.davidson)
+    if "tweet" not in davidson.columns:
+        raise SystemExit(f"error: {args.davidson} has no column 'tweet'")
+    rows, stats = find_tweet_rows(source["text"].tolist(), davidson["tweet"].tolist())
+    save_rows(rows, args.output)
+    stats["rows_found"] = len(rows)
+    print(json.dumps(stats, indent=2))
+
+
+if __name__ == "__main__":
+    main()
