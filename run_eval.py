@@ -3,6 +3,7 @@
     python run_eval.py                                   # all checkpoints found under outputs/ (and model/)
     python run_eval.py --max-eval-samples 500            # quick, on CPU
     python run_eval.py --checkpoints odd=outputs/student-odd --no-baselines --update-readme
+    python run_eval.py --bench --teacher outputs/teacher --student model   # backends: latency, speed, ROC-AUC
 
 This is the only code that reads the test split. Thresholds are chosen on the validation split.
 """
@@ -20,12 +21,13 @@ import torch
 from transformers import set_seed
 
 from toxiclf.baselines import MajorityBaseline, TfidfBaseline
-from toxiclf.classifier import Classifier
+from toxiclf.bench import bench_markdown, run_benchmark
+from toxiclf.classifier import BACKENDS, load_classifier
 from toxiclf.data import DEFAULT_SEED, EMBEDDED, LABEL_COLUMN, TEXT_COLUMN, DataError, data_provenance, load_splits
 from toxiclf.evaluation import BOOTSTRAP_RESAMPLES, evaluate_scores, folder_size_mb, measure_cost
 from toxiclf.paths import OUTPUTS_DIR, REPO_ROOT, RESULTS_DIR, SHIPPED_MODEL_DIR
 from toxiclf.provenance import device_info, git_commit, library_versions
-from toxiclf.report import plot_confusion_matrices, plot_curves, update_readme, write_summary
+from toxiclf.report import plot_confusion_matrices, plot_curves, replace_readme_section, update_readme, write_summary
 from toxiclf.training import RUN_CONFIG_FILE
 
 logger = logging.getLogger(__name__)
@@ -49,7 +51,13 @@ def parse_args(argv=None):
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="split seed (must match training)")
     parser.add_argument("--max-eval-samples", type=int, help="score the first N test and validation rows only")
     parser.add_argument("--batch-size", type=int, default=64, help="scoring batch size")
-    parser.add_argument("--device", help="cpu or cuda (default: cuda if available)")
+    parser.add_argument("--device", help="cpu or cuda (default: cuda if available; torch backend only)")
+    parser.add_argument("--backend", choices=BACKENDS[1:], default="torch", help="inference backend for the models")
+    parser.add_argument("--bench", action="store_true",
+                        help="instead: benchmark PyTorch / ONNX fp32 / ONNX int8 -> results/inference_bench.json")
+    parser.add_argument("--teacher", type=Path, default=DEFAULT_CHECKPOINTS["teacher"], help="--bench: the teacher")
+    parser.add_argument("--student", type=Path, default=SHIPPED_MODEL_DIR, help="--bench: the student")
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads(), help="--bench: CPU threads")
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="where the JSON, table and plots go")
     parser.add_argument("--no-baselines", action="store_true", help="skip majority and TF-IDF baselines")
     parser.add_argument("--baseline-max-train-samples", type=int, help="fit TF-IDF on the first N training rows")
@@ -61,6 +69,11 @@ def parse_args(argv=None):
         parser.error("--max-eval-samples must be at least 10")
     if args.bootstrap_resamples < 1000:
         parser.error("--bootstrap-resamples must be at least 1000 for stable 95 % intervals")
+    if args.bench:
+        for path in (args.teacher, args.student):
+            if not (path / "config.json").exists():
+                parser.error(f"--bench: {path} holds no model (no config.json)")
+        return args
     args.checkpoints = parse_checkpoints(parser, args.checkpoints)
     return args
 
@@ -99,7 +112,7 @@ def main(argv=None):
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     logger.info("Arguments: %s", json.dumps({k: str(v) for k, v in vars(args).items()}))
     set_seed(args.seed)
-    if not args.checkpoints and args.no_baselines:
+    if not args.bench and not args.checkpoints and args.no_baselines:
         raise SystemExit("error: nothing to evaluate: no checkpoint found under outputs/ and --no-baselines given")
 
     try:
@@ -114,6 +127,8 @@ def main(argv=None):
     test_texts, test_labels = test[TEXT_COLUMN], np.array(test[LABEL_COLUMN])
     val_texts, val_labels = validation[TEXT_COLUMN], np.array(validation[LABEL_COLUMN])
     logger.info("Scoring on %d test and %d validation comments", len(test_texts), len(val_texts))
+    if args.bench:
+        return bench(args, test_texts, test_labels)
 
     common = {
         "data": source,
@@ -161,7 +176,8 @@ def main(argv=None):
 
     for name, path in args.checkpoints.items():
         logger.info("Loading %s from %s", name, path)
-        classifier = Classifier(path, device=args.device, batch_size=args.batch_size)
+        options = {"device": args.device} if args.backend == "torch" else {}
+        classifier = load_classifier(path, args.backend, batch_size=args.batch_size, **options)
         training = training_record(path)
         method = (training or {}).get("method", "unknown")
         trainable = (training or {}).get("trainable_parameters", classifier.num_parameters)
@@ -184,6 +200,21 @@ def main(argv=None):
             logger.warning("README.md has no results markers; not updated")
     print(summary.read_text())
     return scored
+
+
+def bench(args, texts, labels) -> dict:
+    result = run_benchmark({"teacher": args.teacher, "student": args.student}, texts, labels, args.threads)
+    result["command"] = "python run_eval.py --bench " + " ".join(
+        f"--{k.replace('_', '-')} {v}" for k, v in (("teacher", args.teacher), ("student", args.student),
+                                                   ("max_eval_samples", args.max_eval_samples),
+                                                   ("threads", args.threads)) if v is not None
+    )  # fmt: skip
+    args.results_dir.mkdir(parents=True, exist_ok=True)
+    (args.results_dir / "inference_bench.json").write_text(json.dumps(result, indent=2) + "\n")
+    if args.update_readme and replace_readme_section(REPO_ROOT / "README.md", "bench", bench_markdown(result)):
+        logger.info("Updated the README's benchmark section")
+    print(bench_markdown(result))
+    return result
 
 
 if __name__ == "__main__":

@@ -7,12 +7,13 @@ import os
 from waitress import serve
 
 from app import create_app
+from toxiclf.classifier import BACKENDS
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", help="model folder (default: $TOXICLF_MODEL, else the shipped model/)")
-    parser.add_argument("--backend", choices=["auto", "torch", "onnx-int8"], help="inference backend")
+    parser.add_argument("--backend", choices=BACKENDS, help="inference backend (default: auto)")
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8000)), help="port")
     parser.add_argument("--threads", type=int, default=8, help="waitress worker threads")

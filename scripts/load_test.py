@@ -25,6 +25,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from toxiclf.data import TEXT_COLUMN, load_splits  # noqa: E402
 from toxiclf.paths import RESULTS_DIR, SHIPPED_MODEL_DIR  # noqa: E402
+from toxiclf.report import replace_readme_section  # noqa: E402
 
 MAX_SECONDS = 300  # hard cap, whatever is asked: this is a bounded test
 MAX_CONCURRENCY = 64
@@ -81,6 +82,7 @@ def main(argv=None):
     parser.add_argument("--concurrency", type=int, default=16, help=f"client threads (at most {MAX_CONCURRENCY})")
     parser.add_argument("--server-threads", type=int, default=8, help="waitress worker threads")
     parser.add_argument("--output", type=Path, default=RESULTS_DIR / "serving.json", help="where to write")
+    parser.add_argument("--update-readme", action="store_true", help="regenerate the README's serving section")
     args = parser.parse_args(argv)
     seconds, concurrency = min(args.seconds, MAX_SECONDS), min(args.concurrency, MAX_CONCURRENCY)
 
@@ -128,7 +130,19 @@ def main(argv=None):
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
+    if args.update_readme:
+        replace_readme_section(REPO_ROOT / "README.md", "serving", serving_markdown(result))
     return result
+
+
+def serving_markdown(r: dict) -> str:
+    return (
+        f"| requests/s | p50 latency | p99 latency | errors | concurrency | duration |\n|---|---|---|---|---|---|\n"
+        f"| {r['requests_per_s']} | {r['latency_ms_p50']} ms | {r['latency_ms_p99']} ms | {r['errors']} | "
+        f"{r['concurrency']} | {r['seconds']} s |\n\n"
+        f"Model `{r['model']}` ({r['backend']} backend), {r['server']}, {r['machine']['cores']} cores; "
+        f"one comment per request. Written by `{r['command'].strip()}` to `results/serving.json`.\n"
+    )
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import pytest
 import run_eval
 from toxiclf.evaluation import bootstrap_intervals, evaluate_scores, sanity_flags, typical_comments
 from toxiclf.metrics import classification_metrics
-from toxiclf.report import README_END, README_START, update_readme
+from toxiclf.report import update_readme
 
 
 def test_threshold_is_chosen_on_validation_not_on_test():
@@ -46,11 +46,12 @@ def test_typical_comments_are_those_near_the_median_length():
 
 def test_readme_section_is_replaced_between_markers(tmp_path, monkeypatch):
     readme = tmp_path / "README.md"
-    readme.write_text(f"intro\n{README_START}\nold table\n{README_END}\noutro\n")
+    start, end = "<!-- results:start -->", "<!-- results:end -->"
+    readme.write_text(f"intro\n{start}\nold table\n{end}\noutro\n")
     monkeypatch.setattr("toxiclf.report.summary_markdown", lambda results: "| new |\n")
     monkeypatch.setattr("toxiclf.report.load_results", lambda d: [])
     assert update_readme(readme, tmp_path)
-    assert readme.read_text() == f"intro\n{README_START}\n| new |\n{README_END}\noutro\n"
+    assert readme.read_text() == f"intro\n{start}\n| new |\n{end}\noutro\n"
 
 
 @pytest.mark.slow
@@ -88,3 +89,18 @@ def test_bad_checkpoint_argument_is_one_clear_error(tmp_path, capsys):
     with pytest.raises(SystemExit):
         run_eval.main(["--checkpoints", f"x={tmp_path}"])
     assert "holds no model" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_bench_measures_every_backend_in_one_run(pipeline_outputs, tiny_dataset_dir, tmp_path):
+    out, _ = pipeline_outputs
+    run_eval.main(["--bench", "--dataset", str(tiny_dataset_dir), "--results-dir", str(tmp_path),
+                   "--teacher", str(out / "teacher"), "--student", str(out / "student-odd"), "--threads", "1"])  # fmt: skip
+    bench = json.loads((tmp_path / "inference_bench.json").read_text())
+    variants = [v["variant"] for v in bench["variants"]]
+    assert variants == ["teacher, PyTorch fp32", "student, PyTorch fp32", "student, ONNX Runtime fp32",
+                        "student, ONNX Runtime int8"]  # fmt: skip
+    assert bench["variants"][0]["throughput_vs_reference"] == 1.0 and bench["threads"] == 1
+    torch_auc, onnx_auc = bench["variants"][1]["roc_auc"], bench["variants"][2]["roc_auc"]
+    assert onnx_auc == pytest.approx(torch_auc, abs=1e-6)  # fp32 ONNX is the same network
+    assert all(v["latency_ms_batch1_median"] > 0 for v in bench["variants"])

@@ -12,7 +12,8 @@ def test_csv_is_scored_in_order_and_empty_rows_are_reported(tmp_path, tiny_class
     texts = ["you idiot", "", "thanks for the edit", "   ", "the page is good"]
     pd.DataFrame({"id": range(5), "comment_text": texts}).to_csv(source, index=False)
     output = tmp_path / "scored.csv"
-    predict.main(["--input", str(source), "--output", str(output), "--model", str(tiny_classifier_dir)])
+    predict.main(["--input", str(source), "--output", str(output), "--model", str(tiny_classifier_dir),
+                  "--backend", "torch"])  # fmt: skip
 
     scored = pd.read_csv(output, keep_default_na=False)
     assert scored["id"].tolist() == [0, 1, 2, 3, 4]  # every row kept, in order
@@ -29,7 +30,7 @@ def test_jsonl_in_jsonl_out_with_another_column(tmp_path, tiny_classifier_dir):
     source.write_text("\n".join(json.dumps({"body": t, "n": i}) for i, t in enumerate(["a b", "c d"])) + "\n")
     output = tmp_path / "out.jsonl"
     predict.main(["--input", str(source), "--output", str(output), "--text-column", "body",
-                  "--model", str(tiny_classifier_dir), "--threshold", "0"])  # fmt: skip
+                  "--model", str(tiny_classifier_dir), "--threshold", "0", "--backend", "torch"])  # fmt: skip
     rows = [json.loads(line) for line in output.read_text().splitlines()]
     assert [r["n"] for r in rows] == [0, 1] and all(r["flagged"] is True and r["label"] == "toxic" for r in rows)
 

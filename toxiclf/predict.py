@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .classifier import BACKENDS
 from .data import TEXT_COLUMN
 from .paths import SHIPPED_MODEL_DIR
 
@@ -85,7 +86,7 @@ def parse_args(argv=None):
     parser.add_argument("--output", type=Path, required=True, help=".csv or .jsonl file to write")
     parser.add_argument("--text-column", default=TEXT_COLUMN, help="column holding the comment text")
     parser.add_argument("--model", type=Path, default=SHIPPED_MODEL_DIR, help="model folder (default: model/)")
-    parser.add_argument("--backend", default="auto", help="auto, torch or onnx-int8")
+    parser.add_argument("--backend", choices=BACKENDS, default="auto", help="auto: ONNX int8 on CPU, torch on GPU")
     parser.add_argument("--batch-size", type=int, default=64, help="texts per forward pass")
     parser.add_argument("--threshold", type=float, help="flag at this score (default: the model's own)")
     parser.add_argument("--device", help="cpu or cuda (default: cuda if available)")

@@ -12,7 +12,6 @@ import numpy as np  # noqa: E402
 from sklearn.metrics import precision_recall_curve, roc_curve  # noqa: E402
 
 NON_MODEL_RESULTS = {"serving.json", "inference_bench.json"}
-README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
 
 
 def load_results(results_dir: Path) -> list[dict]:
@@ -71,16 +70,20 @@ def write_summary(results_dir: Path) -> Path:
     return path
 
 
-def update_readme(readme: Path, results_dir: Path) -> bool:
-    """Replace the README's results section (between the markers) with the generated table."""
+def replace_readme_section(readme: Path, name: str, content: str) -> bool:
+    """Replace the text between `<!-- name:start -->` and `<!-- name:end -->`; False if the markers are missing."""
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
     text = readme.read_text()
-    if README_START not in text or README_END not in text:
+    if start not in text or end not in text:
         return False
-    table = summary_markdown(load_results(results_dir))
-    block = f"{README_START}\n{table}{README_END}"
-    readme.write_text(re.sub(re.escape(README_START) + ".*?" + re.escape(README_END), lambda _: block, text,
-                             flags=re.DOTALL))  # fmt: skip
+    block = f"{start}\n{content}{end}"
+    readme.write_text(re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _: block, text, flags=re.DOTALL))
     return True
+
+
+def update_readme(readme: Path, results_dir: Path) -> bool:
+    """Regenerate the README's results table from results/*.json."""
+    return replace_readme_section(readme, "results", summary_markdown(load_results(results_dir)))
 
 
 def plot_curves(curves: dict[str, tuple[np.ndarray, np.ndarray]], results_dir: Path) -> list[Path]:

@@ -1,0 +1,67 @@
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import make_tiny_bert
+from toxiclf.classifier import Classifier, OnnxClassifier, load_classifier_for_serving
+from toxiclf.onnx_backend import FINGERPRINT_FILE, INT8_FILE, build_onnx
+
+TEXTS = ["you stupid idiot", "thanks for the citation", "the page", "your edit is good and the source is good " * 5]
+
+
+@pytest.fixture
+def model_dir(tmp_path, tiny_classifier_dir):
+    target = tmp_path / "model"
+    shutil.copytree(tiny_classifier_dir, target, ignore=shutil.ignore_patterns("onnx*"))
+    return target
+
+
+def test_backends_agree_on_scores(model_dir):
+    reference = Classifier(model_dir).scores(TEXTS)
+    fp32 = OnnxClassifier(model_dir, quantized=False).scores(TEXTS)
+    int8 = OnnxClassifier(model_dir, quantized=True).scores(TEXTS)
+    assert np.abs(fp32 - reference).max() < 1e-5  # same network, same arithmetic up to float reordering
+    assert np.abs(int8 - reference).max() < 0.02  # int8 weights: close, not equal
+    assert OnnxClassifier(model_dir).predict(TEXTS)[0].keys() == {"score", "label", "flagged"}
+
+
+def test_export_is_cached_and_rebuilt_when_the_checkpoint_changes(model_dir):
+    cache = build_onnx(model_dir)
+    first = (cache / INT8_FILE).read_bytes()
+    stamp = (cache / INT8_FILE).stat().st_mtime_ns
+    assert build_onnx(model_dir) == cache and (cache / INT8_FILE).stat().st_mtime_ns == stamp  # reused
+
+    changed = make_tiny_bert(num_layers=2, seed=1)  # same architecture, other weights
+    changed.save_pretrained(model_dir)
+    old_fingerprint = json.loads((cache / FINGERPRINT_FILE).read_text())
+    build_onnx(model_dir)
+    assert json.loads((cache / FINGERPRINT_FILE).read_text()) != old_fingerprint
+    assert (cache / INT8_FILE).read_bytes() != first
+    with torch.no_grad():
+        expected = Classifier(model_dir).scores(TEXTS)
+    assert np.abs(OnnxClassifier(model_dir, quantized=False).scores(TEXTS) - expected).max() < 1e-5
+
+
+def test_serving_picks_onnx_int8_on_cpu_and_falls_back_to_torch(model_dir, monkeypatch):
+    assert load_classifier_for_serving(model_dir).backend == "onnx-int8"
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("no ONNX here")
+
+    monkeypatch.setattr("toxiclf.classifier.OnnxClassifier", broken)
+    assert load_classifier_for_serving(model_dir).backend == "torch"
+    with pytest.raises(ValueError, match="unknown backend"):
+        load_classifier_for_serving(model_dir, backend="tensorrt")
+
+
+def test_app_serves_with_onnx_int8_by_default_and_says_so(model_dir):
+    from app import create_app
+
+    client = create_app({"TESTING": True, "MODEL_DIR": str(model_dir)}).test_client()
+    assert client.get("/healthz").get_json()["backend"] == "onnx-int8"
+    body = client.post("/api/v1/classify", json={"texts": TEXTS}).get_json()
+    expected = OnnxClassifier(model_dir).scores(TEXTS)
+    assert [r["score"] for r in body["results"]] == pytest.approx(list(expected), abs=1e-6)

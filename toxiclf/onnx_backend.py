@@ -1,0 +1,132 @@
+"""ONNX Runtime backend: export a checkpoint once, quantize it dynamically to int8, cache it next to the checkpoint.
+
+    python -m toxiclf.onnx_backend model/          # build (or reuse) model/onnx/model.int8.onnx
+
+The cache holds a fingerprint of the checkpoint's files; a changed checkpoint is exported again.
+"""
+
+import argparse
+import hashlib
+import json
+import logging
+import os
+import shutil
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+CACHE_SUBDIR = "onnx"
+FP32_FILE, INT8_FILE, FINGERPRINT_FILE = "model.onnx", "model.int8.onnx", "fingerprint.json"
+# Bump when the export or quantization recipe changes, so that caches are rebuilt.
+EXPORT_VERSION = 2
+OPSET = 17
+SOURCE_FILES = ("config.json", "model.safetensors")
+
+
+def fingerprint(model_dir: Path) -> dict:
+    """sha256 of the files that define the network, plus the recipe version."""
+    digests = {}
+    for name in SOURCE_FILES:
+        digest = hashlib.sha256()
+        with open(model_dir / name, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        digests[name] = digest.hexdigest()
+    return {"export_version": EXPORT_VERSION, "opset": OPSET, "files": digests}
+
+
+def export_fp32(model_dir: Path, target: Path) -> None:
+    """torch -> ONNX with dynamic batch and sequence axes."""
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    # eager attention exports to plain MatMul/Softmax nodes that ONNX Runtime's optimizer fuses and quantizes.
+    model = AutoModelForSequenceClassification.from_pretrained(
+        model_dir, dtype=torch.float32, attn_implementation="eager"
+    ).eval()
+    sample = torch.tensor([[model.config.pad_token_id or 0] * 8, [1] * 8])
+    axes = {"batch": 0, "sequence": 1}
+    with torch.no_grad():
+        torch.onnx.export(
+            model,
+            (sample, torch.ones_like(sample)),
+            str(target),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["logits"],
+            dynamic_axes={
+                "input_ids": {v: k for k, v in axes.items()},
+                "attention_mask": {v: k for k, v in axes.items()},
+                "logits": {0: "batch"},
+            },
+            opset_version=OPSET,
+            dynamo=False,  # the TorchScript exporter needs no extra packages and handles BERT well
+        )
+
+
+def fuse_transformer_ops(path: Path, config) -> None:
+    """Fuse attention, GELU and skip-LayerNorm subgraphs into ONNX Runtime's fast CPU kernels, in place."""
+    from onnxruntime.transformers import optimizer
+
+    if config.model_type not in ("bert", "roberta", "xlm-roberta", "distilbert"):
+        return  # the fusions are written for BERT-like graphs; others run unfused
+    fused = optimizer.optimize_model(
+        str(path), model_type="bert", num_heads=config.num_attention_heads, hidden_size=config.hidden_size
+    )
+    fused.save_model_to_file(str(path))
+
+
+def quantize_int8(fp32_path: Path, int8_path: Path) -> None:
+    """Dynamic int8 quantization of the weights; activations are quantized on the fly per batch."""
+    from onnx import TensorProto
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(
+        str(fp32_path),
+        str(int8_path),
+        weight_type=QuantType.QInt8,
+        # The fused Attention and the embedding table (EmbedLayerNormalization / Gather: 47k x 384, 4x smaller)
+        # are quantized too, not only the plain MatMuls.
+        op_types_to_quantize=["MatMul", "Attention", "EmbedLayerNormalization", "Gather"],
+        # The fused ops come from the com.microsoft domain, where shape inference gives no type: they are float.
+        extra_options={"DefaultTensorType": TensorProto.FLOAT},
+    )
+
+
+def build_onnx(model_dir: Path, force: bool = False) -> Path:
+    """The cache folder with fp32 and int8 ONNX files for `model_dir`, built if missing or stale."""
+    model_dir = Path(model_dir)
+    cache = model_dir / CACHE_SUBDIR
+    wanted = fingerprint(model_dir)
+    stored = cache / FINGERPRINT_FILE
+    if not force and stored.exists() and json.loads(stored.read_text()) == wanted and (cache / INT8_FILE).exists():
+        return cache
+    from transformers import AutoConfig
+
+    logger.info("Exporting %s to ONNX (fp32 and int8) in %s", model_dir, cache)
+    partial = model_dir / (CACHE_SUBDIR + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir()
+    export_fp32(model_dir, partial / FP32_FILE)
+    fuse_transformer_ops(partial / FP32_FILE, AutoConfig.from_pretrained(model_dir))
+    quantize_int8(partial / FP32_FILE, partial / INT8_FILE)
+    (partial / FINGERPRINT_FILE).write_text(json.dumps(wanted, indent=2) + "\n")
+    shutil.rmtree(cache, ignore_errors=True)
+    os.replace(partial, cache)
+    return cache
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("model_dir", type=Path, help="checkpoint folder (config.json + model.safetensors)")
+    parser.add_argument("--force", action="store_true", help="export even if the cache is current")
+    args = parser.parse_args(argv)
+    logging.basicConfig(format="%(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    if not all((args.model_dir / name).exists() for name in SOURCE_FILES):
+        raise SystemExit(f"error: {args.model_dir} has no {' and '.join(SOURCE_FILES)}")
+    cache = build_onnx(args.model_dir, force=args.force)
+    for name in (FP32_FILE, INT8_FILE):
+        print(f"{cache / name}  {(cache / name).stat().st_size / 1e6:.1f} MB")
+
+
+if __name__ == "__main__":
+    main()
