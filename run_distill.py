@@ -14,19 +14,9 @@ import logging
 from transformers import set_seed
 
 from distill_trainer import DistillationTrainer
-from toxiclf.metrics import compute_metrics
 from toxiclf.models import TEACHER_LAYERS, build_student, is_toxicity_classifier, load_classifier
 from toxiclf.paths import OUTPUTS_DIR
-from toxiclf.training import (
-    add_common_args,
-    check_common_args,
-    configure_logging,
-    data_collator,
-    load_training_data,
-    log_args,
-    train_and_save,
-    training_arguments,
-)
+from toxiclf import training
 
 logger = logging.getLogger(__name__)
 
@@ -45,9 +35,9 @@ def parse_args(argv=None):
         "--align-layers", action="store_true",
         help="cosine loss on every student layer against its source teacher layer (default: last layer only)",
     )  # fmt: skip
-    add_common_args(parser, output_dir=None, learning_rate=5e-5, epochs=2)
+    training.add_common_args(parser, output_dir=None, learning_rate=5e-5, epochs=2)
     args = parser.parse_args(argv)
-    check_common_args(parser, args)
+    training.check_common_args(parser, args)
     if args.output_dir is None:
         args.output_dir = OUTPUTS_DIR / f"student-{args.layers}"
     if args.temperature <= 0:
@@ -60,8 +50,8 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    configure_logging()
-    log_args(args)
+    training.configure_logging()
+    training.log_args(args)
     set_seed(args.seed)
 
     try:
@@ -72,16 +62,11 @@ def main(argv=None):
         raise SystemExit(f"error: {args.teacher} is not fine-tuned on this task; run `python run_finetune.py` first")
     teacher, tokenizer = load_classifier(args.teacher)
     student = build_student(teacher, args.layers)
-    train, validation, data_source = load_training_data(args, tokenizer)
+    train, validation, data_source = training.load_training_data(args, tokenizer)
 
     trainer = DistillationTrainer(
         model=student,
-        args=training_arguments(args),
-        train_dataset=train,
-        eval_dataset=validation,
-        processing_class=tokenizer,
-        data_collator=data_collator(tokenizer),
-        compute_metrics=compute_metrics,
+        **training.trainer_inputs(args, tokenizer, train, validation),
         teacher=teacher,
         temperature=args.temperature,
         alpha_ce=args.alpha_ce,
@@ -90,7 +75,7 @@ def main(argv=None):
         layer_map=TEACHER_LAYERS[args.layers] if args.align_layers else None,
     )
     method = "distillation" if args.alpha_kl or args.alpha_cos else "cross-entropy only (no teacher signal)"
-    metrics = train_and_save(
+    metrics = training.train_and_save(
         trainer, args, data_source=data_source,
         extra_config={"method": method, "teacher": args.teacher, "teacher_layers": list(TEACHER_LAYERS[args.layers])},
     )  # fmt: skip

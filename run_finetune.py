@@ -10,19 +10,9 @@ import logging
 
 from transformers import Trainer, set_seed
 
-from toxiclf.metrics import compute_metrics
 from toxiclf.models import DEFAULT_TEACHER, load_classifier
 from toxiclf.paths import OUTPUTS_DIR
-from toxiclf.training import (
-    add_common_args,
-    check_common_args,
-    configure_logging,
-    data_collator,
-    load_training_data,
-    log_args,
-    train_and_save,
-    training_arguments,
-)
+from toxiclf import training
 
 logger = logging.getLogger(__name__)
 
@@ -33,30 +23,25 @@ def parse_args(argv=None):
         "--model", "--model-name-or-path", dest="model", default=DEFAULT_TEACHER,
         help="'e5-small' (embedded teacher), 'minilm-l6' (embedded), a hub id or a local folder",
     )  # fmt: skip
-    add_common_args(parser, output_dir=OUTPUTS_DIR / "teacher", learning_rate=5e-5, epochs=2)
+    training.add_common_args(parser, output_dir=OUTPUTS_DIR / "teacher", learning_rate=5e-5, epochs=2)
     args = parser.parse_args(argv)
-    check_common_args(parser, args)
+    training.check_common_args(parser, args)
     return args
 
 
 def main(argv=None):
     args = parse_args(argv)
-    configure_logging()
-    log_args(args)
+    training.configure_logging()
+    training.log_args(args)
     set_seed(args.seed)
 
     model, tokenizer = load_classifier(args.model)
-    train, validation, data_source = load_training_data(args, tokenizer)
+    train, validation, data_source = training.load_training_data(args, tokenizer)
     trainer = Trainer(
         model=model,
-        args=training_arguments(args),
-        train_dataset=train,
-        eval_dataset=validation,
-        processing_class=tokenizer,
-        data_collator=data_collator(tokenizer),
-        compute_metrics=compute_metrics,
+        **training.trainer_inputs(args, tokenizer, train, validation),
     )
-    metrics = train_and_save(
+    metrics = training.train_and_save(
         trainer, args, data_source=data_source, extra_config={"method": "full fine-tune", "base_model": args.model}
     )
     logger.info("Validation ROC-AUC %.4f", metrics["eval_roc_auc"])

@@ -10,19 +10,9 @@ import logging
 from peft import LoraConfig, TaskType, get_peft_model
 from transformers import Trainer, set_seed
 
-from toxiclf.metrics import compute_metrics
 from toxiclf.models import DEFAULT_TEACHER, load_classifier
 from toxiclf.paths import OUTPUTS_DIR
-from toxiclf.training import (
-    add_common_args,
-    check_common_args,
-    configure_logging,
-    data_collator,
-    load_training_data,
-    log_args,
-    train_and_save,
-    training_arguments,
-)
+from toxiclf import training
 
 logger = logging.getLogger(__name__)
 
@@ -41,9 +31,9 @@ def parse_args(argv=None):
     parser.add_argument(
         "--target-modules", nargs="+", default=["query", "value"], help="linear layers that get LoRA matrices"
     )
-    add_common_args(parser, output_dir=OUTPUTS_DIR / "lora", learning_rate=5e-4, epochs=2)
+    training.add_common_args(parser, output_dir=OUTPUTS_DIR / "lora", learning_rate=5e-4, epochs=2)
     args = parser.parse_args(argv)
-    check_common_args(parser, args)
+    training.check_common_args(parser, args)
     if args.lora_r < 1:
         parser.error(f"--lora-r must be positive, got {args.lora_r}")
     return args
@@ -69,26 +59,22 @@ def trainable_parameters(model) -> dict:
 
 def main(argv=None):
     args = parse_args(argv)
-    configure_logging()
-    log_args(args)
+    training.configure_logging()
+    training.log_args(args)
     set_seed(args.seed)
 
     base_model, tokenizer = load_classifier(args.model)
     model = lora_model(base_model, args)
     parameters = trainable_parameters(model)
     logger.info("Trainable parameters: %s", parameters)
-    train, validation, data_source = load_training_data(args, tokenizer)
+    train, validation, data_source = training.load_training_data(args, tokenizer)
 
     trainer = Trainer(
         model=model,
-        args=training_arguments(args, label_names=["labels"]),  # peft hides the forward signature
-        train_dataset=train,
-        eval_dataset=validation,
-        processing_class=tokenizer,
-        data_collator=data_collator(tokenizer),
-        compute_metrics=compute_metrics,
+        # peft hides the forward signature, from which the Trainer would infer the label column
+        **training.trainer_inputs(args, tokenizer, train, validation, label_names=["labels"]),
     )
-    metrics = train_and_save(
+    metrics = training.train_and_save(
         trainer, args, data_source=data_source,
         extra_config={"method": "LoRA", "base_model": args.model, **parameters,
                       "lora": {"r": args.lora_r, "alpha": args.lora_alpha, "dropout": args.lora_dropout,

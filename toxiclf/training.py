@@ -12,6 +12,7 @@ import torch
 from transformers import DataCollatorWithPadding, TrainingArguments
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, get_last_checkpoint
 
+from .metrics import compute_metrics
 from .data import DEFAULT_MAX_LENGTH, DEFAULT_SEED, EMBEDDED, data_provenance, load_splits, tokenize_splits
 from .provenance import device_info, git_commit, library_versions
 
@@ -111,6 +112,18 @@ def training_arguments(args, **overrides) -> TrainingArguments:
     )
     options.update(overrides)
     return TrainingArguments(**options)
+
+
+def trainer_inputs(args, tokenizer, train, validation, **training_overrides) -> dict:
+    """The Trainer arguments every script passes the same way."""
+    return dict(
+        args=training_arguments(args, **training_overrides),
+        train_dataset=train,
+        eval_dataset=validation,
+        processing_class=tokenizer,
+        data_collator=data_collator(tokenizer),
+        compute_metrics=compute_metrics,
+    )
 
 
 def prepare_output_dir(args) -> str | None:
