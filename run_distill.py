@@ -14,9 +14,9 @@ import logging
 from transformers import set_seed
 
 from distill_trainer import DistillationTrainer
+from toxiclf import training
 from toxiclf.models import TEACHER_LAYERS, build_student, is_toxicity_classifier, load_classifier
 from toxiclf.paths import OUTPUTS_DIR
-from toxiclf import training
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +57,9 @@ def main(argv=None):
     try:
         finetuned = is_toxicity_classifier(args.teacher)
     except (OSError, ValueError) as error:  # a missing folder reads as a bad hub id
-        raise SystemExit(f"error: cannot load the teacher {args.teacher!r}; run `python run_finetune.py` first ({error})")
+        raise SystemExit(
+            f"error: cannot load the teacher {args.teacher!r}; run `python run_finetune.py` first ({error})"
+        )
     if not finetuned:
         raise SystemExit(f"error: {args.teacher} is not fine-tuned on this task; run `python run_finetune.py` first")
     teacher, tokenizer = load_classifier(args.teacher)

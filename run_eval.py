@@ -143,8 +143,8 @@ def main(argv=None):
 
     def record(name, method, scorer, *, params, trainable, size_mb, path, training, rows):
         started = time.time()
-        test_scores = scorer.scores(test_texts, args.batch_size)
-        val_scores = scorer.scores(val_texts, args.batch_size)
+        test_scores = scorer.scores(test_texts, args.batch_size, progress=True)
+        val_scores = scorer.scores(val_texts, args.batch_size, progress=True)
         scoring_seconds = time.time() - started
         metrics = evaluate_scores(test_labels, test_scores, val_labels, val_scores, args.seed, args.bootstrap_resamples)
         cost = {"parameters": params, "trainable_parameters": trainable, "size_mb": size_mb}
@@ -181,9 +181,11 @@ def main(argv=None):
         training = training_record(path)
         method = (training or {}).get("method", "unknown")
         trainable = (training or {}).get("trainable_parameters", classifier.num_parameters)
-        display_path = str(path.resolve().relative_to(REPO_ROOT)) if path.resolve().is_relative_to(REPO_ROOT) else str(path)
+        resolved = path.resolve()
+        display_path = str(resolved.relative_to(REPO_ROOT)) if resolved.is_relative_to(REPO_ROOT) else str(path)
         record(name, method, classifier, params=classifier.num_parameters, trainable=trainable,
-               size_mb=folder_size_mb(path), path=display_path, training=training, rows=train_rows(training))  # fmt: skip
+               size_mb=folder_size_mb(path), path=display_path, training=training,
+               rows=train_rows(training))  # fmt: skip
         del classifier
         gc.collect()
         if torch.cuda.is_available():

@@ -10,9 +10,9 @@ import logging
 
 from transformers import Trainer, set_seed
 
+from toxiclf import training
 from toxiclf.models import DEFAULT_TEACHER, load_classifier
 from toxiclf.paths import OUTPUTS_DIR
-from toxiclf import training
 
 logger = logging.getLogger(__name__)
 

@@ -2,8 +2,8 @@ import json
 
 import pandas as pd
 import pytest
-
 from conftest import make_comments
+
 from toxiclf import data
 from toxiclf.data import DataError, clean_frame, load_splits, split_frame, tokenize_splits
 

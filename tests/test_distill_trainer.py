@@ -3,9 +3,9 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import make_tiny_bert
 from transformers import TrainingArguments
 
-from conftest import make_tiny_bert
 from distill_trainer import DistillationTrainer
 from toxiclf.models import TEACHER_LAYERS, build_student
 

@@ -2,8 +2,8 @@ import struct
 
 import numpy as np
 import pytest
-
 from e5_engine import E5Engine, compiler
+
 from toxiclf.e5 import ConversionError, convert, dequantize_q4_0, package_model_path, parse_e5_file
 
 

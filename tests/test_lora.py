@@ -1,8 +1,8 @@
 import argparse
 
 import torch
-
 from conftest import make_tiny_bert
+
 from run_lora import lora_model, trainable_parameters
 
 

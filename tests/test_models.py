@@ -1,7 +1,7 @@
 import pytest
 import torch
-
 from conftest import make_tiny_bert
+
 from toxiclf.models import TEACHER_LAYERS, build_student, is_toxicity_classifier, resolve_model
 
 

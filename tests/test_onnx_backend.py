@@ -4,8 +4,8 @@ import shutil
 import numpy as np
 import pytest
 import torch
-
 from conftest import make_tiny_bert
+
 from toxiclf.classifier import Classifier, OnnxClassifier, load_classifier_for_serving
 from toxiclf.onnx_backend import FINGERPRINT_FILE, INT8_FILE, build_onnx
 

@@ -1,4 +1,4 @@
-"""Non-neural baselines scored by run_eval.py beside the transformers: majority class and TF-IDF + logistic regression."""
+"""Non-neural baselines for run_eval.py: the majority class, and TF-IDF + logistic regression."""
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -17,7 +17,7 @@ class MajorityBaseline:
         self.rate = float(np.mean(labels))
         return self
 
-    def scores(self, texts, batch_size=None):
+    def scores(self, texts, batch_size=None, progress=False):
         return np.full(len(texts), self.rate)
 
     @property
@@ -46,7 +46,7 @@ class TfidfBaseline:
         self.pipeline.fit(texts, labels)
         return self
 
-    def scores(self, texts, batch_size=None):
+    def scores(self, texts, batch_size=None, progress=False):
         return self.pipeline.predict_proba(list(texts))[:, 1]
 
     @property

@@ -60,7 +60,8 @@ def bench_markdown(bench: dict) -> str:
             f"{r['throughput_comments_per_s_batch32']:.0f} | {r['throughput_vs_reference']:.2f} | {r['roc_auc']:.4f} |"
         )
     lines.append(
-        f"\n{bench['threads']} threads on {bench['machine']['cpu']}; ROC-AUC on {bench['roc_auc_rows']:,} test comments; "
+        f"\n{bench['threads']} threads on {bench['machine']['cpu']}; "
+        f"ROC-AUC on {bench['roc_auc_rows']:,} test comments; "
         f"× throughput is relative to the {bench['reference']}."
     )
     return "\n".join(lines) + "\n"

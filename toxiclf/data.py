@@ -178,7 +178,8 @@ def summarize(splits: datasets.DatasetDict) -> dict:
     summary = {}
     for split, ds in splits.items():
         labels = ds[LABEL_COLUMN]
-        summary[split] = {"rows": len(labels), "toxic": int(sum(labels)), "toxic_rate": round(sum(labels) / len(labels), 4)}
+        toxic = int(sum(labels))
+        summary[split] = {"rows": len(labels), "toxic": toxic, "toxic_rate": round(toxic / len(labels), 4)}
     summary["total"] = {"rows": sum(s["rows"] for s in summary.values())}
     summary["total"]["toxic"] = sum(summary[s]["toxic"] for s in splits)
     return summary

@@ -106,7 +106,8 @@ def main(argv=None):
     logging.basicConfig(format="%(levelname)s %(name)s: %(message)s", level=logging.INFO)
     frame = read_table(args.input)
     if args.text_column not in frame.columns:
-        raise SystemExit(f"error: {args.input} has no column '{args.text_column}' (found: {', '.join(map(str, frame.columns))})")
+        found = ", ".join(map(str, frame.columns))
+        raise SystemExit(f"error: {args.input} has no column '{args.text_column}' (found: {found})")
     if not (args.model / "config.json").exists():
         raise SystemExit(f"error: no model at {args.model}; pass --model with a trained checkpoint folder")
     classifier = load_classifier_for_serving(args.model, backend=args.backend, batch_size=args.batch_size,

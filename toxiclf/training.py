@@ -12,8 +12,8 @@ import torch
 from transformers import DataCollatorWithPadding, TrainingArguments
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, get_last_checkpoint
 
-from .metrics import compute_metrics
 from .data import DEFAULT_MAX_LENGTH, DEFAULT_SEED, EMBEDDED, data_provenance, load_splits, tokenize_splits
+from .metrics import compute_metrics
 from .provenance import device_info, git_commit, library_versions
 
 logger = logging.getLogger(__name__)
