@@ -21,7 +21,7 @@ serve: install
 
 # The whole pipeline on 256 training rows, on CPU, in minutes: teacher, students, LoRA, evaluation.
 smoke: install
-	bash scripts/smoke_pipeline.sh
+	bash scripts/pipeline.sh 256
 
 clean:
 	rm -rf $(VENV)

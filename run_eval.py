@@ -141,7 +141,7 @@ def main(argv=None):
     args.results_dir.mkdir(parents=True, exist_ok=True)
     scored, curves = [], {}
 
-    def record(name, method, scorer, *, params, trainable, size_mb, path, training, rows):
+    def record(name, method, scorer, *, params, trainable, size_mb, path, training, rows, cpu_scorer=None):
         started = time.time()
         test_scores = scorer.scores(test_texts, args.batch_size, progress=True)
         val_scores = scorer.scores(val_texts, args.batch_size, progress=True)
@@ -149,7 +149,9 @@ def main(argv=None):
         metrics = evaluate_scores(test_labels, test_scores, val_labels, val_scores, args.seed, args.bootstrap_resamples)
         cost = {"parameters": params, "trainable_parameters": trainable, "size_mb": size_mb}
         if not args.no_cost:
-            cost.update(measure_cost(scorer.scores, test_texts), device=device_info())
+            # Latency and throughput are CPU figures wherever the scoring ran: what a moderator's server sees.
+            cpu_scorer = cpu_scorer() if cpu_scorer else scorer
+            cost.update(measure_cost(cpu_scorer.scores, test_texts), device=device_info())
         result = {
             "model": name, "method": method, "path": path, "train_rows": rows, "metrics": metrics, "cost": cost,
             "provenance": {**common, "training": training, "scoring_seconds": round(scoring_seconds, 1)},
@@ -184,8 +186,9 @@ def main(argv=None):
         resolved = path.resolve()
         display_path = str(resolved.relative_to(REPO_ROOT)) if resolved.is_relative_to(REPO_ROOT) else str(path)
         record(name, method, classifier, params=classifier.num_parameters, trainable=trainable,
-               size_mb=folder_size_mb(path), path=display_path, training=training,
-               rows=train_rows(training))  # fmt: skip
+               size_mb=folder_size_mb(path), path=display_path, training=training, rows=train_rows(training),
+               cpu_scorer=None if getattr(classifier, "device", None) in (None, torch.device("cpu"))
+               else lambda: load_classifier(path, "torch", device="cpu"))  # fmt: skip
         del classifier
         gc.collect()
         if torch.cuda.is_available():

@@ -13,7 +13,7 @@ from toxiclf.report import NON_MODEL_RESULTS
 logger = logging.getLogger(__name__)
 
 HOW_TO_GET_A_MODEL = (
-    "No model is loaded: train one (see the README, e.g. `bash scripts/smoke_pipeline.sh`) and start the app with "
+    "No model is loaded: train one (see the README, e.g. `bash scripts/pipeline.sh 256`) and start the app with "
     "TOXICLF_MODEL=outputs/student-odd, or restore the shipped model folder `model/`."
 )
 

@@ -77,3 +77,12 @@ def test_embedded_data_is_the_wikipedia_comments(capsys):
     assert summary["source"]["split_sizes"] == {"train": 111689, "validation": 15955, "test": 31912}
     for split in ("train", "validation", "test"):
         assert summary[split]["toxic_rate"] == pytest.approx(0.1017, abs=5e-4)
+
+
+def test_data_file_can_be_pointed_elsewhere_and_is_still_verified(tmp_path, monkeypatch):
+    copy = tmp_path / "clean_data.csv"
+    copy.write_text("is_offensive,text\n1,altered\n")
+    monkeypatch.setenv("TOXICLF_DATA_CSV", str(copy))
+    assert data.embedded_csv_path() == copy
+    with pytest.raises(DataError, match="checksum mismatch"):
+        load_splits()

