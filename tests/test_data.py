@@ -86,3 +86,12 @@ def test_data_file_can_be_pointed_elsewhere_and_is_still_verified(tmp_path, monk
     assert data.embedded_csv_path() == copy
     with pytest.raises(DataError, match="checksum mismatch"):
         load_splits()
+
+
+def test_an_unreachable_hub_data_set_is_one_clear_error(monkeypatch):
+    def offline(name):
+        raise ConnectionError("Couldn't reach 'someone/data' on the Hub (LocalEntryNotFoundError)\nmore lines")
+
+    monkeypatch.setattr(data.datasets, "load_dataset", offline)
+    with pytest.raises(DataError, match=r"^cannot load data set 'someone/data' .*Couldn't reach"):
+        load_splits("someone/data")

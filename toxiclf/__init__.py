@@ -1,18 +1,29 @@
-"""Toxic-comment classification made small: embedded data and teacher, layer-copy students, metrics."""
+"""Toxic-comment classification made small: embedded data and teacher, layer-copy students, metrics, serving.
 
-from .data import ID2LABEL, LABELS, load_splits, tokenize_splits
-from .losses import masked_cosine_loss, soft_target_kl
-from .models import TEACHER_LAYERS, build_student, load_classifier, resolve_model
+The public names below are imported on first use, so that `import toxiclf` stays cheap and
+`python -m toxiclf.<module>` does not import its own module twice.
+"""
 
-__all__ = [
-    "ID2LABEL",
-    "LABELS",
-    "TEACHER_LAYERS",
-    "build_student",
-    "load_classifier",
-    "load_splits",
-    "masked_cosine_loss",
-    "resolve_model",
-    "soft_target_kl",
-    "tokenize_splits",
-]
+import importlib
+
+_EXPORTS = {
+    "ID2LABEL": "data",
+    "LABELS": "data",
+    "load_splits": "data",
+    "tokenize_splits": "data",
+    "masked_cosine_loss": "losses",
+    "soft_target_kl": "losses",
+    "TEACHER_LAYERS": "models",
+    "build_student": "models",
+    "load_classifier": "models",
+    "resolve_model": "models",
+    "Classifier": "classifier",
+    "OnnxClassifier": "classifier",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)

@@ -133,7 +133,11 @@ def _load_external(name: str) -> dict[str, pd.DataFrame]:
             frame = _READERS[file.suffix](file)
             loaded[split] = pd.concat([loaded[split], frame]) if split in loaded else frame
     else:
-        loaded = {split: ds.to_pandas() for split, ds in datasets.load_dataset(name).items()}
+        try:
+            loaded = {split: ds.to_pandas() for split, ds in datasets.load_dataset(name).items()}
+        except Exception as error:  # noqa: BLE001 - offline, unknown id, bad format: all one message
+            first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise DataError(f"cannot load data set {name!r} (not a local folder; from the hub: {first_line})")
     for split, frame in loaded.items():
         check_columns(frame.columns, f"{name} [{split}]")
         if ID_COLUMN not in frame.columns:

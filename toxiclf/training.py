@@ -12,7 +12,15 @@ import torch
 from transformers import DataCollatorWithPadding, TrainingArguments
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, get_last_checkpoint
 
-from .data import DEFAULT_MAX_LENGTH, DEFAULT_SEED, EMBEDDED, data_provenance, load_splits, tokenize_splits
+from .data import (
+    DEFAULT_MAX_LENGTH,
+    DEFAULT_SEED,
+    EMBEDDED,
+    DataError,
+    data_provenance,
+    load_splits,
+    tokenize_splits,
+)
 from .metrics import compute_metrics
 from .provenance import device_info, git_commit, library_versions
 
@@ -66,7 +74,10 @@ def bf16_available() -> bool:
 
 def load_training_data(args, tokenizer):
     """Tokenized (train, validation) splits, cut to --max-*-samples. The test split is not returned."""
-    splits = load_splits(args.dataset, args.seed)
+    try:
+        splits = load_splits(args.dataset, args.seed)
+    except DataError as error:
+        raise SystemExit(f"error: {error}")
     provenance = data_provenance(args.dataset, args.seed, splits)
     splits.pop("test")  # only run_eval.py looks at the test split
     if args.max_train_samples:
