@@ -15,7 +15,7 @@ from transformers import set_seed
 
 from distill_trainer import DistillationTrainer
 from toxiclf import training
-from toxiclf.models import TEACHER_LAYERS, build_student, is_toxicity_classifier, load_classifier
+from toxiclf.models import TEACHER_LAYERS, build_student, is_toxicity_classifier, load_model_and_tokenizer
 from toxiclf.paths import OUTPUTS_DIR
 
 logger = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ def main(argv=None):
         )
     if not finetuned:
         raise SystemExit(f"error: {args.teacher} is not fine-tuned on this task; run `python run_finetune.py` first")
-    teacher, tokenizer = load_classifier(args.teacher)
+    teacher, tokenizer = load_model_and_tokenizer(args.teacher)
     student = build_student(teacher, args.layers)
     train, validation, data_source = training.load_training_data(args, tokenizer)
 

@@ -11,7 +11,7 @@ import logging
 from transformers import Trainer, set_seed
 
 from toxiclf import training
-from toxiclf.models import DEFAULT_TEACHER, load_classifier
+from toxiclf.models import DEFAULT_TEACHER, load_model_and_tokenizer
 from toxiclf.paths import OUTPUTS_DIR
 
 logger = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ def main(argv=None):
     training.log_args(args)
     set_seed(args.seed)
 
-    model, tokenizer = load_classifier(args.model)
+    model, tokenizer = load_model_and_tokenizer(args.model)
     train, validation, data_source = training.load_training_data(args, tokenizer)
     trainer = Trainer(
         model=model,

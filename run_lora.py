@@ -11,7 +11,7 @@ from peft import LoraConfig, TaskType, get_peft_model
 from transformers import Trainer, set_seed
 
 from toxiclf import training
-from toxiclf.models import DEFAULT_TEACHER, load_classifier
+from toxiclf.models import DEFAULT_TEACHER, load_model_and_tokenizer
 from toxiclf.paths import OUTPUTS_DIR
 
 logger = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ def main(argv=None):
     training.log_args(args)
     set_seed(args.seed)
 
-    base_model, tokenizer = load_classifier(args.model)
+    base_model, tokenizer = load_model_and_tokenizer(args.model)
     model = lora_model(base_model, args)
     parameters = trainable_parameters(model)
     logger.info("Trainable parameters: %s", parameters)

@@ -38,7 +38,7 @@ def resolve_model(name_or_path: str) -> str:
     return name_or_path
 
 
-def load_classifier(name_or_path: str, **kwargs):
+def load_model_and_tokenizer(name_or_path: str, **kwargs):
     """(model, tokenizer) for binary toxic / non-toxic classification; a fresh head if the model has none."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
