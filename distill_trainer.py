@@ -37,26 +37,30 @@ class DistillationTrainer(Trainer):
         return [(student_hidden[i + 1], teacher_hidden[t + 1]) for i, t in enumerate(self.layer_map)]
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        labels = inputs["labels"]
         features = {k: v for k, v in inputs.items() if k != "labels"}
         student = model(**features, output_hidden_states=True)
-        ce = torch.nn.functional.cross_entropy(student.logits.float(), labels)
-        kl = cos = torch.zeros((), device=ce.device)
-        # Evaluation reports plain CE (comparable across methods); the CE-only ablation never needs the teacher.
-        if model.training and (self.alpha_kl or self.alpha_cos):
-            with torch.no_grad():
-                teacher = self.teacher(**features, output_hidden_states=True)
-            kl = soft_target_kl(student.logits, teacher.logits, self.temperature)
-            pairs = self._hidden_pairs(student.hidden_states, teacher.hidden_states)
-            cos = sum(masked_cosine_loss(s, t, features["attention_mask"]) for s, t in pairs) / len(pairs)
+        ce = torch.nn.functional.cross_entropy(student.logits.float(), inputs["labels"])
         if model.training:
+            kl, cos = self._teacher_terms(features, student)
             loss = self.alpha_ce * ce + self.alpha_kl * kl + self.alpha_cos * cos
             self._remember_terms(ce=ce, kl=kl, cos=cos)
         else:
-            loss = ce
+            loss = ce  # evaluation reports plain CE, comparable across methods
         # Only the logits go back: hidden states would be gathered as predictions during evaluation.
         outputs = SequenceClassifierOutput(loss=loss, logits=student.logits)
         return (loss, outputs) if return_outputs else loss
+
+    def _teacher_terms(self, features, student):
+        """(KL to the teacher's softened logits, mean hidden-state cosine loss)."""
+        if not (self.alpha_kl or self.alpha_cos):  # the CE-only ablation never runs the teacher
+            zero = torch.zeros((), device=student.logits.device)
+            return zero, zero
+        with torch.no_grad():
+            teacher = self.teacher(**features, output_hidden_states=True)
+        kl = soft_target_kl(student.logits, teacher.logits, self.temperature)
+        pairs = self._hidden_pairs(student.hidden_states, teacher.hidden_states)
+        cos = sum(masked_cosine_loss(s, t, features["attention_mask"]) for s, t in pairs) / len(pairs)
+        return kl, cos
 
     def _remember_terms(self, **terms):
         for name, value in terms.items():

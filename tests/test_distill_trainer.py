@@ -102,3 +102,16 @@ def test_each_loss_term_is_logged(tmp_path, tiny_teacher, batch):
     trainer.log(logged)
     assert {"loss_ce", "loss_kl", "loss_cos"} <= logged.keys()
     assert logged["loss_kl"] >= 0 and logged["loss_cos"] >= 0
+
+
+def test_ce_only_ablation_never_runs_the_teacher(tmp_path, tiny_teacher, batch):
+    student = build_student(tiny_teacher, "odd").train()
+    for module in student.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = 0.0
+    trainer = make_trainer(tmp_path, student, tiny_teacher, alpha_ce=1.0, alpha_kl=0.0, alpha_cos=0.0)
+    trainer.teacher.forward = None  # any call would fail
+    loss = trainer.compute_loss(student, dict(batch))
+    features = {k: v for k, v in batch.items() if k != "labels"}
+    expected = F.cross_entropy(student(**features).logits, batch["labels"])
+    assert math.isclose(loss.item(), expected.item(), rel_tol=1e-6)

@@ -16,6 +16,8 @@ from .data import (
     DEFAULT_MAX_LENGTH,
     DEFAULT_SEED,
     EMBEDDED,
+    LABEL_COLUMN,
+    TEXT_COLUMN,
     DataError,
     data_provenance,
     load_splits,
@@ -80,10 +82,11 @@ def load_training_data(args, tokenizer):
         raise SystemExit(f"error: {error}")
     provenance = data_provenance(args.dataset, args.seed, splits)
     splits.pop("test")  # only run_eval.py looks at the test split
-    if args.max_train_samples:
-        splits["train"] = splits["train"].select(range(min(args.max_train_samples, len(splits["train"]))))
-    if args.max_eval_samples:
-        splits["validation"] = splits["validation"].select(range(min(args.max_eval_samples, len(splits["validation"]))))
+    for split, limit in (("train", args.max_train_samples), ("validation", args.max_eval_samples)):
+        if limit:
+            splits[split] = splits[split].select(range(min(limit, len(splits[split]))))
+    for row in splits["train"].select(range(min(2, len(splits["train"])))):
+        logger.info("Training row: label %d, %r", row[LABEL_COLUMN], row[TEXT_COLUMN][:100])
     tokenized = tokenize_splits(splits, tokenizer, args.max_seq_length)
     return tokenized["train"], tokenized["validation"], provenance
 
