@@ -11,7 +11,6 @@ import argparse
 import http.client
 import json
 import os
-import platform
 import socket
 import statistics
 import subprocess
@@ -25,6 +24,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from toxiclf.data import TEXT_COLUMN, load_splits  # noqa: E402
 from toxiclf.paths import RESULTS_DIR, SHIPPED_MODEL_DIR  # noqa: E402
+from toxiclf.provenance import cpu_name  # noqa: E402
 from toxiclf.report import replace_readme_section  # noqa: E402
 
 MAX_SECONDS = 300  # hard cap, whatever is asked: this is a bounded test
@@ -124,7 +124,7 @@ def main(argv=None):
         "latency_ms_p50": round(statistics.median(ordered), 1) if ordered else None,
         "latency_ms_p99": round(ordered[int(0.99 * (len(ordered) - 1))], 1) if ordered else None,
         "comments": "first 2,000 of the validation split, one per request",
-        "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count()},
+        "machine": {"cpu": cpu_name(), "cores": os.cpu_count()},
         "command": "python scripts/load_test.py " + " ".join(argv if argv is not None else sys.argv[1:]),
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -29,10 +29,24 @@ def library_versions() -> dict:
     return versions
 
 
+def cpu_name() -> str:
+    """The processor's model name where the OS tells it (Linux), else the architecture."""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def device_info() -> dict:
+    import os
+
     import torch
 
-    info = {"cpu": platform.processor() or platform.machine(), "torch_threads": torch.get_num_threads()}
+    info = {"cpu": cpu_name(), "cpu_cores": os.cpu_count(), "torch_threads": torch.get_num_threads()}
     if torch.cuda.is_available():
         info["cuda_device"] = torch.cuda.get_device_name(0)
         info["cuda_devices"] = torch.cuda.device_count()
