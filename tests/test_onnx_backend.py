@@ -65,3 +65,12 @@ def test_app_serves_with_onnx_int8_by_default_and_says_so(model_dir):
     body = client.post("/api/v1/classify", json={"texts": TEXTS}).get_json()
     expected = OnnxClassifier(model_dir).scores(TEXTS)
     assert [r["score"] for r in body["results"]] == pytest.approx(list(expected), abs=1e-6)
+
+
+def test_profile_attributes_the_kernel_time_to_op_types(model_dir):
+    from toxiclf.onnx_backend import profile_ops
+
+    result = profile_ops(model_dir, TEXTS, threads=1)
+    assert result["comments"] == len(TEXTS) and result["kernel_ms_per_comment"] > 0
+    assert sum(op["share"] for op in result["ops"]) == pytest.approx(1.0, abs=0.01)
+    assert any("MatMulInteger" in op["op"] or "DynamicQuantize" in op["op"] for op in result["ops"])

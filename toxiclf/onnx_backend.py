@@ -115,10 +115,46 @@ def build_onnx(model_dir: Path, force: bool = False) -> Path:
     return cache
 
 
+def profile_ops(model_dir: Path, texts: list[str], quantized: bool = True, threads: int | None = None) -> dict:
+    """Where ONNX Runtime spends its time scoring `texts` one at a time: milliseconds and share per op type."""
+    import onnxruntime as ort
+    from transformers import AutoTokenizer
+
+    cache = build_onnx(model_dir)
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.intra_op_num_threads = threads or os.cpu_count() or 1
+    options.enable_profiling = True
+    options.profile_file_prefix = str(cache / "profile")
+    session = ort.InferenceSession(str(cache / (INT8_FILE if quantized else FP32_FILE)), options,
+                                   providers=["CPUExecutionProvider"])  # fmt: skip
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    for text in texts:
+        encoded = tokenizer([text], truncation=True, max_length=128, return_tensors="np")
+        session.run(["logits"], {k: encoded[k].astype("int64") for k in ("input_ids", "attention_mask")})
+    trace = Path(session.end_profiling())
+    per_op: dict[str, float] = {}
+    for event in json.loads(trace.read_text()):
+        if event.get("cat") == "Node" and event["name"].endswith("_kernel_time"):
+            op = event["args"].get("op_name", "?")
+            per_op[op] = per_op.get(op, 0.0) + event["dur"] / 1000
+    trace.unlink()
+    total = sum(per_op.values())
+    ranked = sorted(per_op.items(), key=lambda item: -item[1])
+    return {
+        "comments": len(texts),
+        "kernel_ms_per_comment": round(total / len(texts), 3),
+        "ops": [{"op": op, "ms_per_comment": round(ms / len(texts), 3), "share": round(ms / total, 3)}
+                for op, ms in ranked],  # fmt: skip
+    }
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model_dir", type=Path, help="checkpoint folder (config.json + model.safetensors)")
     parser.add_argument("--force", action="store_true", help="export even if the cache is current")
+    parser.add_argument("--profile", type=Path, metavar="JSON",
+                        help="also profile int8 batch-1 scoring of 50 typical validation comments into this file")
     args = parser.parse_args(argv)
     logging.basicConfig(format="%(levelname)s %(name)s: %(message)s", level=logging.INFO)
     if not all((args.model_dir / name).exists() for name in SOURCE_FILES):
@@ -126,6 +162,15 @@ def main(argv=None):
     cache = build_onnx(args.model_dir, force=args.force)
     for name in (FP32_FILE, INT8_FILE):
         print(f"{cache / name}  {(cache / name).stat().st_size / 1e6:.1f} MB")
+    if args.profile:
+        from .data import TEXT_COLUMN, load_splits
+        from .evaluation import typical_comments
+
+        texts = typical_comments(load_splits()["validation"][TEXT_COLUMN])
+        result = profile_ops(args.model_dir, texts)
+        args.profile.write_text(json.dumps(result, indent=2) + "\n")
+        for row in result["ops"][:8]:
+            print(f"{row['op']:<28} {row['ms_per_comment']:>8.3f} ms  {row['share']:>6.1%}")
 
 
 if __name__ == "__main__":
