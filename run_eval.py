@@ -27,7 +27,7 @@ from toxiclf.data import DEFAULT_SEED, EMBEDDED, LABEL_COLUMN, TEXT_COLUMN, Data
 from toxiclf.evaluation import BOOTSTRAP_RESAMPLES, evaluate_scores, folder_size_mb, measure_cost
 from toxiclf.paths import OUTPUTS_DIR, REPO_ROOT, RESULTS_DIR, SHIPPED_MODEL_DIR
 from toxiclf.provenance import device_info, git_commit, library_versions
-from toxiclf.report import plot_confusion_matrices, plot_curves, replace_readme_section, update_readme, write_summary
+from toxiclf.report import replace_readme_section, update_readme, write_report
 from toxiclf.training import RUN_CONFIG_FILE
 
 logger = logging.getLogger(__name__)
@@ -64,11 +64,15 @@ def parse_args(argv=None):
     parser.add_argument("--no-cost", action="store_true", help="skip the CPU latency / throughput measurement")
     parser.add_argument("--bootstrap-resamples", type=int, default=BOOTSTRAP_RESAMPLES, help="for the 95 %% CIs")
     parser.add_argument("--update-readme", action="store_true", help="regenerate the README's results section")
+    parser.add_argument("--report-only", action="store_true",
+                        help="score nothing: regenerate summary.md, the plots (and README) from results/*.json")
     args = parser.parse_args(argv)
     if args.max_eval_samples is not None and args.max_eval_samples < 10:
         parser.error("--max-eval-samples must be at least 10")
     if args.bootstrap_resamples < 1000:
         parser.error("--bootstrap-resamples must be at least 1000 for stable 95 % intervals")
+    if args.report_only:
+        return args
     if args.bench:
         for path in (args.teacher, args.student):
             if not (path / "config.json").exists():
@@ -112,6 +116,8 @@ def main(argv=None):
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     logger.info("Arguments: %s", json.dumps({k: str(v) for k, v in vars(args).items()}))
     set_seed(args.seed)
+    if args.report_only:
+        return report(args)
     if not args.bench and not args.checkpoints and args.no_baselines:
         raise SystemExit("error: nothing to evaluate: no checkpoint found under outputs/ and --no-baselines given")
 
@@ -139,7 +145,7 @@ def main(argv=None):
         "evaluated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     args.results_dir.mkdir(parents=True, exist_ok=True)
-    scored, curves = [], {}
+    scored = []
 
     def record(name, method, scorer, *, params, trainable, size_mb, path, training, rows, cpu_scorer=None):
         started = time.time()
@@ -163,7 +169,6 @@ def main(argv=None):
                     metrics["threshold_validation"]["roc_auc"], metrics["threshold_validation"]["f1"],
                     metrics["validation_threshold"])  # fmt: skip
         scored.append(result)
-        curves[name] = (test_labels, test_scores)
 
     if not args.no_baselines:
         train = splits["train"]
@@ -194,9 +199,12 @@ def main(argv=None):
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
 
-    summary = write_summary(args.results_dir)
-    plot_curves(curves, args.results_dir)
-    plot_confusion_matrices(scored, args.results_dir)
+    report(args)
+    return scored
+
+
+def report(args):
+    summary = write_report(args.results_dir)
     logger.info("Wrote %s and plots to %s", summary.name, args.results_dir)
     if args.update_readme:
         if update_readme(REPO_ROOT / "README.md", args.results_dir):
@@ -204,7 +212,6 @@ def main(argv=None):
         else:
             logger.warning("README.md has no results markers; not updated")
     print(summary.read_text())
-    return scored
 
 
 def bench(args, texts, labels) -> dict:

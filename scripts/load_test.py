@@ -15,6 +15,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -88,13 +89,20 @@ def main(argv=None):
 
     comments = load_splits()["validation"][TEXT_COLUMN][:2000]
     port = free_port()
+    # The server's log goes to a file: an unread pipe would fill up and block the server mid-test.
+    server_log = tempfile.TemporaryFile(mode="w+")
     server = subprocess.Popen(
         [sys.executable, "-m", "app.serve", "--model", str(args.model), "--backend", args.backend,
          "--port", str(port), "--threads", str(args.server_threads)],
-        cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=server_log,
     )  # fmt: skip
     try:
-        health = wait_healthy(port)
+        try:
+            health = wait_healthy(port)
+        except SystemExit:
+            server_log.seek(0)
+            print(server_log.read()[-3000:], file=sys.stderr)  # why the server did not come up
+            raise
         latencies, errors = [], []
         stop_at = time.time() + seconds
         threads = [
@@ -110,6 +118,7 @@ def main(argv=None):
     finally:
         server.terminate()
         server.wait(timeout=30)
+        server_log.close()
 
     ordered = sorted(latencies)
     result = {
@@ -120,6 +129,7 @@ def main(argv=None):
         "concurrency": concurrency,
         "requests_ok": len(latencies),
         "errors": len(errors),
+        "error_kinds": sorted({str(e) for e in errors}),
         "requests_per_s": round(len(latencies) / elapsed, 1),
         "latency_ms_p50": round(statistics.median(ordered), 1) if ordered else None,
         "latency_ms_p99": round(ordered[int(0.99 * (len(ordered) - 1))], 1) if ordered else None,

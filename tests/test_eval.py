@@ -39,6 +39,15 @@ def test_bootstrap_interval_contains_the_point_estimate_and_is_seeded():
     assert first["roc_auc"][0] < auc < first["roc_auc"][1]
 
 
+def test_stored_curves_match_sklearn_on_their_grid():
+    from toxiclf.evaluation import curve_points
+
+    curves = curve_points([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
+    assert len(curves["roc"]["fpr"]) == len(curves["roc"]["tpr"]) == 201
+    assert curves["roc"]["tpr"][0] == 0.5 and curves["roc"]["tpr"][-1] == 1.0  # at fpr 0, only 0.8 is caught
+    assert curves["pr"]["precision"][0] == 1.0 and curves["pr"]["precision"][-1] == pytest.approx(2 / 3, abs=1e-4)
+
+
 def test_typical_comments_are_those_near_the_median_length():
     texts = ["a" * n for n in (1, 50, 52, 48, 400, 51)]
     assert sorted(map(len, typical_comments(texts, 3))) == [50, 51, 52]
@@ -83,6 +92,13 @@ def test_run_eval_writes_results_summary_and_plots(pipeline_outputs, tiny_datase
     assert all(f"| {name} |" in summary for name in names) and "degenerate" in summary
     for plot in ("roc.png", "pr.png", "confusion_matrices.png"):
         assert (results / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    # A later run adds its model; table and plots are rebuilt from all results files, old ones included.
+    run_eval.main(["--dataset", str(tiny_dataset_dir), "--results-dir", str(results), "--no-baselines", "--no-cost",
+                   "--checkpoints", f"student-even={out / 'student-even'}"])  # fmt: skip
+    summary = (results / "summary.md").read_text()
+    assert all(f"| {name} |" in summary for name in names | {"student-even"})
+    assert "2 run(s) of run_eval.py" in summary
 
 
 def test_bad_checkpoint_argument_is_one_clear_error(tmp_path, capsys):

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from sklearn.metrics import f1_score, roc_auc_score
+from sklearn.metrics import f1_score, precision_recall_curve, roc_auc_score, roc_curve
 
 from .metrics import best_f1_threshold, classification_metrics
 
@@ -66,9 +66,29 @@ def evaluate_scores(
         "validation_threshold": chosen,
         "validation_roc_auc": float(roc_auc_score(validation_labels, validation_scores)),
         "bootstrap_95ci": bootstrap_intervals(test_labels, test_scores, chosen, resamples, seed),
+        "curves": curve_points(test_labels, test_scores),
         "flags": sanity_flags(at_half) + [f + " (at the validation threshold)" for f in sanity_flags(at_chosen)
                                           if f.startswith("degenerate")],  # fmt: skip
     }
+
+
+CURVE_POINTS = 201  # the stored ROC / PR curves: enough for a plot, small in JSON
+
+
+def curve_points(labels, scores) -> dict:
+    """ROC and precision-recall curves on fixed grids, so that plots can be drawn from the results files alone."""
+    fpr, tpr, _ = roc_curve(labels, scores)
+    precision, recall, _ = precision_recall_curve(labels, scores)
+    grid = np.linspace(0, 1, CURVE_POINTS)
+    # Interpolated precision (the best precision at this recall or more), the usual way to draw a PR curve;
+    # sklearn lists recall from 1 down to 0, so "this recall or more" is everything before.
+    best_precision = np.maximum.accumulate(precision)
+    order = np.argsort(recall)
+    return {
+        "roc": {"fpr": grid.round(4).tolist(), "tpr": np.interp(grid, fpr, tpr).round(4).tolist()},
+        "pr": {"recall": grid.round(4).tolist(),
+               "precision": np.interp(grid, recall[order], best_precision[order]).round(4).tolist()},
+    }  # fmt: skip
 
 
 def typical_comments(texts: list[str], n: int = LATENCY_COMMENTS) -> list[str]:

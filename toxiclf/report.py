@@ -9,7 +9,6 @@ import matplotlib
 matplotlib.use("Agg")  # headless: no display on servers and CI
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from sklearn.metrics import precision_recall_curve, roc_curve  # noqa: E402
 
 NON_MODEL_RESULTS = {"serving.json", "inference_bench.json"}
 
@@ -51,13 +50,16 @@ def summary_markdown(results: list[dict]) -> str:
         )
     test_rows = {r["provenance"]["eval_rows"]["test"] for r in results}
     devices = {r.get("cost", {}).get("device", {}).get("cpu") for r in results} - {None}
+    runs = {r["provenance"]["evaluated_at"] for r in results if r.get("model") not in ("majority", "tfidf-logreg")}
     notes = [
         f"Test rows: {', '.join(map(str, sorted(test_rows)))}"
         + (" — **models were scored on different test sets; do not compare them**" if len(test_rows) > 1 else "")
         + ". F1, accuracy and the CIs are at each model's threshold chosen on the validation split (max F1); "
         "'F1 @ 0.5' is at the default threshold.",
-        f"Cost measured in one run on {', '.join(sorted(devices)) or 'this machine'} "
-        f"({results[0].get('cost', {}).get('device', {}).get('torch_threads', '?') if results else '?'} threads).",
+        f"Cost measured on {', '.join(sorted(devices)) or 'this machine'} "
+        f"({results[0].get('cost', {}).get('device', {}).get('torch_threads', '?') if results else '?'} threads) "
+        f"in {len(runs)} run(s) of run_eval.py; compare latency and throughput within one run "
+        f"(`provenance.evaluated_at` in each JSON).",
     ]
     return header + "\n".join(rows) + "\n\n" + "\n".join(f"- {n}" for n in notes) + "\n"
 
@@ -86,17 +88,15 @@ def update_readme(readme: Path, results_dir: Path) -> bool:
     return replace_readme_section(readme, "results", summary_markdown(load_results(results_dir)))
 
 
-def plot_curves(curves: dict[str, tuple[np.ndarray, np.ndarray]], results_dir: Path) -> list[Path]:
-    """ROC and precision-recall curves of all models, one plot each; `curves` maps name -> (labels, scores)."""
+def plot_curves(results: list[dict], results_dir: Path) -> list[Path]:
+    """ROC and precision-recall curves of all models (from their results files), one plot each."""
     paths = []
-    for kind in ("roc", "pr"):
+    for kind, (x_key, y_key) in (("roc", ("fpr", "tpr")), ("pr", ("recall", "precision"))):
         fig, ax = plt.subplots(figsize=(6.5, 5.5))
-        for name, (labels, scores) in curves.items():
-            if kind == "roc":
-                x, y, _ = roc_curve(labels, scores)
-            else:
-                y, x, _ = precision_recall_curve(labels, scores)
-            ax.plot(x, y, label=name, linewidth=1.4)
+        for r in results:
+            curve = r["metrics"].get("curves", {}).get(kind)
+            if curve:
+                ax.plot(curve[x_key], curve[y_key], label=r["model"], linewidth=1.4)
         if kind == "roc":
             ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
             ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC curves (test split)")
@@ -110,6 +110,14 @@ def plot_curves(curves: dict[str, tuple[np.ndarray, np.ndarray]], results_dir: P
         plt.close(fig)
         paths.append(path)
     return paths
+
+
+def write_report(results_dir: Path) -> Path:
+    """summary.md and the plots, all from results/*.json."""
+    results = load_results(results_dir)
+    plot_curves(results, results_dir)
+    plot_confusion_matrices(results, results_dir)
+    return write_summary(results_dir)
 
 
 def plot_confusion_matrices(results: list[dict], results_dir: Path) -> Path:
