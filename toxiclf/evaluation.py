@@ -80,14 +80,12 @@ def curve_points(labels, scores) -> dict:
     fpr, tpr, _ = roc_curve(labels, scores)
     precision, recall, _ = precision_recall_curve(labels, scores)
     grid = np.linspace(0, 1, CURVE_POINTS)
-    # Interpolated precision (the best precision at this recall or more), the usual way to draw a PR curve;
-    # sklearn lists recall from 1 down to 0, so "this recall or more" is everything before.
-    best_precision = np.maximum.accumulate(precision)
-    order = np.argsort(recall)
+    # Interpolated precision: the best precision at this recall or more, the usual way to draw a PR curve.
+    interpolated = [float(precision[recall >= r].max()) for r in grid]
     return {
         "roc": {"fpr": grid.round(4).tolist(), "tpr": np.interp(grid, fpr, tpr).round(4).tolist()},
         "pr": {"recall": grid.round(4).tolist(),
-               "precision": np.interp(grid, recall[order], best_precision[order]).round(4).tolist()},
+               "precision": np.round(interpolated, 4).tolist()},
     }  # fmt: skip
 
 
