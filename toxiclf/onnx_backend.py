@@ -6,12 +6,13 @@ The cache holds a fingerprint of the checkpoint's files; a changed checkpoint is
 """
 
 import argparse
-import hashlib
 import json
 import logging
 import os
 import shutil
 from pathlib import Path
+
+from .paths import sha256_file
 
 logger = logging.getLogger(__name__)
 
@@ -25,13 +26,7 @@ SOURCE_FILES = ("config.json", "model.safetensors")
 
 def fingerprint(model_dir: Path) -> dict:
     """sha256 of the files that define the network, plus the recipe version."""
-    digests = {}
-    for name in SOURCE_FILES:
-        digest = hashlib.sha256()
-        with open(model_dir / name, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-        digests[name] = digest.hexdigest()
+    digests = {name: sha256_file(model_dir / name) for name in SOURCE_FILES}
     return {"export_version": EXPORT_VERSION, "opset": OPSET, "files": digests}
 
 

@@ -1,5 +1,7 @@
 """Where things live: the repository, the user cache for converted models, the training outputs."""
 
+import hashlib
+import importlib.util
 import os
 from pathlib import Path
 
@@ -12,6 +14,27 @@ RESULTS_DIR = REPO_ROOT / "results"
 OUTPUTS_DIR = REPO_ROOT / "outputs"
 # The one model committed to the repository: what the app serves by default.
 SHIPPED_MODEL_DIR = REPO_ROOT / "model"
+
+
+def packaged_file(package: str, relative: str, override_env: str | None = None) -> Path | None:
+    """A data file shipped inside an installed package, found without importing it; None if not installed.
+
+    `override_env` names an environment variable that points to a copy of the file instead.
+    """
+    if override_env and os.environ.get(override_env):
+        return Path(os.environ[override_env])
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0]) / relative
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def cache_dir() -> Path:
