@@ -1,6 +1,5 @@
 """The model the app serves: loaded once at start-up, with its threshold and recorded test metrics."""
 
-import json
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -8,7 +7,7 @@ from pathlib import Path
 
 from toxiclf.classifier import load_classifier_for_serving
 from toxiclf.paths import RESULTS_DIR, SHIPPED_MODEL_DIR
-from toxiclf.report import NON_MODEL_RESULTS
+from toxiclf.report import load_results
 
 logger = logging.getLogger(__name__)
 
@@ -42,10 +41,7 @@ class ServedModel:
 def recorded_test_metrics(model_dir: Path, results_dir: Path = RESULTS_DIR) -> dict | None:
     """Test metrics that run_eval.py recorded for this model folder, if any."""
     target = model_dir.resolve()
-    for path in sorted(results_dir.glob("*.json")):
-        if path.name in NON_MODEL_RESULTS:
-            continue
-        result = json.loads(path.read_text())
+    for result in load_results(results_dir):
         recorded = result.get("path")
         if recorded and (RESULTS_DIR.parent / recorded).resolve() == target:
             metrics = result["metrics"]["threshold_validation"]

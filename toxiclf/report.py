@@ -10,12 +10,11 @@ matplotlib.use("Agg")  # headless: no display on servers and CI
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-NON_MODEL_RESULTS = {"serving.json", "inference_bench.json"}
-
 
 def load_results(results_dir: Path) -> list[dict]:
-    files = sorted(p for p in Path(results_dir).glob("*.json") if p.name not in NON_MODEL_RESULTS)
-    results = [json.loads(p.read_text()) for p in files]
+    """The per-model results run_eval.py wrote (other JSON files there, e.g. serving.json, are skipped)."""
+    results = [json.loads(p.read_text()) for p in sorted(Path(results_dir).glob("*.json"))]
+    results = [r for r in results if "model" in r and "metrics" in r]
     return sorted(results, key=lambda r: -r["metrics"]["threshold_validation"]["roc_auc"])
 
 
@@ -49,17 +48,18 @@ def summary_markdown(results: list[dict]) -> str:
             f"{cost.get('throughput_comments_per_s_batch32', '–')} | {'; '.join(m['flags']) or 'ok'} |"
         )
     test_rows = {r["provenance"]["eval_rows"]["test"] for r in results}
-    devices = {r.get("cost", {}).get("device", {}).get("cpu") for r in results} - {None}
+    measured = [r["cost"]["device"] for r in results if "device" in r.get("cost", {})]
+    devices, threads = {d["cpu"] for d in measured}, {d["torch_threads"] for d in measured}
     runs = {r["provenance"]["evaluated_at"] for r in results if r.get("model") not in ("majority", "tfidf-logreg")}
     notes = [
         f"Test rows: {', '.join(map(str, sorted(test_rows)))}"
         + (" — **models were scored on different test sets; do not compare them**" if len(test_rows) > 1 else "")
         + ". F1, accuracy and the CIs are at each model's threshold chosen on the validation split (max F1); "
         "'F1 @ 0.5' is at the default threshold.",
-        f"Cost measured on {', '.join(sorted(devices)) or 'this machine'} "
-        f"({results[0].get('cost', {}).get('device', {}).get('torch_threads', '?') if results else '?'} threads) "
-        f"in {len(runs)} run(s) of run_eval.py; compare latency and throughput within one run "
-        f"(`provenance.evaluated_at` in each JSON).",
+        (f"Cost measured on {', '.join(sorted(devices))} "
+         f"({', '.join(map(str, sorted(threads)))} threads) in {len(runs)} run(s) of run_eval.py; compare "
+         f"latency and throughput within one run (`provenance.evaluated_at` in each JSON).")
+        if devices else "Cost not measured (--no-cost).",
     ]
     return header + "\n".join(rows) + "\n\n" + "\n".join(f"- {n}" for n in notes) + "\n"
 

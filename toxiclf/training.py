@@ -3,8 +3,8 @@
 import argparse
 import json
 import logging
-import os
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -177,7 +177,7 @@ def train_and_save(trainer, args, *, data_source: dict, extra_config: dict | Non
 
     if trainer.is_world_process_zero():
         run_config = {
-            "script": Path(os.sys.argv[0]).name,
+            "script": Path(sys.argv[0]).name,
             "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
             **(extra_config or {}),
             "data": data_source,
