@@ -153,3 +153,15 @@ def test_any_unicode_text_is_scored_or_refused_cleanly(client, text):
     assert answer.status_code in (200, 400)
     if answer.status_code == 200:
         assert 0.0 <= answer.get_json()["results"][0]["score"] <= 1.0
+
+
+def test_footer_metrics_come_from_the_results_file_of_the_served_folder(tmp_path, tiny_classifier_dir):
+    from app.model import recorded_test_metrics
+
+    metrics = {"roc_auc": 0.91, "f1": 0.7, "precision": 0.8, "recall": 0.6}
+    result = {"model": "x", "path": str(tiny_classifier_dir), "provenance": {"eval_rows": {"test": 123}},
+              "metrics": {"threshold_validation": metrics}}  # fmt: skip
+    (tmp_path / "x.json").write_text(json.dumps(result))
+    (tmp_path / "serving.json").write_text(json.dumps({"requests_per_s": 1}))  # not a model result: skipped
+    assert recorded_test_metrics(tiny_classifier_dir, tmp_path) == {**metrics, "test_rows": 123}
+    assert recorded_test_metrics(tmp_path, tmp_path) is None
