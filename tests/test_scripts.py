@@ -65,3 +65,20 @@ def test_distilling_from_an_untrained_teacher_is_refused(tiny_model_dir, tmp_pat
 def test_missing_teacher_is_a_clear_error(tmp_path):
     with pytest.raises(SystemExit, match="run `python run_finetune.py` first"):
         run_distill.main(["--teacher", str(tmp_path / "nope"), "--layers", "odd"])
+
+
+def test_distillation_runs_under_ddp_with_two_processes(pipeline_outputs, tiny_dataset_dir, tmp_path):
+    """Two CPU processes (gloo): one process group, half the steps each, the teacher outside DDP."""
+    import subprocess
+    import sys
+
+    out, _ = pipeline_outputs
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "run_distill.py",
+               "--teacher", str(out / "teacher"), "--layers", "odd", "--dataset", str(tiny_dataset_dir),
+               "--output-dir", str(tmp_path / "odd"), "--max-train-samples", "64", "--max-eval-samples", "20",
+               "--per-device-train-batch-size", "8"]  # fmt: skip
+    subprocess.run(command, check=True, capture_output=True, timeout=300, cwd=run_distill.__file__.rsplit("/", 1)[0])
+    run = json.loads((tmp_path / "odd" / "run_config.json").read_text())
+    state = json.loads((tmp_path / "odd" / "trainer_state.json").read_text())
+    assert run["world_size"] == 2
+    assert state["global_step"] == 64 // (8 * 2) * 2  # 2 epochs of 64 rows at 8 per process, 2 processes

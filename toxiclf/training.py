@@ -3,6 +3,7 @@
 import argparse
 import json
 import logging
+import os
 import shutil
 import sys
 import time
@@ -123,6 +124,8 @@ def training_arguments(args, **overrides) -> TrainingArguments:
         report_to="none",
         dataloader_num_workers=2 if torch.cuda.is_available() else 0,
         dataloader_pin_memory=torch.cuda.is_available(),
+        # Several CPU processes (torchrun on a CPU machine) need gloo; GPUs get NCCL by default.
+        ddp_backend=None if torch.cuda.is_available() or int(os.environ.get("WORLD_SIZE", "1")) == 1 else "gloo",
     )
     options.update(overrides)
     return TrainingArguments(**options)
