@@ -6,7 +6,6 @@ ONNX Runtime (CPU, fp32 or int8). `load_classifier_for_serving` picks the fastes
 
 import json
 import logging
-import os
 from pathlib import Path
 
 import numpy as np
@@ -108,17 +107,11 @@ class OnnxClassifier(_BatchScorer):
     """ONNX Runtime backend on CPU; the ONNX files are built once and cached next to the checkpoint."""
 
     def __init__(self, model_dir, *, quantized=True, threads=None, device=None, **kwargs):
-        import onnxruntime as ort
-
-        from .onnx_backend import FP32_FILE, INT8_FILE, build_onnx
+        from .onnx_backend import FP32_FILE, INT8_FILE, build_onnx, cpu_session
 
         super().__init__(model_dir, **kwargs)
         self.backend = "onnx-int8" if quantized else "onnx-fp32"
-        path = build_onnx(self.model_dir) / (INT8_FILE if quantized else FP32_FILE)
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = threads or os.cpu_count() or 1
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.session = cpu_session(build_onnx(self.model_dir) / (INT8_FILE if quantized else FP32_FILE), threads)
 
     @property
     def num_parameters(self) -> int:

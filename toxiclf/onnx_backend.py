@@ -110,19 +110,25 @@ def build_onnx(model_dir: Path, force: bool = False) -> Path:
     return cache
 
 
-def profile_ops(model_dir: Path, texts: list[str], quantized: bool = True, threads: int | None = None) -> dict:
-    """Where ONNX Runtime spends its time scoring `texts` one at a time: milliseconds and share per op type."""
+def cpu_session(path: Path, threads: int | None = None, profile_prefix: Path | None = None):
+    """An ONNX Runtime CPU session with every graph optimization and `threads` intra-op threads."""
     import onnxruntime as ort
-    from transformers import AutoTokenizer
 
-    cache = build_onnx(model_dir)
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.intra_op_num_threads = threads or os.cpu_count() or 1
-    options.enable_profiling = True
-    options.profile_file_prefix = str(cache / "profile")
-    session = ort.InferenceSession(str(cache / (INT8_FILE if quantized else FP32_FILE)), options,
-                                   providers=["CPUExecutionProvider"])  # fmt: skip
+    if profile_prefix:
+        options.enable_profiling = True
+        options.profile_file_prefix = str(profile_prefix)
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def profile_ops(model_dir: Path, texts: list[str], quantized: bool = True, threads: int | None = None) -> dict:
+    """Where ONNX Runtime spends its time scoring `texts` one at a time: milliseconds and share per op type."""
+    from transformers import AutoTokenizer
+
+    cache = build_onnx(model_dir)
+    session = cpu_session(cache / (INT8_FILE if quantized else FP32_FILE), threads, profile_prefix=cache / "profile")
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     for text in texts:
         encoded = tokenizer([text], truncation=True, max_length=128, return_tensors="np")
