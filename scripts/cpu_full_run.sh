@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# The full-data models on CPU, in the background: every step trains on all training comments for one epoch.
+#
+#   bash scripts/cpu_full_run.sh            # starts in the background and returns; progress and ETA in the log
+#   tail -f outputs/cpu_full_run.log
+#
+# Order: teacher -> odd student (distilled) -> run_eval.py on the whole test split (baselines fitted on all
+# training comments) -> ship the better student by validation ROC-AUC -> README table; then, as time allows,
+# the odd CE-only ablation, MiniLM-L6 fine-tuned directly, the even student and LoRA, each followed by the same
+# evaluation and shipping. Training checkpoints every SAVE_STEPS steps; rerunning the script (after a reboot, a
+# killed session) resumes the unfinished step from its last checkpoint and skips finished ones.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-outputs}
+LOG=$OUT/cpu_full_run.log
+
+# Each step runs from a fresh copy of this script, so that an edit of it (bash reads a script as it goes) never
+# changes a running step, and the next step runs the edited version.
+fresh_copy() {
+  local copy="$OUT/.cpu_full_run.$(date +%s%N).sh"
+  cp scripts/cpu_full_run.sh "$copy"
+  echo "$copy"
+}
+case "${1:-}" in
+  --foreground) rm -f "$0" ;;  # the copy: bash holds it open, so it can go now
+  --next-step) exec bash "$(fresh_copy)" --foreground ;;
+  *)
+    mkdir -p "$OUT"
+    setsid nohup bash "$(fresh_copy)" --foreground >>"$LOG" 2>&1 </dev/null &
+    echo "Started in the background (pid $!): tail -f $LOG"
+    exit 0
+    ;;
+esac
+
+exec 9>"$OUT/cpu_full_run.lock"
+flock -n 9 || { echo "Another cpu_full_run.sh is running (lock $OUT/cpu_full_run.lock)"; exit 1; }
+
+PY=${PY:-.venv/bin/python}
+SAVE_STEPS=${SAVE_STEPS:-400}
+export TQDM_DISABLE=1  # the log gets one progress line per logging step instead of progress bars
+TRAIN=(--num-train-epochs 1 --save-steps "$SAVE_STEPS" --max-eval-samples 2000 --logging-steps 50)
+DONE=$OUT/cpu_full_run.done  # markers of finished steps that leave no run_config.json
+mkdir -p "$DONE"
+
+# step NAME FINISHED_FILE COMMAND...: run COMMAND unless FINISHED_FILE exists; time it.
+step() {
+  local name=$1 finished=$2
+  shift 2
+  if [ -e "$finished" ]; then
+    echo "== skip $name (finished: $finished)"
+    return
+  fi
+  echo "== $(date -u +%FT%TZ) start $name"
+  local started=$SECONDS
+  "$@"
+  echo "== $(date -u +%FT%TZ) done $name in $((SECONDS - started)) s"
+  exec bash scripts/cpu_full_run.sh --next-step
+}
+
+train() {  # train NAME COMMAND...: a training step, finished when its run_config.json exists
+  local name=$1
+  shift
+  step "$name" "$OUT/$name/run_config.json" "$@" --output-dir "$OUT/$name"
+}
+
+# evaluate_and_ship ROUND NAME...: score the named trained models on the whole test split, ship the best student.
+evaluate_and_ship() {
+  local round=$1
+  shift
+  local checkpoints=()
+  for name in "$@"; do
+    if [ "$name" = lora ]; then checkpoints+=("lora=$OUT/lora/merged"); else checkpoints+=("$name=$OUT/$name"); fi
+  done
+  step "evaluation $round" "$DONE/eval-$round" \
+    bash -c "$PY run_eval.py --checkpoints ${checkpoints[*]} && touch $DONE/eval-$round"
+  step "ship $round" "$DONE/ship-$round" \
+    bash -c "$PY scripts/ship_best.py --outputs $OUT && touch $DONE/ship-$round"
+}
+
+echo "== $(date -u +%FT%TZ) cpu_full_run.sh on $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)"
+train teacher $PY run_finetune.py "${TRAIN[@]}"
+train student-odd $PY run_distill.py --layers odd --teacher "$OUT/teacher" "${TRAIN[@]}"
+evaluate_and_ship 1 teacher student-odd
+train student-odd-ce $PY run_distill.py --layers odd --teacher "$OUT/teacher" --alpha-kl 0 --alpha-cos 0 "${TRAIN[@]}"
+train minilm-l6 $PY run_finetune.py --model minilm-l6 "${TRAIN[@]}"
+train student-even $PY run_distill.py --layers even --teacher "$OUT/teacher" "${TRAIN[@]}"
+train lora $PY run_lora.py "${TRAIN[@]}"
+evaluate_and_ship 2 student-odd-ce minilm-l6 student-even lora
+echo "== $(date -u +%FT%TZ) all steps finished"
