@@ -25,7 +25,7 @@ from toxiclf.bench import bench_markdown, run_benchmark
 from toxiclf.classifier import BACKENDS, load_classifier
 from toxiclf.data import DEFAULT_SEED, EMBEDDED, LABEL_COLUMN, TEXT_COLUMN, DataError, data_provenance, load_splits
 from toxiclf.evaluation import BOOTSTRAP_RESAMPLES, evaluate_scores, folder_size_mb, measure_cost
-from toxiclf.paths import OUTPUTS_DIR, REPO_ROOT, RESULTS_DIR, SHIPPED_MODEL_DIR
+from toxiclf.paths import OUTPUTS_DIR, REPO_ROOT, RESULTS_DIR, SHIPPED_MODEL_DIR, sha256_file
 from toxiclf.provenance import device_info, git_commit, library_versions
 from toxiclf.report import replace_readme_section, update_readme, write_report
 from toxiclf.training import RUN_CONFIG_FILE
@@ -105,6 +105,10 @@ def training_record(model_dir: Path) -> dict | None:
     return None
 
 
+def train_epochs(record: dict | None) -> float | None:
+    return record["args"].get("num_train_epochs") if record else None
+
+
 def train_rows(record: dict | None) -> int | None:
     if not record:
         return None
@@ -147,7 +151,8 @@ def main(argv=None):
     args.results_dir.mkdir(parents=True, exist_ok=True)
     scored = []
 
-    def record(name, method, scorer, *, params, trainable, size_mb, path, training, rows, cpu_scorer=None):
+    def record(name, method, scorer, *, params, trainable, size_mb, path, training, rows, cpu_scorer=None,
+               weights_sha256=None):  # fmt: skip
         started = time.time()
         test_scores = scorer.scores(test_texts, args.batch_size, progress=True)
         val_scores = scorer.scores(val_texts, args.batch_size, progress=True)
@@ -159,7 +164,9 @@ def main(argv=None):
             cpu_scorer = cpu_scorer() if cpu_scorer else scorer
             cost.update(measure_cost(cpu_scorer.scores, test_texts), device=device_info())
         result = {
-            "model": name, "method": method, "path": path, "train_rows": rows, "metrics": metrics, "cost": cost,
+            "model": name, "method": method, "path": path, "backend": getattr(scorer, "backend", None),
+            "model_sha256": weights_sha256, "train_rows": rows, "train_epochs": train_epochs(training),
+            "metrics": metrics, "cost": cost,
             "provenance": {**common, "training": training, "scoring_seconds": round(scoring_seconds, 1)},
         }  # fmt: skip
         (args.results_dir / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
@@ -192,6 +199,7 @@ def main(argv=None):
         display_path = str(resolved.relative_to(REPO_ROOT)) if resolved.is_relative_to(REPO_ROOT) else str(path)
         record(name, method, classifier, params=classifier.num_parameters, trainable=trainable,
                size_mb=folder_size_mb(path), path=display_path, training=training, rows=train_rows(training),
+               weights_sha256=sha256_file(path / "model.safetensors") if (path / "model.safetensors").exists() else None,
                cpu_scorer=None if getattr(classifier, "device", None) in (None, torch.device("cpu"))
                else lambda: load_classifier(path, "torch", device="cpu"))  # fmt: skip
         del classifier

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from toxiclf.classifier import load_classifier_for_serving
-from toxiclf.paths import RESULTS_DIR, SHIPPED_MODEL_DIR
+from toxiclf.paths import RESULTS_DIR, SHIPPED_MODEL_DIR, sha256_file
 from toxiclf.report import load_results
 
 logger = logging.getLogger(__name__)
@@ -38,12 +38,15 @@ class ServedModel:
             return self.classifier.predict(texts)
 
 
-def recorded_test_metrics(model_dir: Path, results_dir: Path = RESULTS_DIR) -> dict | None:
-    """Test metrics that run_eval.py recorded for this model folder, if any."""
+def recorded_test_metrics(model_dir: Path, backend: str, results_dir: Path = RESULTS_DIR) -> dict | None:
+    """Test metrics that run_eval.py recorded for these very weights served by this backend, if any."""
     target = model_dir.resolve()
+    weights = model_dir / "model.safetensors"
+    sha256 = sha256_file(weights) if weights.exists() else None
     for result in load_results(results_dir):
         recorded = result.get("path")
-        if recorded and (RESULTS_DIR.parent / recorded).resolve() == target:
+        same_folder = recorded and (RESULTS_DIR.parent / recorded).resolve() == target
+        if same_folder and result.get("backend") == backend and result.get("model_sha256") == sha256:
             metrics = result["metrics"]["threshold_validation"]
             return {
                 "roc_auc": metrics["roc_auc"],
@@ -51,6 +54,7 @@ def recorded_test_metrics(model_dir: Path, results_dir: Path = RESULTS_DIR) -> d
                 "precision": metrics["precision"],
                 "recall": metrics["recall"],
                 "test_rows": result["provenance"]["eval_rows"]["test"],
+                "backend": backend,
             }
     return None
 
@@ -62,4 +66,6 @@ def load_served_model(model_dir: Path | None, backend: str = "auto", batch_size:
         return ServedModel(None, name="none", error=HOW_TO_GET_A_MODEL)
     classifier = load_classifier_for_serving(model_dir, backend=backend, batch_size=batch_size)
     logger.info("Serving %s (%s backend, threshold %.3f)", model_dir, classifier.backend, classifier.threshold)
-    return ServedModel(classifier, name=model_dir.name, test_metrics=recorded_test_metrics(model_dir))
+    return ServedModel(
+        classifier, name=model_dir.name, test_metrics=recorded_test_metrics(model_dir, classifier.backend)
+    )

@@ -10,13 +10,16 @@
 # evaluation and shipping. Training checkpoints every SAVE_STEPS steps; rerunning the script (after a reboot, a
 # killed session) resumes the unfinished step from its last checkpoint and skips finished ones.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+# The running copies live under outputs/: the repository is found once, from the first invocation.
+export CPU_FULL_RUN_REPO=${CPU_FULL_RUN_REPO:-$(cd "$(dirname "$0")/.." && pwd)}
+cd "$CPU_FULL_RUN_REPO"
 OUT=${OUT:-outputs}
 LOG=$OUT/cpu_full_run.log
 
 # Each step runs from a fresh copy of this script, so that an edit of it (bash reads a script as it goes) never
 # changes a running step, and the next step runs the edited version.
 fresh_copy() {
+  mkdir -p "$OUT"
   local copy="$OUT/.cpu_full_run.$(date +%s%N).sh"
   cp scripts/cpu_full_run.sh "$copy"
   echo "$copy"
@@ -71,10 +74,16 @@ evaluate_and_ship() {
   for name in "$@"; do
     if [ "$name" = lora ]; then checkpoints+=("lora=$OUT/lora/merged"); else checkpoints+=("$name=$OUT/$name"); fi
   done
+  local baselines=()  # majority and TF-IDF (fitted on all training comments) once, in the first round
+  [ "$round" = 1 ] || baselines=(--no-baselines)
   step "evaluation $round" "$DONE/eval-$round" \
-    bash -c "$PY run_eval.py --checkpoints ${checkpoints[*]} && touch $DONE/eval-$round"
-  step "ship $round" "$DONE/ship-$round" \
-    bash -c "$PY scripts/ship_best.py --outputs $OUT && touch $DONE/ship-$round"
+    bash -c "$PY run_eval.py --checkpoints ${checkpoints[*]} ${baselines[*]} && touch $DONE/eval-$round"
+  step "ship $round" "$DONE/ship-$round" bash -c "
+    $PY scripts/ship_model.py --best &&
+    $PY run_eval.py --checkpoints shipped=model --backend onnx-int8 --no-baselines &&
+    $PY scripts/ship_model.py --refresh-card &&
+    $PY run_eval.py --report-only --update-readme &&
+    touch $DONE/ship-$round"
 }
 
 echo "== $(date -u +%FT%TZ) cpu_full_run.sh on $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)"

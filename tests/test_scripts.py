@@ -47,14 +47,13 @@ def test_runs_record_their_configuration_and_speed(pipeline_outputs):
     assert (out / "lora" / "adapter_config.json").exists()
 
 
-def test_a_finished_run_resumes_instead_of_training_again(pipeline_outputs, tiny_dataset_dir):
+def test_a_finished_run_is_not_trained_or_overwritten_again(pipeline_outputs, tiny_dataset_dir):
     out, _ = pipeline_outputs
-    before = json.loads((out / "teacher" / "trainer_state.json").read_text())["global_step"]
-    run_finetune.main(["--model", str(out / "teacher"), "--output-dir", str(out / "teacher"),
-                       "--dataset", str(tiny_dataset_dir), "--max-train-samples", "64", "--num-train-epochs", "4",
-                       "--per-device-train-batch-size", "16"])  # fmt: skip
-    after = json.loads((out / "teacher" / "trainer_state.json").read_text())["global_step"]
-    assert after == before
+    before = (out / "student-odd" / "run_config.json").read_text()
+    with pytest.raises(SystemExit, match="holds a finished run"):
+        run_distill.main(["--teacher", str(out / "teacher"), "--layers", "even", "--output-dir", str(out / "student-odd"),
+                          "--dataset", str(tiny_dataset_dir), "--max-train-samples", "64"])  # fmt: skip
+    assert (out / "student-odd" / "run_config.json").read_text() == before
 
 
 def test_distilling_from_an_untrained_teacher_is_refused(tiny_model_dir, tmp_path):

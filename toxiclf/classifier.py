@@ -19,13 +19,34 @@ logger = logging.getLogger(__name__)
 DEFAULT_THRESHOLD = 0.5
 THRESHOLD_FILE = "threshold.json"  # written next to a served model: the threshold chosen on validation
 BACKENDS = ("auto", "torch", "onnx-int8", "onnx-fp32")
+SERVING_BACKENDS = ("torch", "onnx-int8")  # the ones a shipped model gets a threshold for
+# ONNX fp32 reproduces PyTorch's scores to 1e-6: it shares PyTorch's threshold.
+_SAME_SCORES_AS = {"onnx-fp32": "torch"}
 
 
-def read_threshold(model_dir: str | Path) -> float | None:
+def read_threshold(model_dir: str | Path, backend: str = "torch") -> float | None:
+    """The validation threshold stored for this backend; None if the folder has no threshold file."""
     path = Path(model_dir) / THRESHOLD_FILE
     if not path.exists():
         return None
-    return float(json.loads(path.read_text())["threshold"])
+    try:
+        stored = json.loads(path.read_text())
+        if "thresholds" not in stored:  # the one-threshold format of earlier releases
+            return float(stored["threshold"])
+        per_backend = stored["thresholds"]
+        entry = per_backend.get(backend) or per_backend.get(_SAME_SCORES_AS.get(backend, backend))
+        return float(entry["threshold"]) if entry else None
+    except (ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"{path} is not a valid threshold file ({type(error).__name__}: {error})") from None
+
+
+def trained_max_length(model_dir: Path) -> int | None:
+    """--max-seq-length of the run that trained the model (LoRA's record sits one folder up), if recorded."""
+    for folder in (model_dir, model_dir.parent):
+        path = folder / "run_config.json"
+        if path.exists():
+            return json.loads(path.read_text()).get("args", {}).get("max_seq_length")
+    return None
 
 
 class _BatchScorer:
@@ -33,14 +54,16 @@ class _BatchScorer:
 
     backend = "abstract"
 
-    def __init__(self, model_dir, *, threshold=None, max_length=DEFAULT_MAX_LENGTH, batch_size=32):
+    def __init__(self, model_dir, *, threshold=None, max_length=None, batch_size=32):
         from transformers import AutoConfig, AutoTokenizer
 
         self.model_dir = Path(model_dir)
         self.config = AutoConfig.from_pretrained(model_dir)
         self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
-        self.threshold = threshold if threshold is not None else (read_threshold(model_dir) or DEFAULT_THRESHOLD)
-        # Never longer than the model's position table (a longer input would crash the forward pass).
+        stored = read_threshold(model_dir, self.backend)
+        self.threshold = threshold if threshold is not None else (stored if stored is not None else DEFAULT_THRESHOLD)
+        # The length the model was trained with, never longer than its position table.
+        max_length = max_length or trained_max_length(self.model_dir) or DEFAULT_MAX_LENGTH
         self.max_length = min(max_length, self.config.max_position_embeddings)
         self.batch_size = batch_size
 
@@ -109,8 +132,8 @@ class OnnxClassifier(_BatchScorer):
     def __init__(self, model_dir, *, quantized=True, threads=None, device=None, **kwargs):
         from .onnx_backend import FP32_FILE, INT8_FILE, build_onnx, cpu_session
 
+        self.backend = "onnx-int8" if quantized else "onnx-fp32"  # before __init__: it picks the threshold
         super().__init__(model_dir, **kwargs)
-        self.backend = "onnx-int8" if quantized else "onnx-fp32"
         self.session = cpu_session(build_onnx(self.model_dir) / (INT8_FILE if quantized else FP32_FILE), threads)
 
     @property

@@ -22,18 +22,48 @@ def _ci(values) -> str:
     return f"[{values[0]:.3f}, {values[1]:.3f}]"
 
 
-def _count(n) -> str:
+def _params(n) -> str:
     if n is None:
         return "–"
     return f"{n / 1e6:.1f} M" if n >= 1e5 else f"{n:,}"
 
 
+def _rows(n) -> str:
+    return "–" if n is None else f"{n:,}"
+
+
+def _epochs(result: dict) -> str:
+    epochs = result.get("train_epochs")
+    return "–" if epochs is None else f"{epochs:g}"
+
+
+def _scale(result: dict) -> tuple:
+    return result.get("train_rows") or 0, result["provenance"]["eval_rows"]["test"]
+
+
 def summary_markdown(results: list[dict]) -> str:
-    """The comparison table, one row per model, best validation-threshold ROC-AUC first."""
+    """One comparison table per scale (training rows, test rows), best validation-threshold ROC-AUC first."""
+    scales = sorted({_scale(r) for r in results}, reverse=True)
+    tables = []
+    for train_rows, test_rows in scales:
+        group = [r for r in results if _scale(r) == (train_rows, test_rows)]
+        title = f"### Trained on {train_rows:,} comments, scored on {test_rows:,} test comments"
+        tables.append(title + "\n\n" + _table(group))
+    notes = [
+        "Each table holds one scale; models of different tables are not comparable."
+        if len(scales) > 1 else "All models share one scale.",
+        "F1, accuracy and the CIs are at each model's threshold chosen on the validation split (max F1), with the "
+        "backend named; 'F1 @ 0.5' is at the default threshold.",
+        _cost_note(results),
+    ]
+    return "\n\n".join(tables) + "\n\n" + "\n".join(f"- {n}" for n in notes) + "\n"
+
+
+def _table(results: list[dict]) -> str:
     header = (
-        "| model | method | train rows | params | F1 (95 % CI) | ROC-AUC (95 % CI) | PR-AUC | accuracy | "
-        "threshold | F1 @ 0.5 | latency b=1 median / p95 (ms) | comments/s b=32 | flags |\n"
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+        "| model | method | backend | train rows | epochs | params | F1 (95 % CI) | ROC-AUC (95 % CI) | PR-AUC | "
+        "accuracy | threshold | F1 @ 0.5 | latency b=1 median / p95 (ms) | comments/s b=32 | flags |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
     )
     rows = []
     for r in results:
@@ -42,26 +72,24 @@ def summary_markdown(results: list[dict]) -> str:
         latency = (f"{cost['latency_ms_batch1_median']:.1f} / {cost['latency_ms_batch1_p95']:.1f}"
                    if "latency_ms_batch1_median" in cost else "–")  # fmt: skip
         rows.append(
-            f"| {r['model']} | {r['method']} | {_count(r.get('train_rows'))} | {_count(cost.get('parameters'))} | "
+            f"| {r['model']} | {r['method']} | {r.get('backend') or '–'} | {_rows(r.get('train_rows'))} | "
+            f"{_epochs(r)} | {_params(cost.get('parameters'))} | "
             f"{v['f1']:.3f} {_ci(ci['f1'])} | {v['roc_auc']:.4f} {_ci(ci['roc_auc'])} | {v['pr_auc']:.3f} | "
             f"{v['accuracy']:.3f} | {m['validation_threshold']:.2f} | {m['threshold_0.5']['f1']:.3f} | {latency} | "
             f"{cost.get('throughput_comments_per_s_batch32', '–')} | {'; '.join(m['flags']) or 'ok'} |"
         )
-    test_rows = {r["provenance"]["eval_rows"]["test"] for r in results}
+    return header + "\n".join(rows)
+
+
+def _cost_note(results: list[dict]) -> str:
     measured = [r["cost"]["device"] for r in results if "device" in r.get("cost", {})]
+    if not measured:
+        return "Cost not measured (--no-cost)."
     devices, threads = {d["cpu"] for d in measured}, {d["torch_threads"] for d in measured}
     runs = {r["provenance"]["evaluated_at"] for r in results if r.get("model") not in ("majority", "tfidf-logreg")}
-    notes = [
-        f"Test rows: {', '.join(map(str, sorted(test_rows)))}"
-        + (" — **models were scored on different test sets; do not compare them**" if len(test_rows) > 1 else "")
-        + ". F1, accuracy and the CIs are at each model's threshold chosen on the validation split (max F1); "
-        "'F1 @ 0.5' is at the default threshold.",
-        (f"Cost measured on {', '.join(sorted(devices))} "
-         f"({', '.join(map(str, sorted(threads)))} threads) in {len(runs)} run(s) of run_eval.py; compare "
-         f"latency and throughput within one run (`provenance.evaluated_at` in each JSON).")
-        if devices else "Cost not measured (--no-cost).",
-    ]
-    return header + "\n".join(rows) + "\n\n" + "\n".join(f"- {n}" for n in notes) + "\n"
+    return (f"Cost measured on {', '.join(sorted(devices))} ({', '.join(map(str, sorted(threads)))} threads) in "
+            f"{len(runs)} run(s) of run_eval.py; compare latency and throughput within one run "
+            "(`provenance.evaluated_at` in each JSON).")  # fmt: skip
 
 
 def write_summary(results_dir: Path) -> Path:

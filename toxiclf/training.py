@@ -29,7 +29,10 @@ from .provenance import device_info, git_commit, library_versions
 
 logger = logging.getLogger(__name__)
 
-RUN_CONFIG_FILE = "run_config.json"
+RUN_CONFIG_FILE = "run_config.json"  # written when a run finishes
+RUN_ARGS_FILE = "run_args.json"  # written when a run starts: a resumed run must be the same run
+# Flags that change where or how verbosely a run reports, not the model it trains.
+_ARGS_FREE_TO_CHANGE = {"output_dir", "overwrite_output_dir", "logging_steps", "per_device_eval_batch_size"}
 
 
 def add_common_args(parser: argparse.ArgumentParser, *, output_dir: Path, learning_rate: float, epochs: float):
@@ -159,10 +162,31 @@ def training_arguments(args, **overrides) -> TrainingArguments:
 
 
 class ProgressLog(TrainerCallback):
-    """One log line per logging step with the step count, speed and ETA: readable in a background run's log file."""
+    """One log line per logging step with the step count, speed and ETA: readable in a background run's log file.
+
+    It also keeps the training time over stops and resumes (`train_seconds`, stored in each checkpoint), so that
+    a run's record says how long it trained, not how long its last piece did.
+    """
+
+    SECONDS_FILE = "train_seconds.json"
+
+    def __init__(self):
+        self.earlier_seconds = 0.0
+
+    @property
+    def train_seconds(self) -> float:
+        return self.earlier_seconds + time.time() - self._started
 
     def on_train_begin(self, args, state, control, **kwargs):
         self._started, self._first_step = time.time(), state.global_step  # a resumed run counts from its start
+        stored = Path(args.output_dir) / f"{PREFIX_CHECKPOINT_DIR}-{state.global_step}" / self.SECONDS_FILE
+        if state.global_step and stored.exists():
+            self.earlier_seconds = json.loads(stored.read_text())["train_seconds"]
+
+    def on_save(self, args, state, control, **kwargs):
+        folder = Path(args.output_dir) / f"{PREFIX_CHECKPOINT_DIR}-{state.global_step}"
+        if folder.is_dir():
+            (folder / self.SECONDS_FILE).write_text(json.dumps({"train_seconds": round(self.train_seconds, 1)}))
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         done = state.global_step - self._first_step
@@ -174,7 +198,7 @@ class ProgressLog(TrainerCallback):
         logger.info(
             "step %d/%d (%.1f %%), loss %.4f, %.1f samples/s, %s elapsed, ETA %s",
             state.global_step, state.max_steps, 100 * state.global_step / state.max_steps, logs["loss"],
-            samples_per_second, _clock(elapsed), _clock(seconds_left),
+            samples_per_second, _clock(self.train_seconds), _clock(seconds_left),
         )  # fmt: skip
 
 
@@ -196,27 +220,49 @@ def trainer_inputs(args, tokenizer, train, validation, **training_overrides) -> 
 
 
 def prepare_output_dir(args) -> str | None:
-    """The checkpoint to resume from, if any; refuse to mix a new run into a finished one."""
+    """The checkpoint to resume from, if any; refuse to mix a new run into a finished or a different one."""
     output_dir = Path(args.output_dir)
-    if not output_dir.is_dir():
-        return None
-    if args.overwrite_output_dir:
+    if output_dir.is_dir() and args.overwrite_output_dir:
         # Old checkpoints would be resumed from, or rotated in among the new ones; other files are overwritten.
         for checkpoint in output_dir.glob(f"{PREFIX_CHECKPOINT_DIR}-*"):
             shutil.rmtree(checkpoint)
-        (output_dir / RUN_CONFIG_FILE).unlink(missing_ok=True)
-        return None
+        for record in (RUN_CONFIG_FILE, RUN_ARGS_FILE):
+            (output_dir / record).unlink(missing_ok=True)
+    last = _checkpoint_to_resume(args, output_dir) if output_dir.is_dir() else None
+    output_dir.mkdir(parents=True, exist_ok=True)
+    (output_dir / RUN_ARGS_FILE).write_text(json.dumps(_run_args(args), indent=2) + "\n")
+    return last
+
+
+def _run_args(args) -> dict:
+    return {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items() if k not in _ARGS_FREE_TO_CHANGE}
+
+
+def _checkpoint_to_resume(args, output_dir: Path) -> str | None:
     if (output_dir / RUN_CONFIG_FILE).exists():
         raise SystemExit(
             f"error: {output_dir} holds a finished run ({RUN_CONFIG_FILE}); pass --overwrite-output-dir to train anew"
         )
     last = get_last_checkpoint(str(output_dir))
-    if last is None and any(output_dir.iterdir()):
+    if last is None:
+        if any(p.name != RUN_ARGS_FILE for p in output_dir.iterdir()):
+            raise SystemExit(
+                f"error: {output_dir} is not empty and holds no checkpoint; pass --overwrite-output-dir to train anew"
+            )
+        return None
+    recorded_path = output_dir / RUN_ARGS_FILE
+    if not recorded_path.exists():  # checkpoints of a release that did not record the flags: trust the user
+        logger.warning("%s has no %s; resuming %s without checking the flags", output_dir, RUN_ARGS_FILE, last)
+        return last
+    recorded = json.loads(recorded_path.read_text())
+    changed = sorted(k for k in set(recorded) | set(_run_args(args)) if recorded.get(k) != _run_args(args).get(k))
+    if changed:
+        differences = ", ".join(f"--{k.replace('_', '-')} {recorded.get(k)} -> {_run_args(args).get(k)}" for k in changed)
         raise SystemExit(
-            f"error: {output_dir} is not empty and holds no checkpoint; pass --overwrite-output-dir to train anew"
+            f"error: {output_dir} holds checkpoints of another run ({differences}); "
+            "rerun with the same flags to resume, or pass --overwrite-output-dir"
         )
-    if last:
-        logger.info("Resuming from %s", last)
+    logger.info("Resuming from %s", last)
     return last
 
 
@@ -244,11 +290,18 @@ def train_and_save(trainer, args, *, data_source: dict, extra_config: dict | Non
             "device": device_info(),
             "world_size": trainer.args.world_size,
             "bf16": trainer.args.bf16,
+            "train_seconds": _train_seconds(trainer, wall_seconds),
             "git_commit": git_commit(),
             "libraries": library_versions(),
         }
         (Path(args.output_dir) / RUN_CONFIG_FILE).write_text(json.dumps(run_config, indent=2) + "\n")
     return {**train_metrics, **eval_metrics}
+
+
+def _train_seconds(trainer, wall_seconds: float) -> float:
+    """Training time over all resumed pieces where ProgressLog kept it, else this process's wall time."""
+    progress = next((c for c in trainer.callback_handler.callbacks if isinstance(c, ProgressLog)), None)
+    return round(progress.train_seconds if progress else wall_seconds, 1)
 
 
 def log_args(args) -> None:

@@ -1,0 +1,80 @@
+"""scripts/cpu_full_run.sh: step order, skipping finished steps, resuming after a failure (python stubbed out)."""
+
+import os
+import subprocess
+import time
+
+import pytest
+
+from toxiclf.paths import REPO_ROOT
+
+STUB = """#!/usr/bin/env bash
+# Records each call; a training call "finishes" by writing run_config.json; FAIL_ON makes one step fail.
+echo "$*" >> "$CALLS"
+if [ -n "${FAIL_ON:-}" ] && [[ "$*" == *"$FAIL_ON"* ]]; then exit 3; fi
+args=("$@")
+for i in "${!args[@]}"; do
+  if [ "${args[$i]}" = --output-dir ]; then mkdir -p "${args[$((i + 1))]}"; echo {} > "${args[$((i + 1))]}/run_config.json"; fi
+done
+"""
+
+
+def run_script(tmp_path, **env):
+    stub = tmp_path / "python-stub"
+    stub.write_text(STUB)
+    stub.chmod(0o755)
+    environment = {**os.environ, "PY": str(stub), "OUT": str(tmp_path / "out"), "CALLS": str(tmp_path / "calls"),
+                   **env}  # fmt: skip
+    script = REPO_ROOT / "scripts" / "cpu_full_run.sh"
+    # --next-step runs in the foreground, as the background runner does after each step.
+    return subprocess.run(["bash", str(script), "--next-step"], cwd=REPO_ROOT, env=environment,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+
+
+def calls(tmp_path) -> list[str]:
+    path = tmp_path / "calls"
+    return path.read_text().splitlines() if path.exists() else []
+
+
+def test_steps_run_in_order_and_a_rerun_skips_them(tmp_path):
+    result = run_script(tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    scripts = [call.split()[0] for call in calls(tmp_path)]
+    trained = [call.split("--output-dir ")[1].split("/")[-1] for call in calls(tmp_path) if "--output-dir" in call]
+    assert trained == ["teacher", "student-odd", "student-odd-ce", "minilm-l6", "student-even", "lora"]
+    assert scripts.index("run_eval.py") == 2  # evaluation and shipping right after the odd student
+    assert "scripts/ship_model.py" in scripts[3:6]
+    assert "all steps finished" in result.stdout
+    before = len(calls(tmp_path))
+    again = run_script(tmp_path)
+    assert again.returncode == 0 and len(calls(tmp_path)) == before
+    assert again.stdout.count("== skip") == 10
+
+
+def test_a_failed_step_stops_the_run_and_a_rerun_resumes_there(tmp_path):
+    failed = run_script(tmp_path, FAIL_ON="--layers odd --teacher")
+    assert failed.returncode != 0
+    assert [c for c in calls(tmp_path) if "--output-dir" in c][-1].endswith("student-odd")
+    (tmp_path / "calls").unlink()
+    resumed = run_script(tmp_path)
+    assert resumed.returncode == 0
+    assert "skip teacher" in resumed.stdout
+    assert calls(tmp_path)[0].startswith("run_distill.py --layers odd")
+
+
+def test_a_second_run_is_refused_while_one_holds_the_lock(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    holder = subprocess.Popen(["flock", str(out / "cpu_full_run.lock"), "sleep", "30"])
+    try:
+        time.sleep(0.5)
+        result = run_script(tmp_path)
+        assert result.returncode == 1 and "Another cpu_full_run.sh is running" in result.stdout
+        assert calls(tmp_path) == []
+    finally:
+        holder.kill()
+
+
+@pytest.mark.parametrize("name", ["cpu_full_run.sh"])
+def test_the_script_is_valid_bash(name):
+    subprocess.run(["bash", "-n", str(REPO_ROOT / "scripts" / name)], check=True)

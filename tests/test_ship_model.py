@@ -1,0 +1,103 @@
+"""scripts/ship_model.py: refusals, the staged swap, thresholds per backend, the card."""
+
+import json
+import sys
+
+import pytest
+
+from toxiclf.data import data_provenance, load_splits
+from toxiclf.paths import REPO_ROOT
+
+sys.path.insert(0, str(REPO_ROOT / "scripts"))
+import ship_model  # noqa: E402
+
+
+@pytest.fixture
+def checkpoint(tmp_path, tiny_classifier_dir):
+    import shutil
+
+    folder = tmp_path / "outputs" / "student-odd"
+    shutil.copytree(tiny_classifier_dir, folder)
+    (folder / "run_config.json").write_text(json.dumps({"script": "run_distill.py", "method": "distillation",
+                                                        "args": {"num_train_epochs": 1, "max_seq_length": 64}}))
+    return folder
+
+
+def results_for(tmp_path, checkpoint, dataset, **changes):
+    splits = load_splits(str(dataset), 42)
+    result = {"model": "student-odd", "path": str(checkpoint), "backend": "torch",
+              "provenance": {"data": data_provenance(str(dataset), 42, splits)}, "metrics": {"flags": []}}
+    result.update(changes)
+    path = tmp_path / "student-odd.json"
+    path.write_text(json.dumps(result))
+    return path
+
+
+def test_ships_with_a_threshold_per_backend_and_keeps_the_checkpoint(tmp_path, checkpoint, tiny_dataset_dir):
+    from toxiclf.classifier import load_classifier, read_threshold
+
+    output = tmp_path / "model"
+    output.mkdir()
+    (output / "old-file").write_text("from the previous model")
+    ship_model.ship(checkpoint, results_for(tmp_path, checkpoint, tiny_dataset_dir), output)
+    stored = json.loads((output / "threshold.json").read_text())
+    assert set(stored["thresholds"]) == {"torch", "onnx-int8"}
+    for backend in ("torch", "onnx-int8"):
+        assert load_classifier(output, backend).threshold == stored["thresholds"][backend]["threshold"]
+    assert read_threshold(output, "onnx-fp32") == stored["thresholds"]["torch"]["threshold"]
+    assert not (output / "old-file").exists()  # swapped whole, not merged
+    assert (checkpoint / "model.safetensors").exists()
+    assert not list(tmp_path.glob(".model.*"))  # no staging or retired folder left behind
+    assert "Not measured yet" in (output / "README.md").read_text()
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"path": "outputs/student-even"}, "results are for"),
+        ({"backend": "onnx-int8"}, "onnx-int8 backend"),
+        ({"metrics": {"flags": ["degenerate"]}}, "flagged"),
+    ],
+)
+def test_refuses_results_that_do_not_belong(tmp_path, checkpoint, tiny_dataset_dir, changes, message):
+    output = tmp_path / "model"
+    with pytest.raises(ship_model.ShipError, match=message):
+        ship_model.ship(checkpoint, results_for(tmp_path, checkpoint, tiny_dataset_dir, **changes), output)
+    assert not output.exists()
+
+
+def test_refuses_results_measured_on_another_split(tmp_path, checkpoint, tiny_dataset_dir):
+    path = results_for(tmp_path, checkpoint, tiny_dataset_dir)
+    result = json.loads(path.read_text())
+    result["provenance"]["data"]["split_sizes"]["train"] += 1
+    path.write_text(json.dumps(result))
+    with pytest.raises(ship_model.ShipError, match="other data .split_sizes"):
+        ship_model.ship(checkpoint, path, tmp_path / "model")
+
+
+def test_refuses_to_ship_onto_the_checkpoint(tmp_path, checkpoint, tiny_dataset_dir):
+    results = results_for(tmp_path, checkpoint, tiny_dataset_dir)
+    for output in (checkpoint, checkpoint.parent):
+        with pytest.raises(ship_model.ShipError, match="overlaps the checkpoint"):
+            ship_model.ship(checkpoint, results, output)
+    assert (checkpoint / "model.safetensors").exists()
+
+
+def test_an_oversized_model_changes_nothing(tmp_path, checkpoint, tiny_dataset_dir, monkeypatch):
+    output = tmp_path / "model"
+    output.mkdir()
+    (output / "config.json").write_text("{}")
+    monkeypatch.setattr(ship_model, "MAX_SHIPPED_MB", 0)
+    with pytest.raises(ship_model.ShipError, match="over the 0 MiB budget; nothing changed"):
+        ship_model.ship(checkpoint, results_for(tmp_path, checkpoint, tiny_dataset_dir), output)
+    assert [p.name for p in output.iterdir()] == ["config.json"]
+    assert not list(tmp_path.glob(".model.*"))
+
+
+def test_card_refresh_refuses_results_of_other_weights(tmp_path, checkpoint, tiny_dataset_dir):
+    output = tmp_path / "model"
+    ship_model.ship(checkpoint, results_for(tmp_path, checkpoint, tiny_dataset_dir), output, backends=("torch",))
+    stale = tmp_path / "shipped.json"
+    stale.write_text(json.dumps({"model_sha256": "0" * 64}))
+    with pytest.raises(ship_model.ShipError, match="other weights"):
+        ship_model.refresh_card(output, stale)

