@@ -28,9 +28,9 @@ def parse_args(argv=None):
     parser.add_argument("--teacher", default=str(DEFAULT_TEACHER_DIR), help="fine-tuned teacher folder")
     parser.add_argument("--layers", choices=sorted(TEACHER_LAYERS), required=True, help="teacher layers to keep")
     parser.add_argument("--temperature", type=float, default=2.0, help="softmax temperature of the KL term")
-    parser.add_argument("--alpha-ce", type=float, default=1 / 3, help="weight of cross-entropy on the labels")
-    parser.add_argument("--alpha-kl", type=float, default=1 / 3, help="weight of KL to the teacher's logits")
-    parser.add_argument("--alpha-cos", type=float, default=1 / 3, help="weight of the hidden-state cosine loss")
+    parser.add_argument("--alpha-ce", type=float, default=1, help="relative weight of cross-entropy on the labels")
+    parser.add_argument("--alpha-kl", type=float, default=1, help="relative weight of KL to the teacher's logits")
+    parser.add_argument("--alpha-cos", type=float, default=1, help="relative weight of the hidden-state cosine loss")
     parser.add_argument(
         "--align-layers", action="store_true",
         help="cosine loss on every student layer against its source teacher layer (default: last layer only)",
@@ -45,6 +45,9 @@ def parse_args(argv=None):
     weights = (args.alpha_ce, args.alpha_kl, args.alpha_cos)
     if min(weights) < 0 or sum(weights) == 0:
         parser.error("--alpha-ce/--alpha-kl/--alpha-cos must be non-negative and not all zero")
+    # The weights are relative: scaled to sum to 1, so that `--alpha-kl 0 --alpha-cos 0` trains on plain CE (not
+    # CE/3, which gradient clipping and the learning rate would treat as another run).
+    args.alpha_ce, args.alpha_kl, args.alpha_cos = (w / sum(weights) for w in weights)
     return args
 
 

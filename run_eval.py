@@ -60,6 +60,7 @@ def parse_args(argv=None):
     parser.add_argument("--threads", type=int, default=torch.get_num_threads(), help="--bench: CPU threads")
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="where the JSON, table and plots go")
     parser.add_argument("--no-baselines", action="store_true", help="skip majority and TF-IDF baselines")
+    parser.add_argument("--baselines-only", action="store_true", help="score the baselines and no checkpoint")
     parser.add_argument("--baseline-max-train-samples", type=int, help="fit TF-IDF on the first N training rows")
     parser.add_argument("--no-cost", action="store_true", help="skip the CPU latency / throughput measurement")
     parser.add_argument("--bootstrap-resamples", type=int, default=BOOTSTRAP_RESAMPLES, help="for the 95 %% CIs")
@@ -78,7 +79,9 @@ def parse_args(argv=None):
             if not (path / "config.json").exists():
                 parser.error(f"--bench: {path} holds no model (no config.json)")
         return args
-    args.checkpoints = parse_checkpoints(parser, args.checkpoints)
+    if args.baselines_only and (args.checkpoints or args.no_baselines):
+        parser.error("--baselines-only takes neither --checkpoints nor --no-baselines")
+    args.checkpoints = {} if args.baselines_only else parse_checkpoints(parser, args.checkpoints)
     return args
 
 

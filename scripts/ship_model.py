@@ -4,6 +4,7 @@
     python scripts/ship_model.py --best              # the 6-layer model with the best validation ROC-AUC
     python run_eval.py --checkpoints shipped=model --backend onnx-int8 --no-baselines   # -> results/shipped.json
     python scripts/ship_model.py --refresh-card      # the card's test metrics from results/shipped.json
+    python scripts/ship_model.py --rethreshold       # thresholds chosen again (after a new int8 recipe)
 
 `--results` is what run_eval.py wrote for that checkpoint; it must belong to it (same path, same data and split)
 and carry no sanity flag. The new folder is built beside the old one and swapped in only when everything checked
@@ -152,6 +153,26 @@ def best_small_model(results_dir: Path = RESULTS_DIR) -> tuple[Path, Path]:
     return REPO_ROOT / result["path"], path
 
 
+def rethreshold(output: Path, backends=SERVING_BACKENDS) -> None:
+    """Choose the thresholds of a shipped folder again (e.g. after the int8 recipe changed); weights untouched."""
+    import numpy as np
+
+    from toxiclf.data import LABEL_COLUMN, TEXT_COLUMN, load_splits
+
+    if not (output / "model.safetensors").exists():
+        raise ShipError(f"{output} holds no shipped model")
+    path = output / THRESHOLD_FILE
+    previous = json.loads(path.read_text()) if path.exists() else {}
+    validation = load_splits()["validation"]
+    thresholds = validation_thresholds(output, backends, validation[TEXT_COLUMN], np.array(validation[LABEL_COLUMN]))
+    thresholds.update({k: previous[k] for k in ("source", "selected_by") if k in previous},
+                      model_sha256=sha256_file(output / "model.safetensors"))  # fmt: skip
+    staged = path.with_name(f".{THRESHOLD_FILE}.new")
+    staged.write_text(json.dumps(thresholds, indent=2) + "\n")
+    os.replace(staged, path)
+    (output / "README.md").write_text(model_card(output, None))
+
+
 def refresh_card(output: Path, results_file: Path) -> None:
     """Rewrite the card with the test metrics run_eval.py measured on the shipped folder itself."""
     result = json.loads(results_file.read_text())
@@ -169,11 +190,15 @@ def main(argv=None):
     parser.add_argument("--best", action="store_true",
                         help=f"ship the best of {', '.join(SMALL_MODELS)} by validation ROC-AUC (full-data runs)")
     parser.add_argument("--output", type=Path, default=SHIPPED_MODEL_DIR, help="where to ship (default: model/)")
+    parser.add_argument("--rethreshold", action="store_true",
+                        help="only choose the shipped folder's thresholds again, on the validation split")
     parser.add_argument("--refresh-card", nargs="?", const=SHIPPED_RESULTS, type=Path, metavar="RESULTS",
                         help="only rewrite the card from the shipped folder's results (default: results/shipped.json)")
     args = parser.parse_args(argv)
     try:
-        if args.refresh_card:
+        if args.rethreshold:
+            rethreshold(args.output)
+        elif args.refresh_card:
             refresh_card(args.output, args.refresh_card)
         elif args.best:
             ship(*best_small_model(), args.output)

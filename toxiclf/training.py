@@ -189,12 +189,14 @@ class ProgressLog(TrainerCallback):
             (folder / self.SECONDS_FILE).write_text(json.dumps({"train_seconds": round(self.train_seconds, 1)}))
 
     def on_log(self, args, state, control, logs=None, **kwargs):
-        done = state.global_step - self._first_step
-        if not done or "loss" not in (logs or {}):
+        if "loss" not in (logs or {}) or state.global_step == self._first_step:
             return
-        elapsed = time.time() - self._started
-        seconds_left = elapsed / done * (state.max_steps - state.global_step)
-        samples_per_second = done * args.train_batch_size * args.gradient_accumulation_steps / elapsed
+        # Speed over the last logging interval: an ETA that recovers after a pause or a busy spell.
+        now, last_step, last_time = time.time(), *getattr(self, "_last", (self._first_step, self._started))
+        self._last = (state.global_step, now)
+        seconds_per_step = (now - last_time) / max(1, state.global_step - last_step)
+        seconds_left = seconds_per_step * (state.max_steps - state.global_step)
+        samples_per_second = args.train_batch_size * args.gradient_accumulation_steps / seconds_per_step
         logger.info(
             "step %d/%d (%.1f %%), loss %.4f, %.1f samples/s, %s elapsed, ETA %s",
             state.global_step, state.max_steps, 100 * state.global_step / state.max_steps, logs["loss"],

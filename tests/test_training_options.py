@@ -1,0 +1,58 @@
+"""Training options that depend on the machine: native bf16 detection and what the Trainer is told."""
+
+import argparse
+
+import pytest
+
+from toxiclf import training
+
+
+@pytest.mark.parametrize(
+    "flags, native",
+    [
+        ("fpu sse avx2 avx512f avx512_bf16 avx512_vnni", True),
+        ("fpu sse avx2 amx_bf16 amx_tile", True),
+        ("fpu sse avx2 avx512f avx512_vnni", False),  # avx512 without its bf16 extension: emulated, slower
+    ],
+)
+def test_native_bf16_is_read_from_the_cpu_flags(flags, native):
+    cpuinfo = f"processor\t: 0\nmodel name\t: Some CPU\nflags\t\t: {flags}\n"
+    assert training.cpu_has_native_bf16(cpuinfo) is native
+
+
+def test_no_flags_line_means_no_native_bf16():
+    assert training.cpu_has_native_bf16("processor\t: 0\n") is False
+
+
+def parsed(*argv):
+    parser = argparse.ArgumentParser()
+    training.add_common_args(parser, output_dir="out", learning_rate=5e-5, epochs=1)
+    args = parser.parse_args(list(argv))
+    training.check_common_args(parser, args)
+    return args
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_cpu_training_uses_bf16_exactly_where_it_is_native(monkeypatch, native, tmp_path):
+    monkeypatch.setattr(training.torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(training, "cpu_has_native_bf16", lambda: native)
+    options = training.training_arguments(parsed("--output-dir", str(tmp_path)))
+    assert options.bf16 is native and options.use_cpu is native
+    assert training.training_arguments(parsed("--output-dir", str(tmp_path), "--no-bf16")).bf16 is False
+
+
+def test_save_steps_checkpoint_and_validate_together(tmp_path):
+    options = training.training_arguments(parsed("--output-dir", str(tmp_path), "--save-steps", "400"))
+    assert (options.save_strategy, options.eval_strategy) == ("steps", "steps")
+    assert options.save_steps == options.eval_steps == 400
+    epoch = training.training_arguments(parsed("--output-dir", str(tmp_path)))
+    assert (epoch.save_strategy, epoch.eval_strategy) == ("epoch", "epoch")
+
+
+def test_distillation_weights_are_relative_and_the_ablation_is_plain_ce():
+    import run_distill
+
+    ablation = run_distill.parse_args(["--layers", "odd", "--alpha-kl", "0", "--alpha-cos", "0"])
+    assert (ablation.alpha_ce, ablation.alpha_kl, ablation.alpha_cos) == (1.0, 0.0, 0.0)
+    default = run_distill.parse_args(["--layers", "odd"])
+    assert (default.alpha_ce, default.alpha_kl, default.alpha_cos) == pytest.approx((1 / 3, 1 / 3, 1 / 3))
