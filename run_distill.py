@@ -62,7 +62,7 @@ def main(argv=None):
     except (OSError, ValueError) as error:  # a missing folder reads as a bad hub id
         raise SystemExit(
             f"error: cannot load the teacher {args.teacher!r}; run `python run_finetune.py` first ({error})"
-        )
+        ) from None
     if not finetuned:
         raise SystemExit(f"error: {args.teacher} is not fine-tuned on this task; run `python run_finetune.py` first")
     teacher, tokenizer = load_model_and_tokenizer(args.teacher)

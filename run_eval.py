@@ -9,11 +9,12 @@ This is the only code that reads the test split. Thresholds are chosen on the va
 """
 
 import argparse
+import functools
 import gc
 import json
 import logging
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -53,8 +54,11 @@ def parse_args(argv=None):
     parser.add_argument("--batch-size", type=int, default=64, help="scoring batch size")
     parser.add_argument("--device", help="cpu or cuda (default: cuda if available; torch backend only)")
     parser.add_argument("--backend", choices=BACKENDS[1:], default="torch", help="inference backend for the models")
-    parser.add_argument("--bench", action="store_true",
-                        help="instead: benchmark PyTorch / ONNX fp32 / ONNX int8 -> results/inference_bench.json")
+    parser.add_argument(
+        "--bench",
+        action="store_true",
+        help="instead: benchmark PyTorch / ONNX fp32 / ONNX int8 -> results/inference_bench.json",
+    )
     parser.add_argument("--teacher", type=Path, default=DEFAULT_CHECKPOINTS["teacher"], help="--bench: the teacher")
     parser.add_argument("--student", type=Path, default=SHIPPED_MODEL_DIR, help="--bench: the student")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads(), help="--bench: CPU threads")
@@ -65,8 +69,11 @@ def parse_args(argv=None):
     parser.add_argument("--no-cost", action="store_true", help="skip the CPU latency / throughput measurement")
     parser.add_argument("--bootstrap-resamples", type=int, default=BOOTSTRAP_RESAMPLES, help="for the 95 %% CIs")
     parser.add_argument("--update-readme", action="store_true", help="regenerate the README's results section")
-    parser.add_argument("--report-only", action="store_true",
-                        help="score nothing: regenerate summary.md, the plots (and README) from results/*.json")
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="score nothing: regenerate summary.md, the plots (and README) from results/*.json",
+    )
     args = parser.parse_args(argv)
     if args.max_eval_samples is not None and args.max_eval_samples < 10:
         parser.error("--max-eval-samples must be at least 10")
@@ -131,7 +138,7 @@ def main(argv=None):
     try:
         splits = load_splits(args.dataset, args.seed)
     except DataError as error:
-        raise SystemExit(f"error: {error}")
+        raise SystemExit(f"error: {error}") from None
     source = data_provenance(args.dataset, args.seed, splits)
     test, validation = splits["test"], splits["validation"]
     if args.max_eval_samples:
@@ -149,7 +156,7 @@ def main(argv=None):
         "max_eval_samples": args.max_eval_samples,
         "git_commit": git_commit(),
         "libraries": library_versions(),
-        "evaluated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "evaluated_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     args.results_dir.mkdir(parents=True, exist_ok=True)
     scored = []
@@ -200,11 +207,13 @@ def main(argv=None):
         trainable = (training or {}).get("trainable_parameters", classifier.num_parameters)
         resolved = path.resolve()
         display_path = str(resolved.relative_to(REPO_ROOT)) if resolved.is_relative_to(REPO_ROOT) else str(path)
+        weights = path / "model.safetensors"
+        on_cpu = getattr(classifier, "device", None) in (None, torch.device("cpu"))
+        cpu_scorer = None if on_cpu else functools.partial(load_classifier, path, "torch", device="cpu")
         record(name, method, classifier, params=classifier.num_parameters, trainable=trainable,
                size_mb=folder_size_mb(path), path=display_path, training=training, rows=train_rows(training),
-               weights_sha256=sha256_file(path / "model.safetensors") if (path / "model.safetensors").exists() else None,
-               cpu_scorer=None if getattr(classifier, "device", None) in (None, torch.device("cpu"))
-               else lambda: load_classifier(path, "torch", device="cpu"))  # fmt: skip
+               weights_sha256=sha256_file(weights) if weights.exists() else None,
+               cpu_scorer=cpu_scorer)  # fmt: skip
         del classifier
         gc.collect()
         if torch.cuda.is_available():

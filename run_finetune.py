@@ -1,8 +1,8 @@
 """Fine-tune a whole model on the toxic-comment data: the 12-layer teacher, or a small model directly.
 
-    python run_finetune.py                                    # e5-small teacher -> outputs/teacher
-    python run_finetune.py --model minilm-l6 --output-dir outputs/minilm-l6
-    accelerate launch run_finetune.py --max-train-samples 256 # a quick run, any device count
+python run_finetune.py                                    # e5-small teacher -> outputs/teacher
+python run_finetune.py --model minilm-l6 --output-dir outputs/minilm-l6
+accelerate launch run_finetune.py --max-train-samples 256 # a quick run, any device count
 """
 
 import argparse

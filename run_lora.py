@@ -1,7 +1,7 @@
 """LoRA fine-tune of the full pre-trained 12-layer model (peft), saved as an adapter and as a merged model.
 
-    python run_lora.py                                        # -> outputs/lora (adapter), outputs/lora/merged
-    accelerate launch run_lora.py --max-train-samples 256
+python run_lora.py                                        # -> outputs/lora (adapter), outputs/lora/merged
+accelerate launch run_lora.py --max-train-samples 256
 """
 
 import argparse

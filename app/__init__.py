@@ -1,7 +1,7 @@
 """The web app: a page and a JSON API that serve one toxic-comment classifier.
 
-    cd app && python app.py                   # development, http://127.0.0.1:5000
-    python -m app.serve --port 8000           # production (waitress)
+cd app && python app.py                   # development, http://127.0.0.1:5000
+python -m app.serve --port 8000           # production (waitress)
 """
 
 import logging

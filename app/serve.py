@@ -6,8 +6,9 @@ import os
 
 from waitress import serve
 
-from app import create_app
 from toxiclf.classifier import BACKENDS
+
+from . import create_app
 
 
 def parse_args(argv=None):

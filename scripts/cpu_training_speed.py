@@ -11,11 +11,12 @@ and reports how far the bf16 losses stray from the fp32 ones.
 """
 
 import argparse
+import functools
 import json
 import statistics
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +44,9 @@ def length_grouped_batches(texts, labels, tokenizer, batch_size, count, max_leng
     batches = []
     for start in range(0, len(order), batch_size):
         rows = order[start : start + batch_size]
-        features = [{"input_ids": encoded["input_ids"][r], "attention_mask": encoded["attention_mask"][r]} for r in rows]
+        features = [
+            {"input_ids": encoded["input_ids"][r], "attention_mask": encoded["attention_mask"][r]} for r in rows
+        ]
         batch = tokenizer.pad(features, return_tensors="pt")
         batch["labels"] = torch.tensor([labels[index[r]] for r in rows])
         batches.append(batch)
@@ -71,6 +74,10 @@ def step_function(kind, teacher, student):
         return (ce + kl + cos) / 3
 
     return student, distillation_loss
+
+
+def ce_loss(model, batch):
+    return model(**batch).loss
 
 
 def train_steps(model, loss_of, batches, bf16: bool, learning_rate=5e-5) -> tuple[list[float], list[float]]:
@@ -135,7 +142,7 @@ def loss_curves(args, batches) -> dict:
         torch.manual_seed(args.seed)
         teacher, student, _ = fresh_models(args.teacher)
         del teacher
-        _, losses = train_steps(student, lambda batch: student(**batch).loss, batches, bf16)
+        _, losses = train_steps(student, functools.partial(ce_loss, student), batches, bf16)
         curves["bf16" if bf16 else "fp32"] = losses
     window = 20
     smooth = {k: np.convolve(v, np.ones(window) / window, mode="valid") for k, v in curves.items()}
@@ -175,7 +182,7 @@ def main(argv=None):
         "max_length": args.max_length,
         "data": f"{args.batch_size * count:,} random training comments of the embedded split, length-grouped",
         "rows": measure_speed(args, batches, (False, True)),
-        "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "git_commit": git_commit(),
         "libraries": library_versions(),
     }

@@ -46,7 +46,9 @@ def check_results_belong(result: dict, checkpoint: Path, data_source: dict) -> N
     measured = result["provenance"]["data"]
     for key in ("dataset", "seed", "split_sizes", "sha256"):
         if measured.get(key) != data_source.get(key):
-            raise ShipError(f"the results were measured on other data ({key}: {measured.get(key)} vs {data_source.get(key)})")
+            raise ShipError(
+                f"the results were measured on other data ({key}: {measured.get(key)} vs {data_source.get(key)})"
+            )
     if result["metrics"]["flags"]:
         raise ShipError(f"refusing to ship a flagged model: {result['metrics']['flags']}")
 
@@ -61,7 +63,6 @@ def check_paths(checkpoint: Path, output: Path) -> None:
 
 def validation_thresholds(model_dir: Path, backends, texts, labels) -> dict:
     """Per backend: the max-F1 threshold and ROC-AUC on the validation split, scored by the model in `model_dir`."""
-    import numpy as np
     from sklearn.metrics import roc_auc_score
 
     from toxiclf.classifier import load_classifier
@@ -112,15 +113,20 @@ def ship(checkpoint: Path, results_file: Path, output: Path, backends=SERVING_BA
     check_paths(checkpoint, output)
     result = json.loads(results_file.read_text())
     splits = load_splits(result["provenance"]["data"]["dataset"], result["provenance"]["data"]["seed"])
-    check_results_belong(result, checkpoint, data_provenance(result["provenance"]["data"]["dataset"],
-                                                             result["provenance"]["data"]["seed"], splits))
+    check_results_belong(
+        result,
+        checkpoint,
+        data_provenance(result["provenance"]["data"]["dataset"], result["provenance"]["data"]["seed"], splits),
+    )
     validation = splits["validation"]
     staging = output.with_name(f".{output.name}.staging")
     stage(checkpoint, staging)
     size_mb = sum(f.stat().st_size for f in staging.iterdir() if f.is_file()) / 2**20
     if size_mb > MAX_SHIPPED_MB:
         shutil.rmtree(staging)
-        raise ShipError(f"{checkpoint} ships as {size_mb:.0f} MiB, over the {MAX_SHIPPED_MB} MiB budget; nothing changed")
+        raise ShipError(
+            f"{checkpoint} ships as {size_mb:.0f} MiB, over the {MAX_SHIPPED_MB} MiB budget; nothing changed"
+        )
     thresholds = validation_thresholds(staging, backends, validation[TEXT_COLUMN], np.array(validation[LABEL_COLUMN]))
     thresholds.update(source=str(checkpoint), selected_by=str(results_file),
                       model_sha256=sha256_file(staging / "model.safetensors"))  # fmt: skip
@@ -187,13 +193,25 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", type=Path, help="trained model folder")
     parser.add_argument("--results", type=Path, help="run_eval.py's JSON for that checkpoint")
-    parser.add_argument("--best", action="store_true",
-                        help=f"ship the best of {', '.join(SMALL_MODELS)} by validation ROC-AUC (full-data runs)")
+    parser.add_argument(
+        "--best",
+        action="store_true",
+        help=f"ship the best of {', '.join(SMALL_MODELS)} by validation ROC-AUC (full-data runs)",
+    )
     parser.add_argument("--output", type=Path, default=SHIPPED_MODEL_DIR, help="where to ship (default: model/)")
-    parser.add_argument("--rethreshold", action="store_true",
-                        help="only choose the shipped folder's thresholds again, on the validation split")
-    parser.add_argument("--refresh-card", nargs="?", const=SHIPPED_RESULTS, type=Path, metavar="RESULTS",
-                        help="only rewrite the card from the shipped folder's results (default: results/shipped.json)")
+    parser.add_argument(
+        "--rethreshold",
+        action="store_true",
+        help="only choose the shipped folder's thresholds again, on the validation split",
+    )
+    parser.add_argument(
+        "--refresh-card",
+        nargs="?",
+        const=SHIPPED_RESULTS,
+        type=Path,
+        metavar="RESULTS",
+        help="only rewrite the card from the shipped folder's results (default: results/shipped.json)",
+    )
     args = parser.parse_args(argv)
     try:
         if args.rethreshold:
@@ -207,7 +225,7 @@ def main(argv=None):
         else:
             parser.error("give --checkpoint and --results, --best, or --refresh-card")
     except (ShipError, FileNotFoundError) as error:
-        raise SystemExit(f"error: {error}")
+        raise SystemExit(f"error: {error}") from None
 
 
 if __name__ == "__main__":

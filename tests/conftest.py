@@ -116,8 +116,18 @@ def pipeline_outputs(tmp_path_factory, tiny_model_dir, tiny_dataset_dir):
               "--per-device-train-batch-size", "16", "--logging-steps", "2"]  # fmt: skip
     metrics = {
         "teacher": run_finetune.main(
-            ["--model", str(tiny_model_dir), "--output-dir", str(out / "teacher"), "--learning-rate", "1e-3",
-             "--num-train-epochs", "4", *common]),  # fmt: skip
+            [
+                "--model",
+                str(tiny_model_dir),
+                "--output-dir",
+                str(out / "teacher"),
+                "--learning-rate",
+                "1e-3",
+                "--num-train-epochs",
+                "4",
+                *common,
+            ]
+        ),  # fmt: skip
     }
     for layers in ("odd", "even"):
         metrics[f"student-{layers}"] = run_distill.main(

@@ -171,3 +171,19 @@ def test_footer_metrics_come_from_the_results_of_the_served_weights_and_backend(
     assert recorded_test_metrics(tmp_path, "onnx-int8", tmp_path) is None
     (tmp_path / "x.json").write_text(json.dumps({**result, "model_sha256": "0" * 64}))  # retrained since
     assert recorded_test_metrics(tiny_classifier_dir, "onnx-int8", tmp_path) is None
+
+
+def test_the_one_line_api_scores_one_text_or_many(tiny_classifier_dir):
+    from toxiclf import load_classifier
+
+    clf = load_classifier(tiny_classifier_dir, "torch")
+    one = clf.predict("you idiot")
+    many = clf.predict(["you idiot", "thanks for the fix"])
+    assert set(one) == {"score", "label", "flagged"} and one["score"] == pytest.approx(many[0]["score"])
+    assert len(many) == 2
+
+
+def test_the_shipped_model_is_found_without_a_path():
+    from toxiclf.paths import SHIPPED_MODEL_DIR
+
+    assert (SHIPPED_MODEL_DIR / "config.json").exists()  # model/ in a clone, toxiclf/shipped_model when installed

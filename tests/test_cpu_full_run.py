@@ -14,7 +14,10 @@ echo "$*" >> "$CALLS"
 if [ -n "${FAIL_ON:-}" ] && [[ "$*" == *"$FAIL_ON"* ]]; then exit 3; fi
 args=("$@")
 for i in "${!args[@]}"; do
-  if [ "${args[$i]}" = --output-dir ]; then mkdir -p "${args[$((i + 1))]}"; echo {} > "${args[$((i + 1))]}/run_config.json"; fi
+  if [ "${args[$i]}" = --output-dir ]; then
+    folder=${args[$((i + 1))]}
+    mkdir -p "$folder" && echo {} > "$folder/run_config.json"
+  fi
 done
 """
 

@@ -111,7 +111,8 @@ def test_bad_checkpoint_argument_is_one_clear_error(tmp_path, capsys):
 def test_bench_measures_every_backend_in_one_run(pipeline_outputs, tiny_dataset_dir, tmp_path):
     out, _ = pipeline_outputs
     run_eval.main(["--bench", "--dataset", str(tiny_dataset_dir), "--results-dir", str(tmp_path),
-                   "--teacher", str(out / "teacher"), "--student", str(out / "student-odd"), "--threads", "1"])  # fmt: skip
+                   "--teacher", str(out / "teacher"), "--student", str(out / "student-odd"),
+                   "--threads", "1"])  # fmt: skip
     bench = json.loads((tmp_path / "inference_bench.json").read_text())
     variants = [v["variant"] for v in bench["variants"]]
     assert variants == ["teacher, PyTorch fp32", "student, PyTorch fp32", "student, ONNX Runtime fp32",

@@ -16,7 +16,7 @@ def test_kl_equals_hand_computation():
     t = 2.0
     p = torch.softmax(teacher / t, -1)[0].tolist()  # teacher soft targets
     q = torch.softmax(student / t, -1)[0].tolist()
-    expected = t**2 * sum(pi * math.log(pi / qi) for pi, qi in zip(p, q))
+    expected = t**2 * sum(pi * math.log(pi / qi) for pi, qi in zip(p, q, strict=True))
     assert math.isclose(soft_target_kl(student, teacher, t).item(), expected, rel_tol=1e-5)
 
 

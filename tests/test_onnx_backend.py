@@ -74,3 +74,20 @@ def test_profile_attributes_the_kernel_time_to_op_types(model_dir):
     assert result["comments"] == len(TEXTS) and result["kernel_ms_per_comment"] > 0
     assert sum(op["share"] for op in result["ops"]) == pytest.approx(1.0, abs=0.01)
     assert any("MatMulInteger" in op["op"] or "DynamicQuantize" in op["op"] for op in result["ops"])
+
+
+def test_a_read_only_model_folder_caches_its_onnx_files_in_the_user_cache(tmp_path, tiny_classifier_dir, monkeypatch):
+    import shutil
+
+    from toxiclf.onnx_backend import build_onnx
+
+    model = tmp_path / "installed"
+    shutil.copytree(tiny_classifier_dir, model)
+    model.chmod(0o555)
+    monkeypatch.setenv("TOXICLF_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr("os.access", lambda path, mode: str(path) != str(model))  # root ignores permissions
+    try:
+        cache = build_onnx(model)
+    finally:
+        model.chmod(0o755)
+    assert cache.is_relative_to(tmp_path / "cache") and not (model / "onnx").exists()

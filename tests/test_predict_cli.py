@@ -7,56 +7,107 @@ from toxiclf import predict
 from toxiclf.classifier import Classifier
 
 
-def test_csv_is_scored_in_order_and_empty_rows_are_reported(tmp_path, tiny_classifier_dir, caplog):
-    source = tmp_path / "comments.csv"
-    texts = ["you idiot", "", "thanks for the edit", "   ", "the page is good"]
-    pd.DataFrame({"id": range(5), "comment_text": texts}).to_csv(source, index=False)
-    output = tmp_path / "scored.csv"
-    predict.main(["--input", str(source), "--output", str(output), "--model", str(tiny_classifier_dir),
-                  "--backend", "torch"])  # fmt: skip
+def score(tmp_path, model, name, content, *extra):
+    source = tmp_path / name
+    source.write_text(content)
+    output = tmp_path / f"scored{source.suffix}"
+    predict.main(["--input", str(source), "--output", str(output), "--model", str(model), "--backend", "torch",
+                  "--no-progress", *extra])  # fmt: skip
+    return output
 
-    scored = pd.read_csv(output, keep_default_na=False)
-    assert scored["id"].tolist() == [0, 1, 2, 3, 4]  # every row kept, in order
-    assert scored["error"].tolist() == ["", "empty text", "", "empty text", ""]
+
+def test_csv_keeps_every_user_column_and_value_and_reports_empty_rows(tmp_path, tiny_classifier_dir, caplog):
+    texts = ["you idiot", "", "thanks for the edit", "   ", "the page is good"]
+    frame = pd.DataFrame({"id": ["007", "2", "3", "4", "9007199254740993"], "comment_text": texts,
+                          "label": ["1", "0", "0", "NA", "0"], "score": ["x", "", "y", "z", "w"]})  # fmt: skip
+    output = score(tmp_path, tiny_classifier_dir, "in.csv", frame.to_csv(index=False))
+
+    scored = pd.read_csv(output, dtype=str, keep_default_na=False)
+    assert list(scored.columns) == ["id", "comment_text", "label", "score",
+                                    "toxic_score", "toxic_label", "toxic_flagged", "toxic_error"]  # fmt: skip
+    pd.testing.assert_frame_equal(scored[frame.columns], frame)  # the user's label and score untouched
+    assert scored["toxic_error"].tolist() == ["", "empty text", "", "empty text", ""]
     reference = Classifier(tiny_classifier_dir).scores([texts[0], texts[2], texts[4]])
-    assert scored.loc[[0, 2, 4], "score"].astype(float).tolist() == pytest.approx(list(reference), abs=1e-6)
-    assert scored.loc[[1, 3], "score"].tolist() == ["", ""]
-    assert "2 rows not scored (empty text): data rows 2, 4" in caplog.text
+    assert scored.loc[[0, 2, 4], "toxic_score"].astype(float).tolist() == pytest.approx(list(reference), abs=1e-6)
+    assert scored.loc[[1, 3], "toxic_score"].tolist() == ["", ""]
+    assert "2 rows not scored (see toxic_error): lines 3, 5" in caplog.text
     assert not list(tmp_path.glob(".*partial"))
 
 
-def test_jsonl_in_jsonl_out_with_another_column(tmp_path, tiny_classifier_dir):
-    source = tmp_path / "in.jsonl"
-    source.write_text("\n".join(json.dumps({"body": t, "n": i}) for i, t in enumerate(["a b", "c d"])) + "\n")
-    output = tmp_path / "out.jsonl"
-    predict.main(["--input", str(source), "--output", str(output), "--text-column", "body",
-                  "--model", str(tiny_classifier_dir), "--threshold", "0", "--backend", "torch"])  # fmt: skip
+def test_jsonl_values_round_trip_exactly_and_null_text_is_an_error_row(tmp_path, tiny_classifier_dir):
+    lines = [
+        '{"id": 9007199254740993, "body": "a b", "meta": {"x": [1, 2.5, null]}}',
+        '{"body": null, "id": 4}',
+        '{"id": "s-1", "body": "c d", "flag": true}',
+        '{"id": 5}',
+        '{"id": 6, "body": 12}',
+    ]
+    output = score(tmp_path, tiny_classifier_dir, "in.jsonl", "\n".join(lines) + "\n", "--text-column", "body")
     rows = [json.loads(line) for line in output.read_text().splitlines()]
-    assert [r["n"] for r in rows] == [0, 1] and all(r["flagged"] is True and r["label"] == "toxic" for r in rows)
+    for row, line in zip(rows, lines, strict=True):
+        original = json.loads(line)
+        assert {k: row[k] for k in original} == original and type(row["id"]) is type(original["id"])
+    assert rows[0]["id"] == 9007199254740993  # not 9007199254740992.0
+    assert [r["toxic_error"] for r in rows] == ["", "missing text", "", "missing text", "text is a int, not a string"]
+    assert [r["toxic_score"] is None for r in rows] == [False, True, False, True, True]
+
+
+def test_formula_like_cells_are_made_inert_in_csv_unless_asked(tmp_path, tiny_classifier_dir):
+    content = 'id,comment_text\n-5,"=HYPERLINK(""http://x"",""click"")"\n@a,+1 agreed\n3,- a list item\n'
+    output = score(tmp_path, tiny_classifier_dir, "in.csv", content)
+    scored = pd.read_csv(output, dtype=str, keep_default_na=False)
+    assert scored["comment_text"].tolist() == ['\'=HYPERLINK("http://x","click")', "'+1 agreed", "'- a list item"]
+    assert scored["id"].tolist() == ["-5", "'@a", "3"]  # a plain negative number is left alone
+    exact = score(tmp_path, tiny_classifier_dir, "in.csv", content, "--csv-exact")
+    assert pd.read_csv(exact, dtype=str)["comment_text"][0] == '=HYPERLINK("http://x","click")'
 
 
 @pytest.mark.parametrize(
-    "argv, message",
+    "name, content, extra, message",
     [
-        (["--text-column", "nope"], "has no column 'nope'"),
-        (["--model", "/nonexistent"], "no model at /nonexistent"),
+        (
+            "in.csv",
+            "comment_text,toxic_score\nhi,1\n",
+            [],
+            "already has column.s. toxic_score; choose another --prefix",
+        ),
+        ("in.csv", "x,x\nhi,1\n", ["--text-column", "x"], "duplicate column names: x"),
+        ("in.csv", "text,label\nhi,1\n", [], "has no column 'comment_text' .found: text, label."),
+        ("in.csv", "", [], "is empty"),
+        ("in.jsonl", "", [], "holds no JSON records"),
+        ("in.jsonl", '{"comment_text": "a"}\n{"comment_text": "b"\n', [], "line 2: not valid JSON"),
+        ("in.jsonl", '{"text": "a"}\n', [], "no field 'comment_text' .found: text."),
+        ("in.csv", "comment_text\nhi\n", ["--model", "/nonexistent"], "no model at /nonexistent"),
     ],
 )
-def test_bad_arguments_are_one_line_errors(tmp_path, tiny_classifier_dir, argv, message):
+def test_bad_input_is_one_line_error_and_writes_nothing(tmp_path, tiny_classifier_dir, name, content, extra, message):
+    with pytest.raises(SystemExit, match=message):
+        score(tmp_path, tiny_classifier_dir, name, content, *extra)
+    assert [p.name for p in tmp_path.iterdir()] == [name]
+
+
+def test_a_missing_output_folder_is_refused_before_any_work(tmp_path, tiny_classifier_dir, monkeypatch):
+    monkeypatch.setattr(predict, "ScoringRun", None)  # scoring must not even start
     source = tmp_path / "c.csv"
     source.write_text("comment_text\nhello\n")
-    base = ["--input", str(source), "--output", str(tmp_path / "o.csv"), "--model", str(tiny_classifier_dir)]
-    with pytest.raises(SystemExit, match=message):
-        predict.main(base + argv)
-    assert not (tmp_path / "o.csv").exists()
+    with pytest.raises(SystemExit, match="the folder of --output, .*missing_dir, does not exist"):
+        predict.main(["--input", str(source), "--output", str(tmp_path / "missing_dir" / "o.csv"),
+                      "--model", str(tiny_classifier_dir)])  # fmt: skip
 
 
-def test_interrupted_write_leaves_nothing_behind(tmp_path, monkeypatch):
-    def interrupted(self, path, **kwargs):
-        open(path, "w").write("half")
+def test_large_inputs_stream_in_chunks(tmp_path, tiny_classifier_dir, monkeypatch):
+    monkeypatch.setattr(predict, "CHUNK_ROWS", 3)
+    texts = [f"comment number {i}" for i in range(10)]
+    output = score(tmp_path, tiny_classifier_dir, "in.csv", pd.DataFrame({"comment_text": texts}).to_csv(index=False))
+    scored = pd.read_csv(output, dtype=str, keep_default_na=False)
+    assert scored["comment_text"].tolist() == texts and (scored["toxic_error"] == "").all()
+
+
+def test_interrupted_scoring_leaves_nothing_behind(tmp_path, tiny_classifier_dir, monkeypatch):
+    def interrupted(texts, classifier):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(pd.DataFrame, "to_csv", interrupted)
+    monkeypatch.setattr(predict, "score_values", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        predict.write_atomically(pd.DataFrame({"a": [1]}), tmp_path / "out.csv")
-    assert list(tmp_path.iterdir()) == []
+        score(tmp_path, tiny_classifier_dir, "in.csv", "comment_text\nhello\n")
+    assert [p.name for p in tmp_path.iterdir()] == ["in.csv"]

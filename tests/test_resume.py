@@ -5,6 +5,7 @@ import json
 import pytest
 import torch
 from safetensors.torch import load_file
+
 import run_finetune
 from toxiclf.training import ProgressLog
 

@@ -6,7 +6,6 @@ import pytest
 from transformers import pipeline
 
 import run_distill
-import run_finetune
 
 pytestmark = pytest.mark.slow
 
@@ -51,8 +50,9 @@ def test_a_finished_run_is_not_trained_or_overwritten_again(pipeline_outputs, ti
     out, _ = pipeline_outputs
     before = (out / "student-odd" / "run_config.json").read_text()
     with pytest.raises(SystemExit, match="holds a finished run"):
-        run_distill.main(["--teacher", str(out / "teacher"), "--layers", "even", "--output-dir", str(out / "student-odd"),
-                          "--dataset", str(tiny_dataset_dir), "--max-train-samples", "64"])  # fmt: skip
+        run_distill.main(["--teacher", str(out / "teacher"), "--layers", "even",
+                          "--output-dir", str(out / "student-odd"), "--dataset", str(tiny_dataset_dir),
+                          "--max-train-samples", "64"])  # fmt: skip
     assert (out / "student-odd" / "run_config.json").read_text() == before
 
 

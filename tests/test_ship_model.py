@@ -18,15 +18,27 @@ def checkpoint(tmp_path, tiny_classifier_dir):
 
     folder = tmp_path / "outputs" / "student-odd"
     shutil.copytree(tiny_classifier_dir, folder)
-    (folder / "run_config.json").write_text(json.dumps({"script": "run_distill.py", "method": "distillation",
-                                                        "args": {"num_train_epochs": 1, "max_seq_length": 64}}))
+    (folder / "run_config.json").write_text(
+        json.dumps(
+            {
+                "script": "run_distill.py",
+                "method": "distillation",
+                "args": {"num_train_epochs": 1, "max_seq_length": 64},
+            }
+        )
+    )
     return folder
 
 
 def results_for(tmp_path, checkpoint, dataset, **changes):
     splits = load_splits(str(dataset), 42)
-    result = {"model": "student-odd", "path": str(checkpoint), "backend": "torch",
-              "provenance": {"data": data_provenance(str(dataset), 42, splits)}, "metrics": {"flags": []}}
+    result = {
+        "model": "student-odd",
+        "path": str(checkpoint),
+        "backend": "torch",
+        "provenance": {"data": data_provenance(str(dataset), 42, splits)},
+        "metrics": {"flags": []},
+    }
     result.update(changes)
     path = tmp_path / "student-odd.json"
     path.write_text(json.dumps(result))

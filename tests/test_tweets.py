@@ -2,7 +2,7 @@ from toxiclf.tweets import find_tweet_rows, load_rows, match_key, save_rows
 
 
 def test_match_key_undoes_the_package_cleaning():
-    original = 'RT @someone: &#8220;@other: you lie&#8221; &amp; more http://t.co/x &#128514;'
+    original = "RT @someone: &#8220;@other: you lie&#8221; &amp; more http://t.co/x &#128514;"
     cleaned = "\u201c you lie\u201d & more \U0001f602"
     assert match_key(original) == match_key(cleaned) == "youliemore"
 

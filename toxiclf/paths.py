@@ -12,8 +12,14 @@ RESOURCES = Path(__file__).resolve().parent / "resources"
 RESULTS_DIR = REPO_ROOT / "results"
 # Checkpoints of training runs; git-ignored. Each script writes one sub-folder.
 OUTPUTS_DIR = REPO_ROOT / "outputs"
-# The one model committed to the repository: what the app serves by default.
-SHIPPED_MODEL_DIR = REPO_ROOT / "model"
+# The one model committed to the repository: what the app serves by default. In a clone it is model/; an
+# installed package carries a copy as toxiclf/shipped_model (see pyproject.toml).
+_CLONE_MODEL_DIR = REPO_ROOT / "model"
+SHIPPED_MODEL_DIR = (
+    _CLONE_MODEL_DIR
+    if (_CLONE_MODEL_DIR / "config.json").exists()
+    else Path(__file__).resolve().parent / "shipped_model"
+)
 
 
 def packaged_file(package: str, relative: str, override_env: str | None = None) -> Path | None:

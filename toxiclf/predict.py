@@ -1,16 +1,25 @@
-"""Score a CSV or JSONL file of comments in batches.
+"""Score a CSV or JSONL file of comments, streaming it in chunks.
 
-    python -m toxiclf.predict --input comments.csv --text-column comment_text --output scored.csv
+    toxiclf-predict --input comments.csv --text-column comment_text --output scored.csv
     python -m toxiclf.predict --input comments.jsonl --output scored.jsonl --model outputs/student-odd
 
-Every input row is written back with `score`, `label`, `flagged` and `error` columns; rows that cannot be scored
-(empty text) keep an empty score and say why in `error`. The output appears only when complete.
+Every input row comes back exactly as given, in order, with four columns added: `toxic_score`, `toxic_label`,
+`toxic_flagged` and `toxic_error` (`--prefix` changes `toxic_`). An input that already has one of them is refused
+before any work: a user's `label` or `score` column is never replaced. Rows whose text is missing, null, not a
+string or empty are error rows, never scored. The output appears only when complete.
+
+CSV cells that a spreadsheet would run as a formula (starting with = + - @, tab or carriage return, and not a
+plain number) are written with a leading apostrophe unless `--csv-exact` is given; JSONL is always exact.
 """
 
 import argparse
+import csv
+import json
 import logging
 import os
+import re
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -21,63 +30,175 @@ from .paths import SHIPPED_MODEL_DIR
 
 logger = logging.getLogger(__name__)
 
-FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl"}
-CHUNK_ROWS = 4096  # rows per progress step; the classifier batches within
+FORMATS = {".csv": "csv", ".jsonl": "jsonl"}
+CHUNK_ROWS = 2048  # rows read, scored and written at a time: memory stays bounded whatever the file size
+ADDED = ("score", "label", "flagged", "error")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
+class InputError(ValueError):
+    """A problem with the user's file or flags; one line, raised before or instead of writing anything."""
 
 
 def file_format(path: Path) -> str:
     try:
         return FORMATS[path.suffix.lower()]
     except KeyError:
-        raise SystemExit(f"error: {path} must end in .csv or .jsonl")
+        raise InputError(f"{path} must end in .csv or .jsonl") from None
 
 
-def read_table(path: Path) -> pd.DataFrame:
-    if not path.exists():
-        raise SystemExit(f"error: {path} does not exist")
+def added_columns(prefix: str) -> dict[str, str]:
+    return {name: f"{prefix}{name}" for name in ADDED}
+
+
+def neutralize_formula(value):
+    """A cell a spreadsheet would evaluate, made inert with a leading apostrophe (OWASP's advice)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _PLAIN_NUMBER.match(value):
+        return "'" + value
+    return value
+
+
+def check_csv_header(path: Path, text_column: str, added: dict) -> list[str]:
+    with open(path, newline="", encoding="utf-8") as source:
+        header = next(csv.reader(source), None)
+    if not header:
+        raise InputError(f"{path} is empty")
+    _check_columns(path, header, text_column, added)
+    return header
+
+
+def _check_columns(path: Path, columns: list[str], text_column: str, added: dict) -> None:
+    duplicated = sorted({c for c in columns if columns.count(c) > 1})
+    if duplicated:
+        raise InputError(f"{path} has duplicate column names: {', '.join(duplicated)}")
+    if text_column not in columns:
+        raise InputError(f"{path} has no column '{text_column}' (found: {', '.join(columns)})")
+    clashing = [c for c in added.values() if c in columns]
+    if clashing:
+        raise InputError(f"{path} already has column(s) {', '.join(clashing)}; choose another --prefix")
+
+
+def csv_chunks(path: Path) -> Iterator[pd.DataFrame]:
+    # Every cell as the exact string it was: no type guessing, "NA" and "" stay what they are.
+    reader = pd.read_csv(path, dtype=str, keep_default_na=False, chunksize=CHUNK_ROWS, encoding="utf-8")
     try:
-        if file_format(path) == "csv":
-            return pd.read_csv(path, keep_default_na=False, dtype=str)
-        return pd.read_json(path, lines=True, dtype=False)
-    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as error:
-        raise SystemExit(f"error: cannot read {path}: {str(error).splitlines()[0]}")
+        yield from reader
+    except (pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise InputError(f"cannot read {path}: {str(error).strip().splitlines()[-1]}") from None
 
 
-def write_atomically(frame: pd.DataFrame, path: Path) -> None:
-    """Write next to the target, then rename: an interrupted run leaves no half-written file."""
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
-    os.close(descriptor)
-    try:
-        if file_format(path) == "csv":
-            frame.to_csv(temporary, index=False)
-        else:
-            frame.to_json(temporary, orient="records", lines=True, force_ascii=False)
-        os.replace(temporary, path)
-    except BaseException:  # including KeyboardInterrupt: never leave the partial file behind
-        Path(temporary).unlink(missing_ok=True)
-        raise
+def jsonl_chunks(path: Path) -> Iterator[list[tuple[int, dict]]]:
+    """Lists of (line number, record); JSON's own parser keeps every value's type (big ints stay ints)."""
+    chunk = []
+    with open(path, encoding="utf-8") as source:
+        for number, line in enumerate(source, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise InputError(f"{path}, line {number}: not valid JSON ({error.msg})") from None
+            if not isinstance(record, dict):
+                raise InputError(f"{path}, line {number}: expected a JSON object, got {type(record).__name__}")
+            chunk.append((number, record))
+            if len(chunk) == CHUNK_ROWS:
+                yield chunk
+                chunk = []
+    if chunk:
+        yield chunk
 
 
-def score_frame(frame: pd.DataFrame, text_column: str, classifier, progress: bool = True) -> pd.DataFrame:
-    """The frame with score / label / flagged / error columns; empty texts are reported, not dropped."""
-    texts = frame[text_column].map(lambda v: v if isinstance(v, str) else ("" if v is None else str(v)))
-    valid = texts.str.strip() != ""
-    scored = frame.copy()
-    scored["score"], scored["label"], scored["flagged"], scored["error"] = None, None, None, ""
-    scored.loc[~valid, "error"] = "empty text"
+def text_problem(value) -> str | None:
+    """Why a text cannot be scored, or None."""
+    if value is None:
+        return "missing text"
+    if not isinstance(value, str):
+        return f"text is a {type(value).__name__}, not a string"
+    if not value.strip():
+        return "empty text"
+    return None
 
-    valid_index = texts.index[valid]
-    starts = range(0, len(valid_index), CHUNK_ROWS)
-    if progress:
-        from tqdm.auto import tqdm
 
-        starts = tqdm(starts, desc="Scoring", unit="chunk")
-    for start in starts:
-        index = valid_index[start : start + CHUNK_ROWS]
-        predictions = classifier.predict(texts.loc[index].tolist())
-        for column in ("score", "label", "flagged"):
-            scored.loc[index, column] = [p[column] for p in predictions]
-    return scored
+def score_values(texts: list, classifier) -> list[dict]:
+    """One dict of the added values per text; texts that cannot be scored get only an error."""
+    problems = [text_problem(t) for t in texts]
+    valid = [t for t, p in zip(texts, problems, strict=True) if p is None]
+    predictions = iter(classifier.predict(valid) if valid else [])
+    return [
+        {"score": None, "label": None, "flagged": None, "error": problem} if problem
+        else {**next(predictions), "error": ""}
+        for problem in problems
+    ]  # fmt: skip
+
+
+class ScoringRun:
+    """Streams one input file into a temporary output next to the target; `finish` renames it into place."""
+
+    def __init__(self, args, classifier):
+        self.args, self.classifier = args, classifier
+        self.added = added_columns(args.prefix)
+        self.rows = self.errors = self.neutralized = 0
+        self.error_lines: list[int] = []
+        descriptor, temporary = tempfile.mkstemp(dir=args.output.parent, prefix=f".{args.output.name}.",
+                                                 suffix=".partial")  # fmt: skip
+        os.close(descriptor)
+        self.temporary = Path(temporary)
+
+    def _note(self, values: list[dict], lines: list[int]) -> None:
+        for value, line in zip(values, lines, strict=True):
+            if value["error"]:
+                self.errors += 1
+                self.error_lines.append(line)
+        self.rows += len(values)
+
+    def run_csv(self, progress) -> None:
+        header = True
+        for chunk in progress(csv_chunks(self.args.input)):
+            values = score_values(chunk[self.args.text_column].tolist(), self.classifier)
+            start = self.rows + 2  # line 1 is the header (multi-line cells make this approximate)
+            self._note(values, list(range(start, start + len(chunk))))
+            for name, column in self.added.items():
+                chunk[column] = [v[name] for v in values]
+            if not self.args.csv_exact:
+                user_columns = [c for c in chunk.columns if c not in self.added.values()]
+                inert = chunk[user_columns].map(neutralize_formula)
+                self.neutralized += int((inert.to_numpy() != chunk[user_columns].to_numpy()).sum())
+                chunk[user_columns] = inert
+            chunk.to_csv(self.temporary, mode="w" if header else "a", header=header, index=False)
+            header = False
+        if header:
+            raise InputError(f"{self.args.input} has a header but no rows")
+
+    def run_jsonl(self, progress) -> None:
+        first = True
+        with open(self.temporary, "w", encoding="utf-8") as out:
+            for chunk in progress(jsonl_chunks(self.args.input)):
+                records = [record for _, record in chunk]
+                if first:
+                    self._check_first_chunk(records)
+                    first = False
+                values = score_values([r.get(self.args.text_column) for r in records], self.classifier)
+                self._note(values, [number for number, _ in chunk])
+                for record, value in zip(records, values, strict=True):
+                    record.update({self.added[name]: value[name] for name in ADDED})
+                    out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        if first:
+            raise InputError(f"{self.args.input} holds no JSON records")
+
+    def _check_first_chunk(self, records: list[dict]) -> None:
+        columns = list(dict.fromkeys(key for record in records for key in record))
+        if not any(self.args.text_column in record for record in records):
+            raise InputError(f"{self.args.input} has no field '{self.args.text_column}' (found: {', '.join(columns)})")
+        clashing = [c for c in self.added.values() if c in columns]
+        if clashing:
+            raise InputError(f"{self.args.input} already has field(s) {', '.join(clashing)}; choose another --prefix")
+
+    def finish(self) -> None:
+        os.replace(self.temporary, self.args.output)
+
+    def discard(self) -> None:
+        self.temporary.unlink(missing_ok=True)
 
 
 def parse_args(argv=None):
@@ -85,41 +206,82 @@ def parse_args(argv=None):
     parser.add_argument("--input", type=Path, required=True, help=".csv or .jsonl file of comments")
     parser.add_argument("--output", type=Path, required=True, help=".csv or .jsonl file to write")
     parser.add_argument("--text-column", default=TEXT_COLUMN, help="column holding the comment text")
-    parser.add_argument("--model", type=Path, default=SHIPPED_MODEL_DIR, help="model folder (default: model/)")
+    parser.add_argument("--prefix", default="toxic_", help="prefix of the added columns (default: toxic_)")
+    parser.add_argument("--model", type=Path, help="model folder (default: the shipped model)")
     parser.add_argument("--backend", choices=BACKENDS, default="auto", help="auto: ONNX int8 on CPU, torch on GPU")
     parser.add_argument("--batch-size", type=int, default=64, help="texts per forward pass")
     parser.add_argument("--threshold", type=float, help="flag at this score (default: the model's own)")
     parser.add_argument("--device", help="cpu or cuda (default: cuda if available)")
-    args = parser.parse_args(argv)
-    file_format(args.input), file_format(args.output)
+    parser.add_argument(
+        "--csv-exact",
+        action="store_true",
+        help="write CSV cells exactly as read, formula-like ones included (unsafe in spreadsheets)",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return parser.parse_args(argv)
+
+
+def check_args(args) -> None:
+    """Everything that can be checked before the model loads or a row is scored."""
+    if file_format(args.input) != file_format(args.output):
+        raise InputError("--input and --output must have the same format (.csv or .jsonl)")
+    if not args.input.is_file():
+        raise InputError(f"{args.input} does not exist")
     if args.input.resolve() == args.output.resolve():
-        parser.error("--output must differ from --input")
+        raise InputError("--output must differ from --input")
+    if not args.output.parent.is_dir():
+        raise InputError(f"the folder of --output, {args.output.parent}, does not exist")
+    if not os.access(args.output.parent, os.W_OK):
+        raise InputError(f"cannot write to {args.output.parent}")
     if args.threshold is not None and not 0 <= args.threshold <= 1:
-        parser.error("--threshold must be in [0, 1]")
-    return args
+        raise InputError("--threshold must be in [0, 1]")
+    if not args.prefix:
+        raise InputError("--prefix must not be empty")
+    args.model = args.model or SHIPPED_MODEL_DIR
+    if not (args.model / "config.json").exists():
+        raise InputError(f"no model at {args.model}; pass --model with a trained checkpoint folder")
+    if file_format(args.input) == "csv":
+        check_csv_header(args.input, args.text_column, added_columns(args.prefix))
 
 
 def main(argv=None):
-    from .classifier import load_classifier_for_serving
-
     args = parse_args(argv)
     logging.basicConfig(format="%(levelname)s %(name)s: %(message)s", level=logging.INFO)
-    frame = read_table(args.input)
-    if args.text_column not in frame.columns:
-        found = ", ".join(map(str, frame.columns))
-        raise SystemExit(f"error: {args.input} has no column '{args.text_column}' (found: {found})")
-    if not (args.model / "config.json").exists():
-        raise SystemExit(f"error: no model at {args.model}; pass --model with a trained checkpoint folder")
+    try:
+        check_args(args)
+    except InputError as error:
+        raise SystemExit(f"error: {error}") from None
+    from .classifier import load_classifier_for_serving
+
     classifier = load_classifier_for_serving(args.model, backend=args.backend, batch_size=args.batch_size,
                                              device=args.device, threshold=args.threshold)  # fmt: skip
-    scored = score_frame(frame, args.text_column, classifier)
-    write_atomically(scored, args.output)
-    bad = scored.index[scored["error"] != ""]
-    logger.info("Scored %d of %d rows with %s; wrote %s", len(scored) - len(bad), len(scored), args.model, args.output)
-    if len(bad):
-        shown = ", ".join(str(i + 1) for i in bad[:20]) + (" …" if len(bad) > 20 else "")
-        logger.warning("%d rows not scored (empty text): data rows %s", len(bad), shown)
-    return scored
+    run = ScoringRun(args, classifier)
+
+    def progress(chunks):
+        if args.no_progress:
+            return chunks
+        from tqdm.auto import tqdm
+
+        return tqdm(chunks, desc="Scoring", unit=f" chunk of {CHUNK_ROWS}")
+
+    try:
+        (run.run_csv if file_format(args.input) == "csv" else run.run_jsonl)(progress)
+        run.finish()
+    except InputError as error:
+        run.discard()
+        raise SystemExit(f"error: {error}") from None
+    except BaseException:  # including KeyboardInterrupt: never leave the partial file behind
+        run.discard()
+        raise
+    logger.info("Scored %d of %d rows with %s (%s); wrote %s", run.rows - run.errors, run.rows, args.model,
+                classifier.backend, args.output)  # fmt: skip
+    if run.errors:
+        shown = ", ".join(map(str, run.error_lines[:20])) + (" …" if run.errors > 20 else "")
+        logger.warning("%d rows not scored (see %s): lines %s", run.errors, run.added["error"], shown)
+    if run.neutralized:
+        logger.info("%d formula-like CSV cells written with a leading apostrophe (--csv-exact keeps them as read)",
+                    run.neutralized)  # fmt: skip
+    return run
 
 
 if __name__ == "__main__":

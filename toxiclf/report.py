@@ -51,7 +51,8 @@ def summary_markdown(results: list[dict]) -> str:
         tables.append(title + "\n\n" + _table(group))
     notes = [
         "Each table holds one scale; models of different tables are not comparable."
-        if len(scales) > 1 else "All models share one scale.",
+        if len(scales) > 1
+        else "All models share one scale.",
         "F1, accuracy and the CIs are at each model's threshold chosen on the validation split (max F1), with the "
         "backend named; 'F1 @ 0.5' is at the default threshold.",
         _cost_note(results),
@@ -154,14 +155,21 @@ def plot_confusion_matrices(results: list[dict], results_dir: Path) -> Path:
     cols = min(n, 4)
     rows = -(-n // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.0 * rows), squeeze=False)
-    for ax, r in zip(axes.flat, results):
+    for ax, r in zip(axes.flat, results, strict=True):
         matrix = np.array(r["metrics"]["threshold_validation"]["confusion_matrix"])
         ax.imshow(matrix, cmap="Blues")
         for (i, j), value in np.ndenumerate(matrix):
             ax.text(j, i, f"{value:,}", ha="center", va="center",
                     color="white" if value > matrix.max() / 2 else "black")  # fmt: skip
-        ax.set(xticks=[0, 1], yticks=[0, 1], xticklabels=["non-toxic", "toxic"], yticklabels=["non-toxic", "toxic"],
-               xlabel="predicted", ylabel="true", title=f"{r['model']} (t={r['metrics']['validation_threshold']:.2f})")
+        ax.set(
+            xticks=[0, 1],
+            yticks=[0, 1],
+            xticklabels=["non-toxic", "toxic"],
+            yticklabels=["non-toxic", "toxic"],
+            xlabel="predicted",
+            ylabel="true",
+            title=f"{r['model']} (t={r['metrics']['validation_threshold']:.2f})",
+        )
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
     fig.tight_layout()

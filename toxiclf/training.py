@@ -108,7 +108,7 @@ def load_training_data(args, tokenizer):
     try:
         splits = load_splits(args.dataset, args.seed)
     except DataError as error:
-        raise SystemExit(f"error: {error}")
+        raise SystemExit(f"error: {error}") from None
     provenance = data_provenance(args.dataset, args.seed, splits)
     splits.pop("test")  # only run_eval.py looks at the test split
     for split, limit in (("train", args.max_train_samples), ("validation", args.max_eval_samples)):
@@ -259,7 +259,9 @@ def _checkpoint_to_resume(args, output_dir: Path) -> str | None:
     recorded = json.loads(recorded_path.read_text())
     changed = sorted(k for k in set(recorded) | set(_run_args(args)) if recorded.get(k) != _run_args(args).get(k))
     if changed:
-        differences = ", ".join(f"--{k.replace('_', '-')} {recorded.get(k)} -> {_run_args(args).get(k)}" for k in changed)
+        differences = ", ".join(
+            f"--{k.replace('_', '-')} {recorded.get(k)} -> {_run_args(args).get(k)}" for k in changed
+        )
         raise SystemExit(
             f"error: {output_dir} holds checkpoints of another run ({differences}); "
             "rerun with the same flags to resume, or pass --overwrite-output-dir"
