@@ -24,6 +24,7 @@ def create_app(test_config=None):
         MAX_CONTENT_LENGTH=1024 * 1024,  # bytes per request body; larger ones get 413
         MAX_TEXTS=256,  # texts per API request
         MAX_CHARS=20_000,  # characters per text
+        MAX_REQUEST_CHARS=200_000,  # characters per request, all texts together: the cost budget
         BATCH_SIZE=32,  # texts per forward pass
     )
     if test_config:

@@ -16,12 +16,35 @@ def json_error(status: int, message: str):
     return jsonify({"error": {"code": status, "message": message}}), status
 
 
+# The page's own files only: its script and stylesheet are served from /static; the score bar's width is the
+# one inline style attribute.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+
+
 def register(app):
+    @app.after_request
+    def security_headers(response):
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
     @app.errorhandler(HTTPException)
     def http_error(error):
         if wants_json():
-            return json_error(error.code, error.description)
-        return render_template("error.html", code=error.code, message=error.description), error.code
+            response, status = json_error(error.code, error.description)
+        else:
+            response = app.make_response(render_template("error.html", code=error.code, message=error.description))
+            status = error.code
+        for name, value in error.get_headers():  # e.g. Allow on a 405
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response, status
 
     @app.errorhandler(Exception)
     def unexpected_error(error):

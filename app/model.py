@@ -2,6 +2,7 @@
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,25 +18,61 @@ HOW_TO_GET_A_MODEL = (
 )
 
 
+class Busy(Exception):
+    """The model cannot take this request now; the client should retry after `retry_after` seconds."""
+
+    def __init__(self, message: str, retry_after: int = 1):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 @dataclass
 class ServedModel:
-    """A classifier shared by all requests, or the reason there is none."""
+    """A classifier shared by all requests, or the reason there is none.
+
+    Requests take turns on the model (fast tokenizers are not safe to call from several threads at once, and two
+    cores gain nothing from two forward passes side by side), but in slices of `slice_texts` texts: a large
+    request gives the model back between slices, so a one-comment request waits for one slice, not for the whole
+    large request. At most `max_waiting` requests wait; the next gets `Busy` at once, and so does a request
+    that cannot start within `wait_seconds` or that runs past `deadline_seconds`.
+    """
 
     classifier: object | None
     name: str
     error: str | None = None
     test_metrics: dict | None = None
-    # Fast tokenizers are not safe to call from several threads at once, and two cores gain nothing from
-    # running two forward passes side by side: requests take turns.
+    slice_texts: int = 16
+    max_waiting: int = 32
+    wait_seconds: float = 5.0
+    deadline_seconds: float = 20.0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    _admitted: threading.BoundedSemaphore | None = None
+
+    def __post_init__(self):
+        self._admitted = threading.BoundedSemaphore(self.max_waiting)
 
     @property
     def ready(self) -> bool:
         return self.classifier is not None
 
     def predict(self, texts: list[str]) -> list[dict]:
-        with self.lock:
-            return self.classifier.predict(texts)
+        if not self._admitted.acquire(blocking=False):
+            raise Busy(f"the server is busy ({self.max_waiting} requests waiting); retry shortly")
+        try:
+            started, results = time.monotonic(), []
+            for start in range(0, len(texts), self.slice_texts):
+                waited = time.monotonic() - started
+                if waited > self.deadline_seconds:
+                    raise Busy(f"the request ran past its {self.deadline_seconds:g} s deadline; send fewer texts")
+                if not self.lock.acquire(timeout=self.wait_seconds):
+                    raise Busy(f"the model stayed busy for {self.wait_seconds:g} s; retry shortly")
+                try:
+                    results += self.classifier.predict(texts[start : start + self.slice_texts])
+                finally:
+                    self.lock.release()
+            return results
+        finally:
+            self._admitted.release()
 
 
 def recorded_test_metrics(model_dir: Path, backend: str, results_dir: Path = RESULTS_DIR) -> dict | None:
@@ -60,12 +97,53 @@ def recorded_test_metrics(model_dir: Path, backend: str, results_dir: Path = RES
 
 
 def load_served_model(model_dir: Path | None, backend: str = "auto", batch_size: int = 32) -> ServedModel:
+    """The model to serve, or, when it cannot load, a ServedModel that says why in one line naming the file."""
     model_dir = model_dir or SHIPPED_MODEL_DIR
     if not (model_dir / "config.json").exists():
         logger.warning("No model at %s", model_dir)
-        return ServedModel(None, name="none", error=HOW_TO_GET_A_MODEL)
-    classifier = load_classifier_for_serving(model_dir, backend=backend, batch_size=batch_size)
+        return ServedModel(None, name="none", error=f"No model at {model_dir} (no config.json). {HOW_TO_GET_A_MODEL}")
+    problem = broken_model_file(model_dir)
+    if problem is None:
+        try:
+            classifier = load_classifier_for_serving(model_dir, backend=backend, batch_size=batch_size)
+        except Exception as error:  # noqa: BLE001 - the server starts and answers 503 with the reason
+            problem = f"{model_dir} cannot be loaded: {type(error).__name__}: {first_line(error)}"
+    if problem:
+        logger.error("%s", problem)
+        return ServedModel(None, name=model_dir.name, error=problem)
     logger.info("Serving %s (%s backend, threshold %.3f)", model_dir, classifier.backend, classifier.threshold)
     return ServedModel(
         classifier, name=model_dir.name, test_metrics=recorded_test_metrics(model_dir, classifier.backend)
     )
+
+
+def first_line(error: Exception) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else "no message"
+
+
+def broken_model_file(model_dir: Path) -> str | None:
+    """A one-line description of the first unreadable file of a model folder, or None if they all read."""
+    import json
+
+    from safetensors import safe_open
+
+    for name in ("config.json", "threshold.json", "tokenizer.json", "tokenizer_config.json"):
+        path = model_dir / name
+        if path.exists():
+            try:
+                json.loads(path.read_text())
+            except (ValueError, UnicodeDecodeError) as error:
+                return f"{path} is not valid JSON ({first_line(error)})"
+    if not (model_dir / "tokenizer.json").exists() and not (model_dir / "tokenizer_config.json").exists():
+        return f"{model_dir} has no tokenizer (tokenizer.json); save it with the model"
+    weights = model_dir / "model.safetensors"
+    if not weights.exists():
+        return f"{weights} is missing"
+    try:
+        with safe_open(weights, framework="np") as tensors:
+            for key in tensors.keys():
+                tensors.get_slice(key)
+    except Exception as error:  # noqa: BLE001 - safetensors raises its own error types
+        return f"{weights} cannot be read, truncated or corrupt? ({first_line(error)})"
+    return None

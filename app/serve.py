@@ -1,23 +1,138 @@
-"""Production server (waitress): `python -m app.serve [--model DIR] [--host 127.0.0.1] [--port 8000]`."""
+"""Production server (waitress): `python -m app.serve [--model DIR] [--host 127.0.0.1] [--port 8000]`.
 
+Limits set on purpose (README, "Serving"): bodies over the app's MAX_CONTENT_LENGTH are refused from their
+Content-Length, before waitress buffers them; up to 1,000 open connections are held by the event loop without
+a worker thread each, and a connection that sends nothing for 30 s is closed, so slow clients cannot take all
+workers. SIGTERM (or SIGINT) stops accepting connections, lets the requests in flight finish within a grace
+period, logs it, and exits.
+"""
+
+import _thread
 import argparse
 import logging
 import os
+import signal
+import socket
+import threading
+import time
 
-from waitress import serve
+from waitress.server import create_server
 
 from toxiclf.classifier import BACKENDS
 
 from . import create_app
 
+logger = logging.getLogger(__name__)
+
+CONNECTION_LIMIT = 1000
+CHANNEL_TIMEOUT_SECONDS = 30
+GRACE_SECONDS = 30
+
+
+class InFlight:
+    """WSGI middleware that counts requests between their start and the end of their response."""
+
+    def __init__(self, app):
+        self.app, self.count, self._lock = app, 0, threading.Lock()
+
+    def _change(self, by: int) -> None:
+        with self._lock:
+            self.count += by
+
+    def __call__(self, environ, start_response):
+        self._change(+1)
+        try:
+            body = self.app(environ, start_response)
+        except BaseException:
+            self._change(-1)
+            raise
+        return _CountedBody(body, lambda: self._change(-1))
+
+
+class _CountedBody:
+    def __init__(self, body, done):
+        self.body, self.done = body, done
+
+    def __iter__(self):
+        return iter(self.body)
+
+    def close(self):
+        try:
+            if hasattr(self.body, "close"):
+                self.body.close()
+        finally:
+            self.done()
+
+
+def stop_gracefully(server, in_flight: InFlight, grace_seconds: float):
+    """A signal handler: close the listening sockets now, end the process when the requests in flight are done."""
+
+    def handler(signum, frame):
+        logger.info("%s: no new connections; finishing %d request(s) in flight (grace %g s)",
+                    signal.Signals(signum).name, in_flight.count, grace_seconds)  # fmt: skip
+        listeners = _listeners(server)
+        for listener in listeners:
+            listener.accepting = False
+            listener.del_channel()  # out of the event loop's map from its next turn
+            try:  # refuses new connections at once; the descriptor stays valid for the select() in progress
+                listener.socket.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        threading.Thread(target=_drain, args=(in_flight, grace_seconds, listeners), daemon=True).start()
+
+    return handler
+
+
+def _listeners(server):
+    # A MultiSocketServer (several addresses) holds one listening server per socket in its map.
+    from waitress.server import BaseWSGIServer
+
+    if isinstance(server, BaseWSGIServer):
+        return [server]
+    return [s for s in server.map.values() if isinstance(s, BaseWSGIServer)]
+
+
+def _drain(in_flight: InFlight, grace_seconds: float, listeners) -> None:
+    deadline = time.monotonic() + grace_seconds
+    while in_flight.count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if in_flight.count:
+        logger.warning("Grace period over with %d request(s) still in flight; stopping", in_flight.count)
+    else:
+        logger.info("All requests in flight finished; stopping")
+    time.sleep(0.5)  # let the event loop flush the last responses to their sockets
+    for listener in listeners:
+        listener.socket.close()
+    _thread.interrupt_main(signal.SIGUSR1)  # the main thread's handler ends waitress's loop
+
+
+def _end_loop(signum, frame):
+    raise SystemExit(0)
+
+
+def run(app, host: str, port: int, threads: int, grace_seconds: float = GRACE_SECONDS) -> None:
+    in_flight = InFlight(app)
+    server = create_server(
+        in_flight, host=host, port=port, threads=threads,
+        connection_limit=CONNECTION_LIMIT, channel_timeout=CHANNEL_TIMEOUT_SECONDS,
+        max_request_body_size=app.config["MAX_CONTENT_LENGTH"],
+    )  # fmt: skip
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, stop_gracefully(server, in_flight, grace_seconds))
+    signal.signal(signal.SIGUSR1, _end_loop)
+    logger.info("Listening on http://%s:%d", host, server.effective_port)
+    server.run()  # returns when _end_loop raises SystemExit in it (waitress then joins its worker threads)
+    logger.info("Stopped")
+
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", help="model folder (default: $TOXICLF_MODEL, else the shipped model/)")
     parser.add_argument("--backend", choices=BACKENDS, help="inference backend (default: auto)")
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8000)), help="port")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8000)), help="port (0: any free one)")
     parser.add_argument("--threads", type=int, default=8, help="waitress worker threads")
+    parser.add_argument("--grace", type=float, default=GRACE_SECONDS, help="seconds to finish requests on SIGTERM")
     return parser.parse_args(argv)
 
 
@@ -25,9 +140,7 @@ def main(argv=None):
     args = parse_args(argv)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     config = {key: value for key, value in (("MODEL_DIR", args.model), ("BACKEND", args.backend)) if value}
-    app = create_app(config)
-    logging.getLogger(__name__).info("Listening on http://%s:%d", args.host, args.port)
-    serve(app, host=args.host, port=args.port, threads=args.threads)
+    run(create_app(config), args.host, args.port, args.threads, args.grace)
 
 
 if __name__ == "__main__":

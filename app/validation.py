@@ -9,8 +9,8 @@ class InvalidInput(Exception):
     status: int = 400
 
 
-def texts_from_json(body, max_texts: int, max_chars: int) -> list[str]:
-    """The texts of a `{"text": str}` or `{"texts": [str, ...]}` body."""
+def texts_from_json(body, max_texts: int, max_chars: int, max_total_chars: int | None = None) -> list[str]:
+    """The texts of a `{"text": str}` or `{"texts": [str, ...]}` body, within the per-request budget."""
     if not isinstance(body, dict):
         raise InvalidInput('the body must be a JSON object: {"text": "..."} or {"texts": ["...", ...]}')
     if ("text" in body) == ("texts" in body):
@@ -29,6 +29,10 @@ def texts_from_json(body, max_texts: int, max_chars: int) -> list[str]:
             raise InvalidInput(f'"texts" has {len(texts)} items; at most {max_texts} per request', status=413)
     for i, text in enumerate(texts):
         check_text(text, max_chars, where=f"texts[{i}]" if "texts" in body else "text")
+    total = sum(map(len, texts))
+    if max_total_chars is not None and total > max_total_chars:
+        raise InvalidInput(f"the texts have {total:,} characters in all; at most {max_total_chars:,} per request",
+                           status=413)  # fmt: skip
     return texts
 
 

@@ -2,6 +2,7 @@
 
 from flask import Blueprint, abort, current_app, jsonify, render_template, request
 
+from .model import Busy
 from .validation import InvalidInput, check_text, texts_from_json
 
 page = Blueprint("page", __name__)
@@ -24,7 +25,11 @@ def index():
             problem = error.message[0].upper() + error.message[1:] + "."
         else:
             if model.ready:
-                result = model.predict([text])[0]
+                try:
+                    result = model.predict([text])[0]
+                except Busy as busy:
+                    return render_template("index.html", model=model, text=text, result=None,
+                                           problem=str(busy).capitalize() + "."), 503  # fmt: skip
     status = 400 if problem else 200
     return render_template("index.html", model=model, text=text, result=result, problem=problem), status
 
@@ -32,23 +37,29 @@ def index():
 @api.route("/api/v1/classify", methods=["POST"])
 def classify():
     model = served()
-    body = request.get_json(silent=True)  # None for a non-JSON body or a wrong content type
+    try:
+        body = request.get_json(silent=True)  # None for a non-JSON body or a wrong content type
+    except RecursionError:  # e.g. thousands of nested brackets: hostile, not an internal error
+        abort(400, description="the JSON body is nested too deeply")
     if body is None:
         abort(400, description='the body must be JSON with Content-Type: application/json, e.g. {"text": "..."}')
+    config = current_app.config
     try:
-        texts = texts_from_json(body, current_app.config["MAX_TEXTS"], current_app.config["MAX_CHARS"])
+        texts = texts_from_json(body, config["MAX_TEXTS"], config["MAX_CHARS"], config["MAX_REQUEST_CHARS"])
     except InvalidInput as error:
         abort(error.status, description=error.message)
     if not model.ready:
         abort(503, description=model.error)
+    try:
+        results = model.predict(texts)
+    except Busy as busy:
+        response = jsonify({"error": {"code": 503, "message": str(busy)}})
+        response.headers["Retry-After"] = str(busy.retry_after)
+        return response, 503
     return jsonify(
-        {
-            "model": model.name,
-            "backend": model.classifier.backend,
-            "threshold": model.classifier.threshold,
-            "results": model.predict(texts),
-        }
-    )
+        {"model": model.name, "backend": model.classifier.backend, "threshold": model.classifier.threshold,
+         "results": results}
+    )  # fmt: skip
 
 
 @api.route("/healthz")

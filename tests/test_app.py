@@ -1,4 +1,5 @@
 import json
+import re
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -187,3 +188,85 @@ def test_the_shipped_model_is_found_without_a_path():
     from toxiclf.paths import SHIPPED_MODEL_DIR
 
     assert (SHIPPED_MODEL_DIR / "config.json").exists()  # model/ in a clone, toxiclf/shipped_model when installed
+
+
+@pytest.mark.parametrize(
+    "breakage, message",
+    [
+        (lambda d: (d / "config.json").write_text("{not json"), r"config.json is not valid JSON"),
+        (lambda d: (d / "threshold.json").write_text("[1,"), r"threshold.json is not valid JSON"),
+        (lambda d: (d / "model.safetensors").write_bytes((d / "model.safetensors").read_bytes()[:1000]),
+         r"model.safetensors cannot be read"),
+        (lambda d: [(d / n).unlink() for n in ("tokenizer.json", "tokenizer_config.json")], r"has no tokenizer"),
+    ],
+)
+def test_a_broken_model_is_one_line_naming_the_file_and_a_503(tmp_path, tiny_classifier_dir, caplog, breakage,
+                                                               message):  # fmt: skip
+    import shutil
+
+    from app import create_app
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_classifier_dir, model)
+    breakage(model)
+    client = create_app({"TESTING": True, "MODEL_DIR": str(model), "BACKEND": "torch"}).test_client()
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and "\n" not in errors[0].getMessage() and str(model) in errors[0].getMessage()
+    assert re.search(message, errors[0].getMessage())
+    answer = client.post("/api/v1/classify", json={"text": "hi"})
+    assert answer.status_code == 503 and re.search(message, answer.get_json()["error"]["message"])
+    assert client.get("/healthz").status_code == 503
+
+
+def test_a_missing_model_folder_is_named(tmp_path):
+    from app import create_app
+
+    client = create_app({"TESTING": True, "MODEL_DIR": str(tmp_path / "nonexistent")}).test_client()
+    assert str(tmp_path / "nonexistent") in client.get("/healthz").get_json()["message"]
+
+
+def test_hostile_json_and_wrong_methods_get_clean_answers(client):
+    nested = client.post("/api/v1/classify", data="[" * 5000, content_type="application/json")
+    assert nested.status_code == 400 and "error" in nested.get_json()
+    wrong = client.get("/api/v1/classify")
+    assert wrong.status_code == 405 and "POST" in wrong.headers["Allow"] and wrong.get_json()["error"]["code"] == 405
+
+
+def test_every_answer_carries_security_headers(client):
+    for answer in (client.get("/"), client.get("/healthz"), client.get("/nope")):
+        assert "script-src 'self'" in answer.headers["Content-Security-Policy"]
+        assert answer.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_request_over_the_character_budget_is_413(client):
+    answer = client.post("/api/v1/classify", json={"texts": ["word " * 3000] * 20})  # 300,000 characters
+    assert answer.status_code == 413 and "at most 200,000 per request" in answer.get_json()["error"]["message"]
+
+
+def test_a_full_queue_answers_503_with_retry_after(app):
+    import threading
+
+    model = app.extensions["toxiclf"]
+    model._admitted = threading.BoundedSemaphore(1)
+    model._admitted.acquire()  # one request already waiting: the queue is full
+    answer = app.test_client().post("/api/v1/classify", json={"text": "hello"})
+    assert answer.status_code == 503 and answer.headers["Retry-After"] == "1"
+    model._admitted.release()
+    assert app.test_client().post("/api/v1/classify", json={"text": "hello"}).status_code == 200
+
+
+def test_a_large_request_gives_the_model_back_between_slices(app):
+    import threading
+
+    model = app.extensions["toxiclf"]
+    model.slice_texts = 4
+    calls, real_predict = [], model.classifier.predict
+
+    def recording(texts):
+        calls.append((len(texts), model.lock.locked()))
+        return real_predict(texts)
+
+    model.classifier.predict = recording
+    results = model.predict([f"comment {i}" for i in range(10)])
+    assert len(results) == 10 and [n for n, _ in calls] == [4, 4, 2] and all(locked for _, locked in calls)
+    assert not model.lock.locked() and isinstance(model._admitted, threading.BoundedSemaphore)
