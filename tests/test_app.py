@@ -195,8 +195,10 @@ def test_the_shipped_model_is_found_without_a_path():
     [
         (lambda d: (d / "config.json").write_text("{not json"), r"config.json is not valid JSON"),
         (lambda d: (d / "threshold.json").write_text("[1,"), r"threshold.json is not valid JSON"),
-        (lambda d: (d / "model.safetensors").write_bytes((d / "model.safetensors").read_bytes()[:1000]),
-         r"model.safetensors cannot be read"),
+        (
+            lambda d: (d / "model.safetensors").write_bytes((d / "model.safetensors").read_bytes()[:1000]),
+            r"model.safetensors cannot be read",
+        ),
         (lambda d: [(d / n).unlink() for n in ("tokenizer.json", "tokenizer_config.json")], r"has no tokenizer"),
     ],
 )

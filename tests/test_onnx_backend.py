@@ -91,3 +91,18 @@ def test_a_read_only_model_folder_caches_its_onnx_files_in_the_user_cache(tmp_pa
     finally:
         model.chmod(0o755)
     assert cache.is_relative_to(tmp_path / "cache") and not (model / "onnx").exists()
+
+
+def test_a_corrupt_cached_onnx_file_is_rebuilt(tmp_path, tiny_classifier_dir):
+    import shutil
+
+    from toxiclf.onnx_backend import INT8_FILE, build_onnx
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_classifier_dir, model)
+    cache = build_onnx(model)
+    good = (cache / INT8_FILE).read_bytes()
+    (cache / INT8_FILE).write_bytes(good[: len(good) // 2])
+    rebuilt = build_onnx(model)
+    assert (rebuilt / INT8_FILE).read_bytes() == good
+    assert not (model / "onnx.partial").exists()

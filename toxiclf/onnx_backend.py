@@ -2,7 +2,8 @@
 
     python -m toxiclf.onnx_backend model/          # build (or reuse) model/onnx/model.int8.onnx
 
-The cache holds a fingerprint of the checkpoint's files; a changed checkpoint is exported again.
+The cache holds a fingerprint of the checkpoint's files and checksums of the files it built: a changed checkpoint,
+or a corrupt cached file, is exported again.
 """
 
 import argparse
@@ -96,13 +97,30 @@ def cache_folder(model_dir: Path, wanted: dict) -> Path:
     return cache_dir() / CACHE_SUBDIR / wanted["files"]["model.safetensors"][:16]
 
 
+def cache_is_intact(cache: Path, wanted: dict) -> bool:
+    """The cache was built from these source files by this recipe, and its ONNX files are what was built."""
+    stored_path = cache / FINGERPRINT_FILE
+    try:
+        stored = json.loads(stored_path.read_text())
+    except (OSError, ValueError):
+        return False
+    if {k: v for k, v in stored.items() if k != "built"} != wanted:
+        return False
+    for name, digest in stored.get("built", {}).items():
+        if not (cache / name).exists() or sha256_file(cache / name) != digest:
+            logger.warning(
+                "%s does not match its recorded checksum (corrupt?); rebuilding the ONNX files", cache / name
+            )
+            return False
+    return bool(stored.get("built"))
+
+
 def build_onnx(model_dir: Path, force: bool = False) -> Path:
     """The cache folder with fp32 and int8 ONNX files for `model_dir`, built if missing or stale."""
     model_dir = Path(model_dir)
     wanted = fingerprint(model_dir)
     cache = cache_folder(model_dir, wanted)
-    stored = cache / FINGERPRINT_FILE
-    if not force and stored.exists() and json.loads(stored.read_text()) == wanted and (cache / INT8_FILE).exists():
+    if not force and cache_is_intact(cache, wanted):
         return cache
     from transformers import AutoConfig
 
@@ -113,7 +131,8 @@ def build_onnx(model_dir: Path, force: bool = False) -> Path:
     export_fp32(model_dir, partial / FP32_FILE)
     fuse_transformer_ops(partial / FP32_FILE, AutoConfig.from_pretrained(model_dir))
     quantize_int8(partial / FP32_FILE, partial / INT8_FILE)
-    (partial / FINGERPRINT_FILE).write_text(json.dumps(wanted, indent=2) + "\n")
+    built = {name: sha256_file(partial / name) for name in (FP32_FILE, INT8_FILE)}
+    (partial / FINGERPRINT_FILE).write_text(json.dumps({**wanted, "built": built}, indent=2) + "\n")
     shutil.rmtree(cache, ignore_errors=True)
     os.replace(partial, cache)
     return cache
