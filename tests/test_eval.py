@@ -116,8 +116,13 @@ def test_bench_measures_every_backend_in_one_run(pipeline_outputs, tiny_dataset_
     bench = json.loads((tmp_path / "inference_bench.json").read_text())
     variants = [v["variant"] for v in bench["variants"]]
     assert variants == ["teacher, PyTorch fp32", "student, PyTorch fp32", "student, ONNX Runtime fp32",
-                        "student, ONNX Runtime int8"]  # fmt: skip
+                        "student, ONNX Runtime int8, one text per pass (served)",
+                        "student, ONNX Runtime int8, batched (batch-dependent)"]  # fmt: skip
     assert bench["variants"][0]["throughput_vs_reference"] == 1.0 and bench["threads"] == 1
     torch_auc, onnx_auc = bench["variants"][1]["roc_auc"], bench["variants"][2]["roc_auc"]
     assert onnx_auc == pytest.approx(torch_auc, abs=1e-6)  # fp32 ONNX is the same network
     assert all(v["latency_ms_batch1_median"] > 0 for v in bench["variants"])
+    served = bench["variants"][3]
+    assert served["batch_dependence_max_abs"] < 1e-6  # a text's score never depends on its batch
+    assert bench["variants"][2]["spearman_vs_fp32"] == pytest.approx(1.0, abs=1e-6)
+    assert bench["variants"][1]["decisions_flipped_vs_fp32"] == 0 and "spearman_vs_fp32" not in bench["variants"][0]

@@ -106,3 +106,14 @@ def test_a_corrupt_cached_onnx_file_is_rebuilt(tmp_path, tiny_classifier_dir):
     rebuilt = build_onnx(model)
     assert (rebuilt / INT8_FILE).read_bytes() == good
     assert not (model / "onnx.partial").exists()
+
+
+def test_served_int8_scores_do_not_depend_on_the_batch(tiny_classifier_dir):
+    from toxiclf.classifier import OnnxClassifier
+
+    texts = ["you idiot", "thanks for the source on the bridge page, it helps a lot", "ugly", "please stop this"]
+    served = OnnxClassifier(tiny_classifier_dir, quantized=True)
+    alone = [served.scores([text])[0] for text in texts]
+    mixed = served.scores(texts[::-1], batch_size=4)[::-1]
+    np.testing.assert_allclose(mixed, alone, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(served.scores(texts + texts[:2], batch_size=3)[:4], alone, rtol=0, atol=1e-6)

@@ -2,19 +2,24 @@
 
 import platform
 
+import numpy as np
+from scipy.stats import spearmanr
 from sklearn.metrics import roc_auc_score
 
 from .classifier import load_classifier
 from .evaluation import measure_cost
 from .provenance import device_info
 
-# (name, which checkpoint, backend): the rows of the benchmark table, the reference first.
+# (name, which checkpoint, backend, options): the rows of the benchmark table, the reference first.
 VARIANTS = (
-    ("teacher, PyTorch fp32", "teacher", "torch"),
-    ("student, PyTorch fp32", "student", "torch"),
-    ("student, ONNX Runtime fp32", "student", "onnx-fp32"),
-    ("student, ONNX Runtime int8", "student", "onnx-int8"),
+    ("teacher, PyTorch fp32", "teacher", "torch", {}),
+    ("student, PyTorch fp32", "student", "torch", {}),
+    ("student, ONNX Runtime fp32", "student", "onnx-fp32", {}),
+    ("student, ONNX Runtime int8, one text per pass (served)", "student", "onnx-int8", {}),
+    ("student, ONNX Runtime int8, batched (batch-dependent)", "student", "onnx-int8", {"per_text": False}),
 )
+FIDELITY_REFERENCE = "student, PyTorch fp32"
+BATCH_PROBE_TEXTS = 256
 
 
 def run_benchmark(checkpoints: dict, texts: list[str], labels, threads: int, batch_size: int = 32) -> dict:
@@ -22,16 +27,22 @@ def run_benchmark(checkpoints: dict, texts: list[str], labels, threads: int, bat
     import torch
 
     torch.set_num_threads(threads)
-    rows = []
-    for name, which, backend in VARIANTS:
+    rows, student_scores = [], {}
+    for name, which, backend, options in VARIANTS:
         if which not in checkpoints:
             continue
-        extra = {"threads": threads} if backend.startswith("onnx") else {"device": "cpu"}
+        extra = {"threads": threads, **options} if backend.startswith("onnx") else {"device": "cpu"}
         classifier = load_classifier(checkpoints[which], backend, batch_size=batch_size, **extra)
         cost = measure_cost(classifier.scores, texts)
         scores = classifier.scores(texts, batch_size)
+        if which == "student":
+            student_scores[name] = (scores, classifier.threshold)
         rows.append({"variant": name, "checkpoint": str(checkpoints[which]), "backend": backend,
-                     "roc_auc": float(roc_auc_score(labels, scores)), **cost})  # fmt: skip
+                     "roc_auc": float(roc_auc_score(labels, scores)), **cost,
+                     "batch_dependence_max_abs": batch_dependence(classifier, texts[:BATCH_PROBE_TEXTS])})  # fmt: skip
+    for row in rows:
+        if row["variant"] in student_scores and FIDELITY_REFERENCE in student_scores:
+            row.update(fidelity(*student_scores[row["variant"]], *student_scores[FIDELITY_REFERENCE]))
     reference = rows[0]
     for row in rows:
         row["throughput_vs_reference"] = round(
@@ -49,15 +60,37 @@ def run_benchmark(checkpoints: dict, texts: list[str], labels, threads: int, bat
     }
 
 
+def batch_dependence(classifier, texts: list[str]) -> float:
+    """Largest change of a text's score between scoring it alone and in length-sorted batches of 32."""
+    alone = np.array([classifier.scores([text], 1)[0] for text in texts])
+    return float(np.abs(classifier.scores(texts, 32) - alone).max())
+
+
+def fidelity(scores, threshold, reference_scores, reference_threshold) -> dict:
+    """How close a variant's scores and decisions are to the fp32 reference's, each at its own threshold."""
+    flipped = (scores >= threshold) != (reference_scores >= reference_threshold)
+    return {
+        "spearman_vs_fp32": float(spearmanr(scores, reference_scores).statistic),
+        "max_abs_score_diff_vs_fp32": float(np.abs(scores - reference_scores).max()),
+        "decisions_flipped_vs_fp32": int(flipped.sum()),
+        "threshold": float(threshold),
+    }
+
+
 def bench_markdown(bench: dict) -> str:
     lines = [
-        "| variant | latency b=1 median / p95 (ms) | comments/s b=32 | × throughput | ROC-AUC |",
-        "|---|---|---|---|---|",
+        "| variant | latency b=1 median / p95 (ms) | comments/s b=32 | × throughput | ROC-AUC | Spearman vs fp32 | "
+        "decisions flipped | batch dependence |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in bench["variants"]:
+        spearman = f"{r['spearman_vs_fp32']:.4f}" if "spearman_vs_fp32" in r else "–"
+        flipped = str(r["decisions_flipped_vs_fp32"]) if "decisions_flipped_vs_fp32" in r else "–"
+        dependence = f"{r['batch_dependence_max_abs']:.1e}" if "batch_dependence_max_abs" in r else "–"
         lines.append(
             f"| {r['variant']} | {r['latency_ms_batch1_median']:.1f} / {r['latency_ms_batch1_p95']:.1f} | "
-            f"{r['throughput_comments_per_s_batch32']:.0f} | {r['throughput_vs_reference']:.2f} | {r['roc_auc']:.4f} |"
+            f"{r['throughput_comments_per_s_batch32']:.0f} | {r['throughput_vs_reference']:.2f} | {r['roc_auc']:.4f} | "
+            f"{spearman} | {flipped} | {dependence} |"
         )
     lines.append(
         f"\n{bench['threads']} threads on {bench['machine']['cpu']}; "

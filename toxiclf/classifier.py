@@ -131,11 +131,14 @@ class Classifier(_BatchScorer):
 class OnnxClassifier(_BatchScorer):
     """ONNX Runtime backend on CPU; the ONNX files are built once and cached next to the checkpoint."""
 
-    def __init__(self, model_dir, *, quantized=True, threads=None, device=None, **kwargs):
+    def __init__(self, model_dir, *, quantized=True, threads=None, device=None, per_text=None, **kwargs):
         from .onnx_backend import FP32_FILE, INT8_FILE, build_onnx, cpu_session
 
         self.backend = "onnx-int8" if quantized else "onnx-fp32"  # before __init__: it picks the threshold
         super().__init__(model_dir, **kwargs)
+        # Dynamic int8 quantizes activations with one scale per forward pass: scored in a batch, a text's score
+        # would depend on the other texts. One text per pass makes it a function of the text alone.
+        self.per_text = quantized if per_text is None else per_text
         self.session = cpu_session(build_onnx(self.model_dir) / (INT8_FILE if quantized else FP32_FILE), threads)
 
     @property
@@ -146,6 +149,8 @@ class OnnxClassifier(_BatchScorer):
             return sum(int(np.prod(weights.get_slice(k).get_shape())) for k in weights.keys())
 
     def _logits(self, texts: list[str]) -> np.ndarray:
+        if self.per_text and len(texts) > 1:
+            return np.concatenate([self._logits([text]) for text in texts])
         encoded = self._encode(texts, "np")
         feed = {name: encoded[name].astype(np.int64) for name in ("input_ids", "attention_mask")}
         return self.session.run(["logits"], feed)[0]

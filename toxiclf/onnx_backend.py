@@ -1,4 +1,4 @@
-"""ONNX Runtime backend: export a checkpoint once, quantize it dynamically to int8, cache it next to the checkpoint.
+"""ONNX Runtime backend: export a checkpoint once, quantize it to int8 (per channel), cache it next to the checkpoint.
 
     python -m toxiclf.onnx_backend model/          # build (or reuse) model/onnx/model.int8.onnx
 
@@ -20,7 +20,7 @@ logger = logging.getLogger(__name__)
 CACHE_SUBDIR = "onnx"
 FP32_FILE, INT8_FILE, FINGERPRINT_FILE = "model.onnx", "model.int8.onnx", "fingerprint.json"
 # Bump when the export or quantization recipe changes, so that caches are rebuilt.
-EXPORT_VERSION = 2
+EXPORT_VERSION = 3
 OPSET = 17
 SOURCE_FILES = ("config.json", "model.safetensors")
 
@@ -72,7 +72,12 @@ def fuse_transformer_ops(path: Path, config) -> None:
 
 
 def quantize_int8(fp32_path: Path, int8_path: Path) -> None:
-    """Dynamic int8 quantization of the weights; activations are quantized on the fly per batch."""
+    """Dynamic int8 quantization: weights per output channel, activations on the fly per forward pass.
+
+    Per-channel weight scales keep the scores close to fp32 (one scale per tensor moved some scores by 0.5 on
+    validation comments); the classifier runs one text per pass, so the activation scales, and the score,
+    depend on the text alone.
+    """
     from onnx import TensorProto
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -80,6 +85,7 @@ def quantize_int8(fp32_path: Path, int8_path: Path) -> None:
         str(fp32_path),
         str(int8_path),
         weight_type=QuantType.QInt8,
+        per_channel=True,
         # The fused Attention and the embedding table (EmbedLayerNormalization / Gather: 47k x 384, 4x smaller)
         # are quantized too, not only the plain MatMuls.
         op_types_to_quantize=["MatMul", "Attention", "EmbedLayerNormalization", "Gather"],
