@@ -5,7 +5,8 @@
 #   tail -f outputs/cpu_full_run.log
 #
 # Order: teacher -> odd student (distilled) -> run_eval.py on the whole test split (baselines fitted on all
-# training comments) -> ship the better student by validation ROC-AUC -> README table; then, as time allows,
+# training comments) -> ship the best 6-layer model by validation ROC-AUC (thresholds per backend, card, README
+# table, inference benchmark, load test); then, as time allows,
 # the odd CE-only ablation, MiniLM-L6 fine-tuned directly, the even student and LoRA, each followed by the same
 # evaluation and shipping. Training checkpoints every SAVE_STEPS steps; rerunning the script (after a reboot, a
 # killed session) resumes the unfinished step from its last checkpoint and skips finished ones.
@@ -83,6 +84,8 @@ evaluate_and_ship() {
     $PY run_eval.py --checkpoints shipped=model --backend onnx-int8 --no-baselines &&
     $PY scripts/ship_model.py --refresh-card &&
     $PY run_eval.py --report-only --update-readme &&
+    $PY run_eval.py --bench --teacher $OUT/teacher --student model --max-eval-samples 2000 --update-readme &&
+    $PY scripts/load_test.py --update-readme &&
     touch $DONE/ship-$round"
 }
 
