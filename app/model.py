@@ -74,6 +74,25 @@ class ServedModel:
         finally:
             self._admitted.release()
 
+    def explain(self, texts: list[str], max_words: int) -> list[list[dict]]:
+        """Word contributions per text (see toxiclf.explain); one text per turn on the model."""
+        from toxiclf.explain import explain
+
+        if not self._admitted.acquire(blocking=False):
+            raise Busy(f"the server is busy ({self.max_waiting} requests waiting); retry shortly")
+        try:
+            explained = []
+            for text in texts:
+                if not self.lock.acquire(timeout=self.wait_seconds):
+                    raise Busy(f"the model stayed busy for {self.wait_seconds:g} s; retry shortly")
+                try:
+                    explained += explain(self.classifier, [text], max_words)
+                finally:
+                    self.lock.release()
+            return explained
+        finally:
+            self._admitted.release()
+
 
 def recorded_test_metrics(model_dir: Path, backend: str, results_dir: Path = RESULTS_DIR) -> dict | None:
     """Test metrics that run_eval.py recorded for these very weights served by this backend, if any."""

@@ -36,6 +36,18 @@ def texts_from_json(body, max_texts: int, max_chars: int, max_total_chars: int |
     return texts
 
 
+def check_explainable(texts: list[str], max_texts: int, max_words: int) -> None:
+    """Explaining costs one forward pass per word: its own, smaller limits."""
+    from toxiclf.explain import count_words
+
+    if len(texts) > max_texts:
+        raise InvalidInput(f'"explain" takes at most {max_texts} texts per request, got {len(texts)}', status=413)
+    for i, text in enumerate(texts):
+        words = count_words(text)
+        if words > max_words:
+            raise InvalidInput(f'texts[{i}] has {words} words; "explain" takes at most {max_words}', status=413)
+
+
 def check_text(text, max_chars: int, where: str = "text") -> str:
     if not isinstance(text, str):
         raise InvalidInput(f"{where} must be a string, got {type(text).__name__}")

@@ -2,8 +2,10 @@
 
 from flask import Blueprint, abort, current_app, jsonify, render_template, request
 
+from toxiclf.explain import count_words
+
 from .model import Busy
-from .validation import InvalidInput, check_text, texts_from_json
+from .validation import InvalidInput, check_explainable, check_text, texts_from_json
 
 page = Blueprint("page", __name__)
 api = Blueprint("api", __name__)
@@ -11,6 +13,24 @@ api = Blueprint("api", __name__)
 
 def served():
     return current_app.extensions["toxiclf"]
+
+
+# Contribution to P(toxic) at which a word gets highlight level 1, 2, 3, 4 (colour and underline weight).
+HIGHLIGHT_LEVELS = (0.01, 0.05, 0.1, 0.2)
+
+
+def highlighted_segments(text: str, spans: list[dict]) -> list[dict]:
+    """The text cut into plain and highlighted pieces, in order, for the page to render without JavaScript."""
+    segments, position = [], 0
+    for span in spans:
+        level = sum(span["score"] >= bound for bound in HIGHLIGHT_LEVELS)
+        if not level:
+            continue
+        segments.append({"text": text[position : span["start"]], "level": 0})
+        segments.append({"text": span["text"], "level": level, "score": span["score"]})
+        position = span["end"]
+    segments.append({"text": text[position:], "level": 0})
+    return [s for s in segments if s["text"]]
 
 
 @page.route("/", methods=["GET", "POST"])
@@ -27,6 +47,9 @@ def index():
             if model.ready:
                 try:
                     result = model.predict([text])[0]
+                    if count_words(text) <= current_app.config["MAX_EXPLAIN_WORDS"]:
+                        spans = model.explain([text], current_app.config["MAX_EXPLAIN_WORDS"])[0]
+                        result["segments"] = highlighted_segments(text, spans)
                 except Busy as busy:
                     return render_template("index.html", model=model, text=text, result=None,
                                            problem=str(busy).capitalize() + "."), 503  # fmt: skip
@@ -44,14 +67,22 @@ def classify():
     if body is None:
         abort(400, description='the body must be JSON with Content-Type: application/json, e.g. {"text": "..."}')
     config = current_app.config
+    explain = body.pop("explain", False) if isinstance(body, dict) else False
     try:
+        if not isinstance(explain, bool):
+            raise InvalidInput('"explain" must be true or false')
         texts = texts_from_json(body, config["MAX_TEXTS"], config["MAX_CHARS"], config["MAX_REQUEST_CHARS"])
+        if explain:
+            check_explainable(texts, config["MAX_EXPLAIN_TEXTS"], config["MAX_EXPLAIN_WORDS"])
     except InvalidInput as error:
         abort(error.status, description=error.message)
     if not model.ready:
         abort(503, description=model.error)
     try:
         results = model.predict(texts)
+        if explain:
+            for result, spans in zip(results, model.explain(texts, config["MAX_EXPLAIN_WORDS"]), strict=True):
+                result["spans"] = spans
     except Busy as busy:
         response = jsonify({"error": {"code": 503, "message": str(busy)}})
         response.headers["Retry-After"] = str(busy.retry_after)

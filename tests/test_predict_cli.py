@@ -104,7 +104,7 @@ def test_large_inputs_stream_in_chunks(tmp_path, tiny_classifier_dir, monkeypatc
 
 
 def test_interrupted_scoring_leaves_nothing_behind(tmp_path, tiny_classifier_dir, monkeypatch):
-    def interrupted(texts, classifier):
+    def interrupted(texts, classifier, explain=False):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(predict, "score_values", interrupted)

@@ -48,8 +48,8 @@ def file_format(path: Path) -> str:
         raise InputError(f"{path} must end in .csv or .jsonl") from None
 
 
-def added_columns(prefix: str) -> dict[str, str]:
-    return {name: f"{prefix}{name}" for name in ADDED}
+def added_columns(prefix: str, explain: bool = False) -> dict[str, str]:
+    return {name: f"{prefix}{name}" for name in ADDED + (("top_words",) if explain else ())}
 
 
 def neutralize_formula(value):
@@ -120,16 +120,21 @@ def text_problem(value) -> str | None:
     return None
 
 
-def score_values(texts: list, classifier) -> list[dict]:
+def score_values(texts: list, classifier, explain: bool = False) -> list[dict]:
     """One dict of the added values per text; texts that cannot be scored get only an error."""
     problems = [text_problem(t) for t in texts]
     valid = [t for t, p in zip(texts, problems, strict=True) if p is None]
     predictions = iter(classifier.predict(valid) if valid else [])
-    return [
-        {"score": None, "label": None, "flagged": None, "error": problem} if problem
-        else {**next(predictions), "error": ""}
-        for problem in problems
-    ]  # fmt: skip
+    if explain:
+        from .explain import explain as word_contributions
+        from .explain import top_words
+
+        predictions = iter(
+            {**prediction, "top_words": top_words(spans)}
+            for prediction, spans in zip(predictions, word_contributions(classifier, valid), strict=True)
+        )
+    empty = {"score": None, "label": None, "flagged": None, **({"top_words": None} if explain else {})}
+    return [{**empty, "error": problem} if problem else {**next(predictions), "error": ""} for problem in problems]
 
 
 class ScoringRun:
@@ -137,7 +142,7 @@ class ScoringRun:
 
     def __init__(self, args, classifier):
         self.args, self.classifier = args, classifier
-        self.added = added_columns(args.prefix)
+        self.added = added_columns(args.prefix, args.explain)
         self.rows = self.errors = self.neutralized = 0
         self.error_lines: list[int] = []
         descriptor, temporary = tempfile.mkstemp(dir=args.output.parent, prefix=f".{args.output.name}.",
@@ -155,7 +160,7 @@ class ScoringRun:
     def run_csv(self, progress) -> None:
         header = True
         for chunk in progress(csv_chunks(self.args.input)):
-            values = score_values(chunk[self.args.text_column].tolist(), self.classifier)
+            values = score_values(chunk[self.args.text_column].tolist(), self.classifier, self.args.explain)
             start = self.rows + 2  # line 1 is the header (multi-line cells make this approximate)
             self._note(values, list(range(start, start + len(chunk))))
             for name, column in self.added.items():
@@ -178,10 +183,11 @@ class ScoringRun:
                 if first:
                     self._check_first_chunk(records)
                     first = False
-                values = score_values([r.get(self.args.text_column) for r in records], self.classifier)
+                values = score_values([r.get(self.args.text_column) for r in records], self.classifier,
+                                      self.args.explain)  # fmt: skip
                 self._note(values, [number for number, _ in chunk])
                 for record, value in zip(records, values, strict=True):
-                    record.update({self.added[name]: value[name] for name in ADDED})
+                    record.update({column: value[name] for name, column in self.added.items()})
                     out.write(json.dumps(record, ensure_ascii=False) + "\n")
         if first:
             raise InputError(f"{self.args.input} holds no JSON records")
@@ -218,6 +224,11 @@ def parse_args(argv=None):
         help="write CSV cells exactly as read, formula-like ones included (unsafe in spreadsheets)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="add <prefix>top_words: the words that raise P(toxic) most (one pass per word: slower)",
+    )
     return parser.parse_args(argv)
 
 
@@ -241,7 +252,7 @@ def check_args(args) -> None:
     if not (args.model / "config.json").exists():
         raise InputError(f"no model at {args.model}; pass --model with a trained checkpoint folder")
     if file_format(args.input) == "csv":
-        check_csv_header(args.input, args.text_column, added_columns(args.prefix))
+        check_csv_header(args.input, args.text_column, added_columns(args.prefix, args.explain))
 
 
 def main(argv=None):

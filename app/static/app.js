@@ -16,6 +16,28 @@
     return node;
   }
 
+  // Words that raised P(toxic), highlighted by level as the server-rendered page does (app/views.py).
+  const LEVELS = [0.01, 0.05, 0.1, 0.2];
+  function why(comment, spans) {
+    if (!spans) return [];
+    const line = el("p", { className: "why", id: "why" });
+    const chars = Array.from(comment);  // the API's offsets count code points, as Python does, not UTF-16 units
+    const cut = (start, end) => chars.slice(start, end).join("");
+    let position = 0;
+    for (const span of spans) {
+      const level = LEVELS.filter((bound) => span.score >= bound).length;
+      if (!level) continue;
+      line.append(cut(position, span.start));
+      const mark = el("mark", { className: "push push-" + level, tabIndex: 0, title: (span.score >= 0 ? "+" : "") + span.score.toFixed(3) }, span.text);
+      mark.dataset.score = mark.title;
+      line.append(mark);
+      position = span.end;
+    }
+    line.append(cut(position));
+    const title = el("p", { className: "why-title" }, "Words that raised the score (stronger highlight and thicker underline = more):");
+    return line.querySelector("mark") ? [title, line] : [];
+  }
+
   form.addEventListener("submit", async function (event) {
     event.preventDefault();
     let answer;
@@ -23,7 +45,7 @@
       const response = await fetch("/api/v1/classify", {
         method: "POST",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ text: text.value }),
+        body: JSON.stringify({ text: text.value, explain: true }),
       });
       answer = await response.json();
     } catch (error) {
@@ -44,6 +66,6 @@
     const score = el("p", { className: "score" }, "P(toxic) = ");
     score.append(el("span", { id: "score" }, result.score.toFixed(3)), " ",
                  el("span", { className: "muted" }, "(flagged at ≥ " + answer.threshold.toFixed(2) + ")"));
-    show([el("p", { className: "label " + kind, id: "label" }, result.label), bar, score]);
+    show([el("p", { className: "label " + kind, id: "label" }, result.label), bar, score, ...why(text.value, result.spans)]);
   });
 })();
