@@ -86,6 +86,7 @@ evaluate_and_ship() {
     $PY run_eval.py --report-only --update-readme &&
     $PY run_eval.py --bench --teacher $OUT/teacher --student model --max-eval-samples 2000 --update-readme &&
     $PY scripts/load_test.py --update-readme &&
+    $PY scripts/explain_faithfulness.py &&
     touch $DONE/ship-$round"
 }
 

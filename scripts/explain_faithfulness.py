@@ -30,6 +30,12 @@ from toxiclf.paths import RESULTS_DIR, SHIPPED_MODEL_DIR, sha256_file  # noqa: E
 from toxiclf.provenance import device_info, git_commit  # noqa: E402
 
 
+def display_path(path: Path) -> str:
+    """Relative to the repository where it lies inside it: results files name no machine's folders."""
+    resolved = path.resolve()
+    return str(resolved.relative_to(REPO_ROOT)) if resolved.is_relative_to(REPO_ROOT) else path.name
+
+
 def profanity_words() -> set[str]:
     text = files("better_profanity").joinpath("profanity_wordlist.txt").read_text()
     return {line.strip().lower() for line in text.splitlines() if line.strip()}
@@ -102,9 +108,9 @@ def main(argv=None):
     if not flagged:
         raise SystemExit("error: the model flags none of these validation comments; nothing to explain")
     result = {
-        "command": "python scripts/explain_faithfulness.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": " ".join(["python scripts/explain_faithfulness.py", *(argv if argv is not None else sys.argv[1:])]),
         "method": "occlusion: P(toxic) minus P(toxic) with the word deleted, one forward pass per word",
-        "model": str(args.model),
+        "model": display_path(args.model),
         "model_sha256": sha256_file(args.model / "model.safetensors"),
         "backend": classifier.backend,
         "threshold": classifier.threshold,
