@@ -19,10 +19,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from sklearn.metrics import roc_auc_score
 from transformers import set_seed
 
 from toxiclf.baselines import MajorityBaseline, TfidfBaseline
 from toxiclf.bench import bench_markdown, run_benchmark
+from toxiclf.calibration import invert, reliability
 from toxiclf.classifier import BACKENDS, load_classifier
 from toxiclf.data import DEFAULT_SEED, EMBEDDED, LABEL_COLUMN, TEXT_COLUMN, DataError, data_provenance, load_splits
 from toxiclf.evaluation import BOOTSTRAP_RESAMPLES, evaluate_scores, folder_size_mb, measure_cost
@@ -115,6 +117,17 @@ def training_record(model_dir: Path) -> dict | None:
     return None
 
 
+def calibration_report(calibration: dict | None, labels, scores) -> dict:
+    """ECE, Brier and reliability points of the served scores; with a calibration, of the raw scores too."""
+    report = {"after" if calibration else "uncalibrated": reliability(labels, scores)}
+    if calibration:
+        raw = invert(calibration, scores)
+        report["before"] = reliability(labels, raw)
+        report["map"] = {k: v for k, v in calibration.items() if k in ("method", "temperature", "slope", "intercept")}
+        report["roc_auc_before_after"] = [float(roc_auc_score(labels, raw)), float(roc_auc_score(labels, scores))]
+    return report
+
+
 def train_epochs(record: dict | None) -> float | None:
     return record["args"].get("num_train_epochs") if record else None
 
@@ -168,6 +181,7 @@ def main(argv=None):
         val_scores = scorer.scores(val_texts, args.batch_size, progress=True)
         scoring_seconds = time.time() - started
         metrics = evaluate_scores(test_labels, test_scores, val_labels, val_scores, args.seed, args.bootstrap_resamples)
+        metrics["calibration"] = calibration_report(getattr(scorer, "calibration", None), test_labels, test_scores)
         cost = {"parameters": params, "trainable_parameters": trainable, "size_mb": size_mb}
         if not args.no_cost:
             # Latency and throughput are CPU figures wherever the scoring ran: what a moderator's server sees.

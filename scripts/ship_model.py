@@ -6,6 +6,8 @@
     python scripts/ship_model.py --refresh-card      # the card's test metrics from results/shipped.json
     python scripts/ship_model.py --rethreshold       # thresholds chosen again (after a new int8 recipe)
 
+Each serving backend also gets a calibration (`calibration.json`, see toxiclf/calibration.py) fitted on its
+validation scores, so that `score` is a calibrated probability; thresholds are chosen on the calibrated scores.
 `--results` is what run_eval.py wrote for that checkpoint; it must belong to it (same path, same data and split)
 and carry no sanity flag. The new folder is built beside the old one and swapped in only when everything checked
 out, size included; the checkpoint itself is never touched. Thresholds are chosen for each backend on the
@@ -23,6 +25,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
+from toxiclf.calibration import CALIBRATION_FILE  # noqa: E402
 from toxiclf.classifier import SERVING_BACKENDS, THRESHOLD_FILE  # noqa: E402
 from toxiclf.model_card import model_card  # noqa: E402
 from toxiclf.paths import RESULTS_DIR, SHIPPED_MODEL_DIR, sha256_file  # noqa: E402
@@ -61,23 +64,34 @@ def check_paths(checkpoint: Path, output: Path) -> None:
         raise ShipError(f"{checkpoint} holds no model (no config.json)")
 
 
-def validation_thresholds(model_dir: Path, backends, texts, labels) -> dict:
-    """Per backend: the max-F1 threshold and ROC-AUC on the validation split, scored by the model in `model_dir`."""
+def validation_thresholds(model_dir: Path, backends, texts, labels) -> tuple[dict, dict]:
+    """Per backend, on the validation split scored by the model in `model_dir`: a calibration (see
+    toxiclf.calibration), then the max-F1 threshold and ROC-AUC of the calibrated scores. (thresholds, calibrations)
+    """
     from sklearn.metrics import roc_auc_score
 
+    from toxiclf.calibration import apply, choose_and_fit, expected_calibration_error, margins_from_probabilities
     from toxiclf.classifier import load_classifier
     from toxiclf.metrics import best_f1_threshold
 
-    chosen = {}
+    chosen, calibrations = {}, {}
     for backend in backends:
-        scores = load_classifier(model_dir, backend, batch_size=64).scores(texts, progress=True)
+        raw = load_classifier(model_dir, backend, batch_size=64, calibrated=False).scores(texts, progress=True)
+        margins = margins_from_probabilities(raw)
+        calibrations[backend] = choose_and_fit(margins, labels)
+        scores = apply(calibrations[backend], margins)
         chosen[backend] = {
             "threshold": best_f1_threshold(labels, scores),
             "validation_roc_auc": float(roc_auc_score(labels, scores)),
+            "validation_ece_before": expected_calibration_error(labels, raw),
+            "validation_ece_after": expected_calibration_error(labels, scores),
         }
-        print(f"{backend}: threshold {chosen[backend]['threshold']:.3f}, "
+        method, threshold = calibrations[backend]["method"], chosen[backend]["threshold"]
+        print(f"{backend}: {method} calibration, threshold {threshold:.3f}, "
               f"validation ROC-AUC {chosen[backend]['validation_roc_auc']:.4f}")  # fmt: skip
-    return {"thresholds": chosen, "chosen_on": f"validation split ({len(labels):,} comments), max F1"}
+    thresholds = {"thresholds": chosen, "chosen_on": f"calibrated scores of the validation split ({len(labels):,} "
+                  "comments), max F1"}  # fmt: skip
+    return thresholds, {"backends": calibrations, "fitted_on": "validation split"}
 
 
 def stage(checkpoint: Path, staging: Path) -> None:
@@ -127,9 +141,12 @@ def ship(checkpoint: Path, results_file: Path, output: Path, backends=SERVING_BA
         raise ShipError(
             f"{checkpoint} ships as {size_mb:.0f} MiB, over the {MAX_SHIPPED_MB} MiB budget; nothing changed"
         )
-    thresholds = validation_thresholds(staging, backends, validation[TEXT_COLUMN], np.array(validation[LABEL_COLUMN]))
+    thresholds, calibrations = validation_thresholds(
+        staging, backends, validation[TEXT_COLUMN], np.array(validation[LABEL_COLUMN])
+    )
     thresholds.update(source=str(checkpoint), selected_by=str(results_file),
                       model_sha256=sha256_file(staging / "model.safetensors"))  # fmt: skip
+    (staging / CALIBRATION_FILE).write_text(json.dumps(calibrations, indent=2) + "\n")
     (staging / THRESHOLD_FILE).write_text(json.dumps(thresholds, indent=2) + "\n")
     (staging / "README.md").write_text(model_card(staging, None))
     swap_in(staging, output)
@@ -170,12 +187,15 @@ def rethreshold(output: Path, backends=SERVING_BACKENDS) -> None:
     path = output / THRESHOLD_FILE
     previous = json.loads(path.read_text()) if path.exists() else {}
     validation = load_splits()["validation"]
-    thresholds = validation_thresholds(output, backends, validation[TEXT_COLUMN], np.array(validation[LABEL_COLUMN]))
+    thresholds, calibrations = validation_thresholds(
+        output, backends, validation[TEXT_COLUMN], np.array(validation[LABEL_COLUMN])
+    )
     thresholds.update({k: previous[k] for k in ("source", "selected_by") if k in previous},
                       model_sha256=sha256_file(output / "model.safetensors"))  # fmt: skip
-    staged = path.with_name(f".{THRESHOLD_FILE}.new")
-    staged.write_text(json.dumps(thresholds, indent=2) + "\n")
-    os.replace(staged, path)
+    for name, content in ((CALIBRATION_FILE, calibrations), (THRESHOLD_FILE, thresholds)):
+        staged = output / f".{name}.new"
+        staged.write_text(json.dumps(content, indent=2) + "\n")
+        os.replace(staged, output / name)
     (output / "README.md").write_text(model_card(output, None))
 
 

@@ -126,3 +126,24 @@ def test_bench_measures_every_backend_in_one_run(pipeline_outputs, tiny_dataset_
     assert served["batch_dependence_max_abs"] < 1e-6  # a text's score never depends on its batch
     assert bench["variants"][2]["spearman_vs_fp32"] == pytest.approx(1.0, abs=1e-6)
     assert bench["variants"][1]["decisions_flipped_vs_fp32"] == 0 and "spearman_vs_fp32" not in bench["variants"][0]
+
+
+def test_a_calibrated_model_gets_a_before_and_after_report(pipeline_outputs, tiny_dataset_dir, tmp_path):
+    import shutil
+
+    out, _ = pipeline_outputs
+    model = tmp_path / "calibrated"
+    shutil.copytree(out / "student-odd", model)
+    (model / "calibration.json").write_text(json.dumps({"backends": {"torch": {"method": "temperature",
+                                                                               "temperature": 2.0}}}))  # fmt: skip
+    results = tmp_path / "results"
+    run_eval.main(["--dataset", str(tiny_dataset_dir), "--results-dir", str(results), "--no-baselines", "--no-cost",
+                   "--checkpoints", f"shipped={model}", f"plain={out / 'student-odd'}"])  # fmt: skip
+    report = json.loads((results / "calibration.json").read_text())
+    assert set(report) == {"shipped"}  # only models that have a calibration
+    before, after = report["shipped"]["roc_auc_before_after"]
+    assert before == pytest.approx(after, abs=1e-12) and report["shipped"]["map"]["temperature"] == 2.0
+    plain = json.loads((results / "plain.json").read_text())["metrics"]["calibration"]
+    # the calibrated model's "before" is the plain model's served score: same weights, no calibration
+    assert report["shipped"]["before"]["brier"] == pytest.approx(plain["uncalibrated"]["brier"], abs=1e-6)
+    assert (results / "calibration.png").read_bytes()[:4] == b"\x89PNG"

@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .calibration import apply as calibrated_probability
+from .calibration import read_calibration
 from .data import DEFAULT_MAX_LENGTH, LABELS
-from .metrics import toxic_probability
 
 logger = logging.getLogger(__name__)
 
@@ -54,12 +55,14 @@ class _BatchScorer:
 
     backend = "abstract"
 
-    def __init__(self, model_dir, *, threshold=None, max_length=None, batch_size=32):
+    def __init__(self, model_dir, *, threshold=None, max_length=None, batch_size=32, calibrated=True):
         from transformers import AutoConfig, AutoTokenizer
 
         self.model_dir = Path(model_dir)
         self.config = AutoConfig.from_pretrained(model_dir)
         self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        # The calibration of this backend (calibration.json), if the model has one: `score` is then a probability.
+        self.calibration = read_calibration(model_dir, self.backend) if calibrated else None
         stored = read_threshold(model_dir, self.backend)
         self.threshold = threshold if threshold is not None else (stored if stored is not None else DEFAULT_THRESHOLD)
         # The length the model was trained with, never longer than its position table.
@@ -86,7 +89,8 @@ class _BatchScorer:
             starts = tqdm(starts, desc=f"Scoring {self.model_dir.name} ({self.backend})", unit="batch")
         for start in starts:
             index = order[start : start + batch_size]
-            out[index] = toxic_probability(self._logits([texts[i] for i in index]))
+            logits = self._logits([texts[i] for i in index]).astype(np.float64)
+            out[index] = calibrated_probability(self.calibration, logits[:, 1] - logits[:, 0])
         return out
 
     def predict(self, texts: str | list[str]) -> dict | list[dict]:

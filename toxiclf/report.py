@@ -146,7 +146,37 @@ def write_report(results_dir: Path) -> Path:
     results = load_results(results_dir)
     plot_curves(results, results_dir)
     plot_confusion_matrices(results, results_dir)
+    write_calibration(results, results_dir)
     return write_summary(results_dir)
+
+
+def write_calibration(results: list[dict], results_dir: Path) -> Path | None:
+    """results/calibration.json and calibration.png: before and after, for every model that has a calibration."""
+    calibrated = [r for r in results if "before" in r["metrics"].get("calibration", {})]
+    if not calibrated:
+        return None
+    summary = {
+        r["model"]: {"backend": r.get("backend"), "test_rows": r["provenance"]["eval_rows"]["test"],
+                     **r["metrics"]["calibration"]}
+        for r in calibrated
+    }  # fmt: skip
+    Path(results_dir, "calibration.json").write_text(json.dumps(summary, indent=2) + "\n")
+    fig, axes = plt.subplots(1, len(calibrated), figsize=(5 * len(calibrated), 4.6), squeeze=False)
+    for ax, r in zip(axes[0], calibrated, strict=True):
+        report = r["metrics"]["calibration"]
+        ax.plot([0, 1], [0, 1], color="#999", linestyle=":", label="perfect")
+        for when, style in (("before", "o--"), ("after", "s-")):
+            points = report[when]["points"]
+            ax.plot([p["mean_score"] for p in points], [p["toxic_share"] for p in points], style,
+                    label=f"{when}: ECE {report[when]['ece']:.3f}, Brier {report[when]['brier']:.4f}")  # fmt: skip
+        ax.set(xlabel="mean P(toxic) in the bin", ylabel="share toxic", xlim=(0, 1), ylim=(0, 1),
+               title=f"{r['model']} ({r.get('backend')}), {report['map']['method']} scaling")  # fmt: skip
+        ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    path = Path(results_dir, "calibration.png")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
 
 
 def plot_confusion_matrices(results: list[dict], results_dir: Path) -> Path:
