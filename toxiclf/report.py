@@ -185,7 +185,7 @@ def plot_confusion_matrices(results: list[dict], results_dir: Path) -> Path:
     cols = min(n, 4)
     rows = -(-n // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.0 * rows), squeeze=False)
-    for ax, r in zip(axes.flat, results, strict=True):
+    for ax, r in zip(axes.flat, results, strict=False):  # the grid may have more cells than models
         matrix = np.array(r["metrics"]["threshold_validation"]["confusion_matrix"])
         ax.imshow(matrix, cmap="Blues")
         for (i, j), value in np.ndenumerate(matrix):
