@@ -89,7 +89,7 @@ def classify():
         return response, 503
     return jsonify(
         {"model": model.name, "backend": model.classifier.backend, "threshold": model.classifier.threshold,
-         "results": results}
+         "calibrated": model.classifier.calibration is not None, "results": results}
     )  # fmt: skip
 
 
@@ -99,4 +99,5 @@ def healthz():
     if not model.ready:
         return jsonify({"status": "no model", "model": None, "message": model.error}), 503
     return jsonify({"status": "ok", "model": model.name, "backend": model.classifier.backend,
-                    "threshold": model.classifier.threshold})  # fmt: skip
+                    "threshold": model.classifier.threshold,
+                    "calibrated": model.classifier.calibration is not None})  # fmt: skip

@@ -272,3 +272,19 @@ def test_a_large_request_gives_the_model_back_between_slices(app):
     results = model.predict([f"comment {i}" for i in range(10)])
     assert len(results) == 10 and [n for n, _ in calls] == [4, 4, 2] and all(locked for _, locked in calls)
     assert not model.lock.locked() and isinstance(model._admitted, threading.BoundedSemaphore)
+
+
+def test_health_and_answers_say_whether_scores_are_calibrated(tmp_path, tiny_classifier_dir):
+    import shutil
+
+    from app import create_app
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_classifier_dir, model)
+    plain = create_app({"TESTING": True, "MODEL_DIR": str(model), "BACKEND": "torch"}).test_client()
+    assert plain.get("/healthz").get_json()["calibrated"] is False
+    (model / "calibration.json").write_text(json.dumps({"backends": {"torch": {"method": "temperature",
+                                                                               "temperature": 2.0}}}))  # fmt: skip
+    calibrated = create_app({"TESTING": True, "MODEL_DIR": str(model), "BACKEND": "torch"}).test_client()
+    assert calibrated.get("/healthz").get_json()["calibrated"] is True
+    assert calibrated.post("/api/v1/classify", json={"text": "hi"}).get_json()["calibrated"] is True
