@@ -67,6 +67,11 @@ def parse_args(argv=None):
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="where the JSON, table and plots go")
     parser.add_argument("--no-baselines", action="store_true", help="skip majority and TF-IDF baselines")
     parser.add_argument("--baselines-only", action="store_true", help="score the baselines and no checkpoint")
+    parser.add_argument(
+        "--bias-audit",
+        action="store_true",
+        help="instead: the identity-term audit of --checkpoints -> results/bias.json, bias.png",
+    )
     parser.add_argument("--baseline-max-train-samples", type=int, help="fit TF-IDF on the first N training rows")
     parser.add_argument("--no-cost", action="store_true", help="skip the CPU latency / throughput measurement")
     parser.add_argument("--bootstrap-resamples", type=int, default=BOOTSTRAP_RESAMPLES, help="for the 95 %% CIs")
@@ -117,6 +122,12 @@ def training_record(model_dir: Path) -> dict | None:
     return None
 
 
+def shown_path(path: Path) -> str:
+    """A model's path as results files record it: relative to the repository when inside it."""
+    resolved = path.resolve()
+    return str(resolved.relative_to(REPO_ROOT)) if resolved.is_relative_to(REPO_ROOT) else str(path)
+
+
 def calibration_report(calibration: dict | None, labels, scores) -> dict:
     """ECE, Brier and reliability points of the served scores; with a calibration, of the raw scores too."""
     report = {"after" if calibration else "uncalibrated": reliability(labels, scores)}
@@ -162,6 +173,8 @@ def main(argv=None):
     logger.info("Scoring on %d test and %d validation comments", len(test_texts), len(val_texts))
     if args.bench:
         return bench(args, test_texts, test_labels)
+    if args.bias_audit:
+        return bias_audit(args, test_texts, test_labels)
 
     common = {
         "data": source,
@@ -219,8 +232,7 @@ def main(argv=None):
         training = training_record(path)
         method = (training or {}).get("method", "unknown")
         trainable = (training or {}).get("trainable_parameters", classifier.num_parameters)
-        resolved = path.resolve()
-        display_path = str(resolved.relative_to(REPO_ROOT)) if resolved.is_relative_to(REPO_ROOT) else str(path)
+        display_path = shown_path(path)
         weights = path / "model.safetensors"
         on_cpu = getattr(classifier, "device", None) in (None, torch.device("cpu"))
         cpu_scorer = None if on_cpu else functools.partial(load_classifier, path, "torch", device="cpu")
@@ -246,6 +258,37 @@ def report(args):
         else:
             logger.warning("README.md has no results markers; not updated")
     print(summary.read_text())
+
+
+def bias_audit(args, test_texts, test_labels) -> dict:
+    """The identity audit (toxiclf.identity_audit) of each checkpoint, on the templates and the real test split."""
+    from toxiclf.identity_audit import audit_sentences, real_split_audit, template_audit, worst_terms
+    from toxiclf.report import plot_bias
+
+    sentences = audit_sentences()
+    audits = {}
+    for name, path in args.checkpoints.items():
+        classifier = load_classifier(path, args.backend, batch_size=args.batch_size)
+        templated = template_audit(sentences, classifier.scores(sentences["sentence"].tolist()), classifier.threshold)
+        real = real_split_audit(test_texts, test_labels, classifier.scores(test_texts, progress=True),
+                                sorted(sentences["term"].unique()))  # fmt: skip
+        audits[name] = {
+            "path": shown_path(path), "backend": classifier.backend, "threshold": classifier.threshold,
+            "calibrated": classifier.calibration is not None, "templates": templated,
+            "worst_terms_by_neutral_false_positive_rate": worst_terms(templated["terms"]),
+            "real_test_split": {"rows": len(test_texts), "terms": real},
+        }  # fmt: skip
+        overall = templated["overall"]
+        logger.info("%s: neutral false-positive rate %.3f, toxic recall %.3f; worst: %s", name,
+                    overall["neutral_false_positive_rate"], overall["toxic_recall"],
+                    audits[name]["worst_terms_by_neutral_false_positive_rate"])  # fmt: skip
+    checkpoints = " ".join(f"{k}={shown_path(v)}" for k, v in args.checkpoints.items())
+    result = {"command": f"python run_eval.py --bias-audit --backend {args.backend} --checkpoints {checkpoints}",
+              "terms": int(sentences["term"].nunique()), "sentences": len(sentences), "models": audits}  # fmt: skip
+    args.results_dir.mkdir(parents=True, exist_ok=True)
+    (args.results_dir / "bias.json").write_text(json.dumps(result, indent=2) + "\n")
+    plot_bias(audits, args.results_dir)
+    return result
 
 
 def bench(args, texts, labels) -> dict:

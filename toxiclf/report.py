@@ -207,3 +207,22 @@ def plot_confusion_matrices(results: list[dict], results_dir: Path) -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def plot_bias(audits: dict, results_dir: Path, worst: int = 12) -> Path:
+    """Neutral-sentence false-positive rate of the worst terms, and toxic recall, per audited model."""
+    fig, axes = plt.subplots(1, len(audits), figsize=(6 * len(audits), 4.8), squeeze=False)
+    for ax, (name, audit) in zip(axes[0], audits.items(), strict=True):
+        terms = sorted(audit["templates"]["terms"].items(), key=lambda t: -t[1]["neutral_false_positive_rate"])
+        terms = terms[:worst][::-1]
+        ax.barh([t for t, _ in terms], [v["neutral_false_positive_rate"] for _, v in terms], color="#c0392b")
+        overall = audit["templates"]["overall"]
+        ax.axvline(overall["neutral_false_positive_rate"], color="#333", linestyle=":", label="all terms")
+        ax.set(xlim=(0, 1), xlabel="false-positive rate on neutral sentences",
+               title=f"{name} ({audit['backend']}): toxic recall {overall['toxic_recall']:.2f}")  # fmt: skip
+        ax.legend(loc="lower right")
+    fig.tight_layout()
+    path = Path(results_dir, "bias.png")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

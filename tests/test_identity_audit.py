@@ -1,0 +1,56 @@
+"""The identity-term audit: the sentence set, the per-term metrics, and run_eval's report for a tiny model."""
+
+import json
+
+import numpy as np
+import pytest
+
+import run_eval
+from toxiclf.identity_audit import AUDIT_FILE, audit_sentences, identity_aucs, real_split_audit, template_audit
+
+
+def test_the_shipped_sentence_set_is_what_the_templates_make():
+    import pandas as pd
+
+    sentences = audit_sentences()
+    assert sentences["term"].nunique() >= 40 and sentences["group"].nunique() == 7
+    assert (sentences.groupby("term")["label"].agg(["size", "mean"]) == [20, 0.5]).all().all()
+    assert "Muslim people are disgusting and should go to hell." in set(sentences["sentence"])
+    pd.testing.assert_frame_equal(pd.read_csv(AUDIT_FILE, keep_default_na=False), sentences)
+
+
+def test_bpsn_is_low_when_a_term_alone_makes_neutral_sentences_look_toxic():
+    labels = np.array([0, 0, 1, 1, 0, 0, 1, 1])
+    in_subgroup = np.array([1, 1, 1, 1, 0, 0, 0, 0], dtype=bool)
+    biased = np.array([0.8, 0.7, 0.95, 0.9, 0.1, 0.2, 0.6, 0.65])  # the term's neutral ones score high
+    aucs = identity_aucs(labels, biased, in_subgroup)
+    assert aucs["subgroup_auc"] == 1.0 and aucs["bpsn_auc"] == 0.0 and aucs["bnsp_auc"] == 1.0
+
+
+def test_template_audit_rates_by_hand():
+    sentences = audit_sentences()
+    scores = np.where(sentences["label"] == 1, 0.9, 0.1)
+    scores[(sentences["term"] == "gay") & (sentences["label"] == 0)] = 0.8  # every neutral "gay" sentence flagged
+    audit = template_audit(sentences, scores, threshold=0.5)
+    assert audit["terms"]["gay"]["neutral_false_positive_rate"] == 1.0
+    assert audit["terms"]["Muslim"]["neutral_false_positive_rate"] == 0.0
+    assert audit["overall"]["neutral_false_positive_rate"] == pytest.approx(1 / sentences["term"].nunique())
+    assert audit["overall"]["toxic_recall"] == 1.0
+
+
+def test_real_split_audit_needs_enough_mentions():
+    texts = ["the gay rights article"] * 60 + ["other"] * 60
+    labels = np.array([1] * 15 + [0] * 45 + [1] * 10 + [0] * 50)
+    audited = real_split_audit(texts, labels, np.linspace(0, 1, 120), ["gay", "Muslim"])
+    assert set(audited) == {"gay"} and audited["gay"]["rows"] == 60 and audited["gay"]["toxic"] == 15
+
+
+def test_run_eval_audits_a_tiny_model_for_every_term(tmp_path, tiny_dataset_dir, tiny_classifier_dir):
+    run_eval.main(["--bias-audit", "--dataset", str(tiny_dataset_dir), "--backend", "torch",
+                   "--checkpoints", f"tiny={tiny_classifier_dir}", "--results-dir", str(tmp_path)])  # fmt: skip
+    result = json.loads((tmp_path / "bias.json").read_text())
+    terms = result["models"]["tiny"]["templates"]["terms"]
+    assert len(terms) == result["terms"] >= 40
+    metrics = {"neutral_false_positive_rate", "toxic_false_negative_rate", "subgroup_auc", "bpsn_auc", "bnsp_auc"}
+    assert all(metrics <= set(values) for values in terms.values())
+    assert (tmp_path / "bias.png").read_bytes()[:4] == b"\x89PNG"
