@@ -26,7 +26,17 @@ from toxiclf.baselines import MajorityBaseline, TfidfBaseline
 from toxiclf.bench import bench_markdown, run_benchmark
 from toxiclf.calibration import invert, reliability
 from toxiclf.classifier import BACKENDS, load_classifier
-from toxiclf.data import DEFAULT_SEED, EMBEDDED, LABEL_COLUMN, TEXT_COLUMN, DataError, data_provenance, load_splits
+from toxiclf.comparisons import ids_checksum, save_scores, write_comparisons
+from toxiclf.data import (
+    DEFAULT_SEED,
+    EMBEDDED,
+    ID_COLUMN,
+    LABEL_COLUMN,
+    TEXT_COLUMN,
+    DataError,
+    data_provenance,
+    load_splits,
+)
 from toxiclf.evaluation import BOOTSTRAP_RESAMPLES, evaluate_scores, folder_size_mb, measure_cost
 from toxiclf.paths import OUTPUTS_DIR, REPO_ROOT, RESULTS_DIR, SHIPPED_MODEL_DIR, sha256_file
 from toxiclf.provenance import device_info, git_commit, library_versions
@@ -169,6 +179,7 @@ def main(argv=None):
         test = test.select(range(min(args.max_eval_samples, len(test))))
         validation = validation.select(range(min(args.max_eval_samples, len(validation))))
     test_texts, test_labels = test[TEXT_COLUMN], np.array(test[LABEL_COLUMN])
+    test_ids_sha256 = ids_checksum(test[ID_COLUMN])
     val_texts, val_labels = validation[TEXT_COLUMN], np.array(validation[LABEL_COLUMN])
     logger.info("Scoring on %d test and %d validation comments", len(test_texts), len(val_texts))
     if args.bench:
@@ -194,6 +205,7 @@ def main(argv=None):
         val_scores = scorer.scores(val_texts, args.batch_size, progress=True)
         scoring_seconds = time.time() - started
         metrics = evaluate_scores(test_labels, test_scores, val_labels, val_scores, args.seed, args.bootstrap_resamples)
+        save_scores(args.results_dir, name, test_scores, test_ids_sha256)  # for the paired comparisons
         metrics["calibration"] = calibration_report(getattr(scorer, "calibration", None), test_labels, test_scores)
         cost = {"parameters": params, "trainable_parameters": trainable, "size_mb": size_mb}
         if not args.no_cost:
@@ -245,6 +257,7 @@ def main(argv=None):
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
 
+    write_comparisons(args.results_dir, test_labels, test_ids_sha256, args.bootstrap_resamples, args.seed)
     report(args)
     return scored
 

@@ -1,0 +1,54 @@
+"""Paired bootstrap comparisons between models scored on the same test rows."""
+
+import json
+
+import numpy as np
+
+import run_eval
+from toxiclf.comparisons import ids_checksum, load_scores, paired_bootstrap, save_scores, write_comparisons
+
+
+def synthetic(n=2000, seed=0):
+    rng = np.random.default_rng(seed)
+    labels = (rng.random(n) < 0.2).astype(int)
+    good = labels + rng.normal(0, 0.6, n)
+    weak = labels + rng.normal(0, 1.2, n)
+    return labels, good, weak
+
+
+def test_a_model_against_itself_differs_by_exactly_zero():
+    labels, good, _ = synthetic()
+    compared = paired_bootstrap(labels, good, good, resamples=200)
+    for metric in ("roc_auc", "pr_auc"):
+        assert compared[metric]["difference"] == 0.0 and compared[metric]["ci95"] == [0.0, 0.0]
+        assert compared[metric]["established"] is False
+
+
+def test_a_clearly_better_model_is_established_and_the_pairing_is_seeded():
+    labels, good, weak = synthetic()
+    compared = paired_bootstrap(labels, good, weak, resamples=200)
+    assert compared["roc_auc"]["difference"] > 0 and compared["roc_auc"]["ci95"][0] > 0
+    assert compared["roc_auc"]["established"] and compared["pr_auc"]["established"]
+    assert paired_bootstrap(labels, good, weak, resamples=200) == compared
+
+
+def test_scores_of_other_test_rows_are_never_compared(tmp_path):
+    labels, good, weak = synthetic()
+    save_scores(tmp_path, "minilm-l6", weak, ids_checksum(range(len(labels))))
+    save_scores(tmp_path, "student-odd", good, ids_checksum(range(len(labels))))
+    save_scores(tmp_path, "old-split-model", good, ids_checksum(["other", "rows"]))
+    assert set(load_scores(tmp_path, ids_checksum(range(len(labels))))) == {"minilm-l6", "student-odd"}
+    result = write_comparisons(tmp_path, labels, ids_checksum(range(len(labels))), resamples=100)
+    assert [(c["model"], c["against"]) for c in result["comparisons"]] == [("student-odd", "minilm-l6")]
+    assert json.loads((tmp_path / "comparisons.json").read_text()) == result
+
+
+def test_run_eval_compares_every_model_with_the_references(pipeline_outputs, tiny_dataset_dir, tmp_path):
+    out, _ = pipeline_outputs
+    run_eval.main(["--dataset", str(tiny_dataset_dir), "--results-dir", str(tmp_path), "--no-cost",
+                   "--checkpoints", f"teacher={out / 'teacher'}", f"minilm-l6={out / 'student-even'}",
+                   f"student-odd={out / 'student-odd'}"])  # fmt: skip
+    pairs = {(c["model"], c["against"]) for c in json.loads((tmp_path / "comparisons.json").read_text())["comparisons"]}
+    assert ("student-odd", "minilm-l6") in pairs and ("student-odd", "teacher") in pairs
+    assert ("tfidf-logreg", "teacher") in pairs and not any(model == "majority" for model, _ in pairs)
+    assert "### Paired differences" in (tmp_path / "summary.md").read_text()
