@@ -13,6 +13,9 @@ class DistillationTrainer(Trainer):
     `layer_map` pairs student hidden-state layers with teacher ones for the cosine term: `None` aligns only
     the last layer; a tuple of teacher layers (zero-based, one per student layer) aligns every student layer
     with the teacher layer it was copied from.
+
+    Soft labels: a batch that carries `teacher_logits` (stored by toxiclf.soft_labels) takes the KL term from
+    them instead of a teacher forward pass; `teacher` may then be None unless the cosine term needs hidden states.
     """
 
     def __init__(
@@ -21,7 +24,7 @@ class DistillationTrainer(Trainer):
     ):  # fmt: skip
         super().__init__(*args, **kwargs)
         # The teacher is not the Trainer's model: never in the optimizer, never wrapped by DDP.
-        self.teacher = teacher.to(self.args.device).eval().requires_grad_(False)
+        self.teacher = teacher.to(self.args.device).eval().requires_grad_(False) if teacher is not None else None
         self.temperature = temperature
         self.alpha_ce, self.alpha_kl, self.alpha_cos = alpha_ce, alpha_kl, alpha_cos
         self.layer_map = layer_map
@@ -37,11 +40,11 @@ class DistillationTrainer(Trainer):
         return [(student_hidden[i + 1], teacher_hidden[t + 1]) for i, t in enumerate(self.layer_map)]
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        features = {k: v for k, v in inputs.items() if k != "labels"}
+        features = {k: v for k, v in inputs.items() if k not in ("labels", "teacher_logits")}
         student = model(**features, output_hidden_states=True)
         ce = torch.nn.functional.cross_entropy(student.logits.float(), inputs["labels"])
         if model.training:
-            kl, cos = self._teacher_terms(features, student)
+            kl, cos = self._teacher_terms(features, student, inputs.get("teacher_logits"))
             loss = self.alpha_ce * ce + self.alpha_kl * kl + self.alpha_cos * cos
             self._remember_terms(ce=ce, kl=kl, cos=cos)
         else:
@@ -50,14 +53,19 @@ class DistillationTrainer(Trainer):
         outputs = SequenceClassifierOutput(loss=loss, logits=student.logits)
         return (loss, outputs) if return_outputs else loss
 
-    def _teacher_terms(self, features, student):
+    def _teacher_terms(self, features, student, stored_logits=None):
         """(KL to the teacher's softened logits, mean hidden-state cosine loss)."""
-        if not (self.alpha_kl or self.alpha_cos):  # the CE-only ablation never runs the teacher
-            zero = torch.zeros((), device=student.logits.device)
-            return zero, zero
+        zero = torch.zeros((), device=student.logits.device)
+        needs_live_teacher = self.alpha_cos or (self.alpha_kl and stored_logits is None)
+        if not needs_live_teacher:  # the CE-only ablation and soft-label KL runs never run the teacher
+            kl = soft_target_kl(student.logits, stored_logits, self.temperature) if self.alpha_kl else zero
+            return kl, zero
         with torch.no_grad():
             teacher = self.teacher(**features, output_hidden_states=True)
-        kl = soft_target_kl(student.logits, teacher.logits, self.temperature)
+        reference = stored_logits if stored_logits is not None else teacher.logits
+        kl = soft_target_kl(student.logits, reference, self.temperature) if self.alpha_kl else zero
+        if not self.alpha_cos:
+            return kl, zero
         pairs = self._hidden_pairs(student.hidden_states, teacher.hidden_states)
         cos = sum(masked_cosine_loss(s, t, features["attention_mask"]) for s, t in pairs) / len(pairs)
         return kl, cos

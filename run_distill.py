@@ -1,15 +1,21 @@
-"""Distil the fine-tuned 12-layer teacher into a 6-layer student built from its odd or even layers.
+"""Distil a fine-tuned teacher into a 6-layer student: the teacher's odd or even layers, or another small model.
 
     accelerate launch run_distill.py --layers odd             # -> outputs/student-odd
     accelerate launch run_distill.py --layers even            # -> outputs/student-even
     python run_distill.py --layers odd --alpha-kl 0 --alpha-cos 0 --output-dir outputs/student-odd-ce
+    python -m toxiclf.soft_labels --teachers outputs/teacher outputs/minilm-l6      # once: ensemble soft labels
+    python run_distill.py --student-init odd --soft-labels outputs/soft_labels.npz --output-dir outputs/student-odd-ens
+    python run_distill.py --student-init minilm-l6 --soft-labels outputs/soft_labels.npz --alpha-cos 0 \\
+        --output-dir outputs/minilm-l6-ens
 
 Run `python run_finetune.py` first: the teacher must be fine-tuned on this task (distilling from an untrained
-classification head teaches the student nothing).
+classification head teaches the student nothing). With `--soft-labels` the KL term reads the stored logits and no
+teacher runs, unless the cosine term needs its hidden states (same tokenizer and hidden size only).
 """
 
 import argparse
 import logging
+from pathlib import Path
 
 from transformers import set_seed
 
@@ -26,7 +32,11 @@ DEFAULT_TEACHER_DIR = OUTPUTS_DIR / "teacher"
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--teacher", default=str(DEFAULT_TEACHER_DIR), help="fine-tuned teacher folder")
-    parser.add_argument("--layers", choices=sorted(TEACHER_LAYERS), required=True, help="teacher layers to keep")
+    parser.add_argument(
+        "--student-init", "--layers", dest="student_init",
+        help="odd | even (the teacher's layers 1,3,..,11 or 2,4,..,12), minilm-l6, or a model folder",
+    )  # fmt: skip
+    parser.add_argument("--soft-labels", type=Path, help="stored teacher logits (python -m toxiclf.soft_labels)")
     parser.add_argument("--temperature", type=float, default=2.0, help="softmax temperature of the KL term")
     parser.add_argument("--alpha-ce", type=float, default=1, help="relative weight of cross-entropy on the labels")
     parser.add_argument("--alpha-kl", type=float, default=1, help="relative weight of KL to the teacher's logits")
@@ -38,8 +48,10 @@ def parse_args(argv=None):
     training.add_common_args(parser, output_dir=None, learning_rate=5e-5, epochs=2)
     args = parser.parse_args(argv)
     training.check_common_args(parser, args)
+    if not args.student_init:
+        parser.error("give --layers odd|even, or --student-init odd|even|minilm-l6|PATH")
     if args.output_dir is None:
-        args.output_dir = OUTPUTS_DIR / f"student-{args.layers}"
+        args.output_dir = OUTPUTS_DIR / f"student-{Path(args.student_init).name}"
     if args.temperature <= 0:
         parser.error(f"--temperature must be positive, got {args.temperature}")
     weights = (args.alpha_ce, args.alpha_kl, args.alpha_cos)
@@ -48,7 +60,43 @@ def parse_args(argv=None):
     # The weights are relative: scaled to sum to 1, so that `--alpha-kl 0 --alpha-cos 0` trains on plain CE (not
     # CE/3, which gradient clipping and the learning rate would treat as another run).
     args.alpha_ce, args.alpha_kl, args.alpha_cos = (w / sum(weights) for w in weights)
+    if args.align_layers and args.student_init not in TEACHER_LAYERS:
+        parser.error("--align-layers pairs layers copied from the teacher: use it with --student-init odd|even")
     return args
+
+
+def load_teacher(path: str):
+    try:
+        finetuned = is_toxicity_classifier(path)
+    except (OSError, ValueError) as error:  # a missing folder reads as a bad hub id
+        raise SystemExit(
+            f"error: cannot load the teacher {path!r}; run `python run_finetune.py` first ({error})"
+        ) from None
+    if not finetuned:
+        raise SystemExit(f"error: {path} is not fine-tuned on this task; run `python run_finetune.py` first")
+    return load_model_and_tokenizer(path)
+
+
+def same_vocabulary(tokenizer, other) -> bool:
+    return tokenizer.get_vocab() == other.get_vocab()
+
+
+def student_and_teacher(args):
+    """(student, its tokenizer, the live teacher or None): a teacher runs only where a loss term needs it."""
+    needs_teacher = args.alpha_cos > 0 or (args.alpha_kl > 0 and args.soft_labels is None)
+    if args.student_init in TEACHER_LAYERS:
+        teacher, tokenizer = load_teacher(args.teacher)
+        return build_student(teacher, args.student_init), tokenizer, teacher if needs_teacher else None
+    student, tokenizer = load_model_and_tokenizer(args.student_init)
+    if not needs_teacher:
+        return student, tokenizer, None
+    teacher, teacher_tokenizer = load_teacher(args.teacher)
+    if not same_vocabulary(tokenizer, teacher_tokenizer) or student.config.hidden_size != teacher.config.hidden_size:
+        raise SystemExit(
+            f"error: {args.student_init} does not share the teacher's tokenizer and hidden size, so a live teacher "
+            "cannot teach it: use --soft-labels FILE with --alpha-cos 0"
+        )
+    return student, tokenizer, teacher
 
 
 def main(argv=None):
@@ -57,33 +105,34 @@ def main(argv=None):
     training.log_args(args)
     set_seed(args.seed)
 
-    try:
-        finetuned = is_toxicity_classifier(args.teacher)
-    except (OSError, ValueError) as error:  # a missing folder reads as a bad hub id
-        raise SystemExit(
-            f"error: cannot load the teacher {args.teacher!r}; run `python run_finetune.py` first ({error})"
-        ) from None
-    if not finetuned:
-        raise SystemExit(f"error: {args.teacher} is not fine-tuned on this task; run `python run_finetune.py` first")
-    teacher, tokenizer = load_model_and_tokenizer(args.teacher)
-    student = build_student(teacher, args.layers)
-    train, validation, data_source = training.load_training_data(args, tokenizer)
+    soft_labels = None
+    if args.soft_labels:
+        from toxiclf.soft_labels import SoftLabels
+
+        try:
+            soft_labels = SoftLabels(args.soft_labels)
+        except ValueError as error:
+            raise SystemExit(f"error: {error}") from None
+    student, tokenizer, teacher = student_and_teacher(args)
+    train, validation, data_source = training.load_training_data(args, tokenizer, soft_labels)
 
     trainer = DistillationTrainer(
         model=student,
-        **training.trainer_inputs(args, tokenizer, train, validation),
+        # Keep `teacher_logits`: the student's forward does not take it, the loss does.
+        **training.trainer_inputs(args, tokenizer, train, validation, remove_unused_columns=soft_labels is None),
         teacher=teacher,
         temperature=args.temperature,
         alpha_ce=args.alpha_ce,
         alpha_kl=args.alpha_kl,
         alpha_cos=args.alpha_cos,
-        layer_map=TEACHER_LAYERS[args.layers] if args.align_layers else None,
+        layer_map=TEACHER_LAYERS[args.student_init] if args.align_layers else None,
     )
     method = "distillation" if args.alpha_kl or args.alpha_cos else "cross-entropy only (no teacher signal)"
-    metrics = training.train_and_save(
-        trainer, args, data_source=data_source,
-        extra_config={"method": method, "teacher": args.teacher, "teacher_layers": list(TEACHER_LAYERS[args.layers])},
-    )  # fmt: skip
+    extra = {"method": method, "teacher": args.teacher, "student_init": args.student_init,
+             "soft_labels": soft_labels.provenance if soft_labels else None}  # fmt: skip
+    if args.student_init in TEACHER_LAYERS:
+        extra["teacher_layers"] = list(TEACHER_LAYERS[args.student_init])
+    metrics = training.train_and_save(trainer, args, data_source=data_source, extra_config=extra)
     logger.info("Validation ROC-AUC %.4f", metrics["eval_roc_auc"])
     return metrics
 

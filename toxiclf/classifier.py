@@ -76,12 +76,12 @@ class _BatchScorer:
     def _logits(self, texts: list[str]) -> np.ndarray:
         raise NotImplementedError
 
-    def scores(self, texts: list[str], batch_size: int | None = None, progress: bool = False) -> np.ndarray:
-        """P(toxic) for each text, in input order."""
+    def logits(self, texts: list[str], batch_size: int | None = None, progress: bool = False) -> np.ndarray:
+        """The raw two-class logits (no calibration) of each text, in input order."""
         batch_size = batch_size or self.batch_size
         # Sorting by length puts similar lengths in one batch, so dynamic padding pads little.
         order = np.argsort([len(t) for t in texts], kind="stable")
-        out = np.empty(len(texts), dtype=np.float64)
+        out = np.empty((len(texts), 2), dtype=np.float64)
         starts = range(0, len(texts), batch_size)
         if progress:
             from tqdm.auto import tqdm
@@ -89,9 +89,13 @@ class _BatchScorer:
             starts = tqdm(starts, desc=f"Scoring {self.model_dir.name} ({self.backend})", unit="batch")
         for start in starts:
             index = order[start : start + batch_size]
-            logits = self._logits([texts[i] for i in index]).astype(np.float64)
-            out[index] = calibrated_probability(self.calibration, logits[:, 1] - logits[:, 0])
+            out[index] = self._logits([texts[i] for i in index])
         return out
+
+    def scores(self, texts: list[str], batch_size: int | None = None, progress: bool = False) -> np.ndarray:
+        """P(toxic) for each text, in input order; calibrated where the model has a calibration."""
+        logits = self.logits(texts, batch_size, progress)
+        return calibrated_probability(self.calibration, logits[:, 1] - logits[:, 0])
 
     def predict(self, texts: str | list[str]) -> dict | list[dict]:
         """Score, label and flag at the model's threshold: a dict for one text, a list of dicts for a list."""
@@ -112,11 +116,12 @@ class Classifier(_BatchScorer):
 
     backend = "torch"
 
-    def __init__(self, model_dir, *, device=None, **kwargs):
+    def __init__(self, model_dir, *, device=None, bf16_on_cpu=False, **kwargs):
         from transformers import AutoModelForSequenceClassification
 
         super().__init__(model_dir, **kwargs)
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.autocast = self.device.type == "cuda" or bf16_on_cpu
         # fp32 whatever the stored dtype: the shipped model is stored in fp16, which CPUs run slowly or not at all.
         self.model = AutoModelForSequenceClassification.from_pretrained(model_dir, dtype=torch.float32)
         self.model.to(self.device).eval()
@@ -127,8 +132,9 @@ class Classifier(_BatchScorer):
 
     def _logits(self, texts: list[str]) -> np.ndarray:
         batch = {k: v.to(self.device) for k, v in self._encode(texts, "pt").items()}
-        # bf16 autocast on GPU halves the memory traffic; CPU stays fp32 (bf16 there is slower on most CPUs).
-        with torch.inference_mode(), torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda"):
+        # bf16 autocast on GPU halves the memory traffic; CPU stays fp32 unless asked (bf16 there is slower on
+        # CPUs without native bf16, and served scores should not move with the machine).
+        with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
             return self.model(**batch).logits.float().cpu().numpy()
 
 

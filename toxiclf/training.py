@@ -17,6 +17,7 @@ from .data import (
     DEFAULT_MAX_LENGTH,
     DEFAULT_SEED,
     EMBEDDED,
+    ID_COLUMN,
     LABEL_COLUMN,
     TEXT_COLUMN,
     DataError,
@@ -103,8 +104,12 @@ def bf16_available() -> bool:
     return cpu_has_native_bf16()
 
 
-def load_training_data(args, tokenizer):
-    """Tokenized (train, validation) splits, cut to --max-*-samples. The test split is not returned."""
+def load_training_data(args, tokenizer, soft_labels=None):
+    """Tokenized (train, validation) splits, cut to --max-*-samples. The test split is not returned.
+
+    With `soft_labels` (toxiclf.soft_labels.SoftLabels), the training rows carry their stored teacher logits as
+    `teacher_logits`, after the file was checked against this run's data, seed and length.
+    """
     try:
         splits = load_splits(args.dataset, args.seed)
     except DataError as error:
@@ -114,6 +119,13 @@ def load_training_data(args, tokenizer):
     for split, limit in (("train", args.max_train_samples), ("validation", args.max_eval_samples)):
         if limit:
             splits[split] = splits[split].select(range(min(limit, len(splits[split]))))
+    if soft_labels is not None:
+        try:
+            soft_labels.check_matches(provenance, args.max_seq_length)
+            stored = soft_labels.logits_for("train", splits["train"][ID_COLUMN])
+        except ValueError as error:
+            raise SystemExit(f"error: {error}") from None
+        splits["train"] = splits["train"].add_column("teacher_logits", stored.tolist())
     for row in splits["train"].select(range(min(2, len(splits["train"])))):
         logger.info("Training row: label %d, %r", row[LABEL_COLUMN], row[TEXT_COLUMN][:100])
     tokenized = tokenize_splits(splits, tokenizer, args.max_seq_length)

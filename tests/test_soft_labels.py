@@ -1,0 +1,96 @@
+"""Stored soft labels: equal to a live teacher's logits, same loss, refused when they do not match the run."""
+
+import numpy as np
+import pytest
+import torch
+from conftest import make_tiny_bert
+from transformers import TrainingArguments
+
+import run_distill
+from distill_trainer import DistillationTrainer
+from toxiclf.classifier import Classifier
+from toxiclf.data import data_provenance, load_splits
+from toxiclf.soft_labels import SoftLabels, ensemble_logits, write_soft_labels
+
+
+@pytest.fixture
+def teacher_dir(tmp_path_factory, tokenizer):
+    path = tmp_path_factory.mktemp("soft-teacher")
+    make_tiny_bert(num_layers=12, seed=3).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
+@pytest.fixture
+def soft_file(tmp_path, teacher_dir, tiny_dataset_dir):
+    splits = load_splits(str(tiny_dataset_dir), 42)
+    provenance = data_provenance(str(tiny_dataset_dir), 42, splits)
+    splits.pop("test")
+    path = tmp_path / "soft.npz"
+    write_soft_labels(path, [str(teacher_dir)], splits, provenance, max_length=64, batch_size=16)
+    return path, splits, provenance
+
+
+def test_stored_logits_equal_the_live_teachers(soft_file, teacher_dir):
+    path, splits, _ = soft_file
+    live = Classifier(teacher_dir, max_length=64).logits(splits["train"]["comment_text"])
+    stored = SoftLabels(path).logits_for("train", splits["train"]["id"])
+    # one teacher: the ensemble is its log-probabilities, the same softmax
+    np.testing.assert_allclose(torch.softmax(torch.tensor(stored), -1), torch.softmax(torch.tensor(live), -1),
+                               atol=1e-5)  # fmt: skip
+
+
+def test_the_ensemble_is_the_normalised_geometric_mean():
+    a, b = np.array([[0.0, 2.0]]), np.array([[1.0, -1.0]])
+    probabilities = np.exp(ensemble_logits([a, b]))
+    p_a, p_b = torch.softmax(torch.tensor(a), -1).numpy(), torch.softmax(torch.tensor(b), -1).numpy()
+    expected = np.sqrt(p_a * p_b) / np.sqrt(p_a * p_b).sum()
+    np.testing.assert_allclose(probabilities / probabilities.sum(), expected, atol=1e-9)
+
+
+def test_kl_from_the_file_equals_kl_from_the_live_teacher(tmp_path, tokenizer):
+    teacher = make_tiny_bert(seed=5)
+    student = make_tiny_bert(num_layers=2, seed=6).train()
+    for module in student.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = 0.0
+    args = TrainingArguments(output_dir=str(tmp_path), report_to="none", use_cpu=True, max_steps=1)
+    trainer = DistillationTrainer(model=student, args=args, teacher=teacher, alpha_ce=0.5, alpha_kl=0.5, alpha_cos=0.0)
+    batch = {**tokenizer(["you idiot", "thanks for the page"], padding=True, return_tensors="pt"),
+             "labels": torch.tensor([1, 0])}  # fmt: skip
+    live = trainer.compute_loss(student, batch)
+    with torch.no_grad():
+        stored = teacher(**{k: v for k, v in batch.items() if k != "labels"}).logits
+    offline = DistillationTrainer(model=student, args=args, teacher=None, alpha_ce=0.5, alpha_kl=0.5, alpha_cos=0.0)
+    assert offline.compute_loss(student, {**batch, "teacher_logits": stored}).item() == pytest.approx(live.item())
+
+
+def test_a_file_for_other_data_or_length_is_refused(soft_file):
+    path, _, provenance = soft_file
+    soft = SoftLabels(path)
+    soft.check_matches(provenance, 64)
+    with pytest.raises(ValueError, match="other data .seed"):
+        soft.check_matches({**provenance, "seed": 7}, 64)
+    with pytest.raises(ValueError, match="--max-seq-length 64, not 128"):
+        soft.check_matches(provenance, 128)
+    with pytest.raises(ValueError, match="no soft labels for 1 train rows"):
+        soft.logits_for("train", ["not-a-row"])
+
+
+@pytest.mark.slow
+def test_distilling_from_stored_labels_runs_without_a_teacher(soft_file, tiny_dataset_dir, tmp_path, monkeypatch):
+    path, _, _ = soft_file
+    monkeypatch.setattr(run_distill, "load_teacher", lambda p: pytest.fail("no teacher may be loaded"))
+    student = tmp_path / "small-student"
+    make_tiny_bert(num_layers=2).save_pretrained(student)
+    from conftest import make_tokenizer
+
+    make_tokenizer().save_pretrained(student)
+    metrics = run_distill.main(["--student-init", str(student), "--soft-labels", str(path), "--alpha-cos", "0",
+                                "--dataset", str(tiny_dataset_dir), "--max-seq-length", "64", "--max-train-samples",
+                                "64", "--output-dir", str(tmp_path / "out"), "--per-device-train-batch-size", "16",
+                                "--num-train-epochs", "1"])  # fmt: skip
+    assert metrics["train_samples"] == 64
+    with pytest.raises(SystemExit, match="was made with --max-seq-length 64, not 128"):
+        run_distill.main(["--student-init", str(student), "--soft-labels", str(path), "--alpha-cos", "0",
+                          "--dataset", str(tiny_dataset_dir), "--output-dir", str(tmp_path / "other")])  # fmt: skip

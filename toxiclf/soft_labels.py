@@ -1,0 +1,118 @@
+"""Soft labels, stored once: the logits of one or more fine-tuned teachers on the training (and validation) rows.
+
+    python -m toxiclf.soft_labels --teachers outputs/teacher outputs/minilm-l6 --output outputs/soft_labels.npz
+
+Each teacher scores the rows with its own tokenizer, in length-sorted batches, on a GPU or the CPU (bf16 where
+the CPU computes it natively). The ensemble's logits are the mean of the teachers' log-probabilities (a
+geometric mean of their probabilities, renormalised): a teacher that is sure and right pulls harder than one that
+hesitates, and the result is again a pair of logits. `run_distill.py --soft-labels FILE` then trains on them
+without running a teacher; the file is refused for rows, data, seed or length other than the run's.
+"""
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .data import DEFAULT_MAX_LENGTH, DEFAULT_SEED, EMBEDDED, ID_COLUMN, TEXT_COLUMN, data_provenance, load_splits
+from .paths import OUTPUTS_DIR, sha256_file
+
+SPLITS = ("train", "validation")
+
+
+def ensemble_logits(per_teacher: list[np.ndarray]) -> np.ndarray:
+    """Mean log-probabilities of the teachers: logits of the normalised geometric mean of their probabilities."""
+    log_probabilities = [logits - np.logaddexp(logits[:, :1], logits[:, 1:]) for logits in per_teacher]
+    return np.mean(log_probabilities, axis=0)
+
+
+def score_teachers(teachers, texts: list[str], max_length: int, batch_size: int, bf16: bool) -> list[np.ndarray]:
+    from .classifier import Classifier
+
+    logits = []
+    for teacher in teachers:
+        classifier = Classifier(teacher, max_length=max_length, batch_size=batch_size, bf16_on_cpu=bf16)
+        logits.append(classifier.logits(texts, progress=True).astype(np.float32))
+        del classifier
+    return logits
+
+
+def write_soft_labels(path: Path, teachers: list[str], splits, provenance: dict, max_length: int, batch_size: int,
+                      bf16: bool = False):  # fmt: skip
+    arrays, record = {}, {"teachers": [], "data": provenance, "max_length": max_length, "bf16": bf16,
+                          "combination": "mean of the teachers' log-probabilities"}  # fmt: skip
+    for teacher in teachers:
+        weights = Path(teacher) / "model.safetensors"
+        record["teachers"].append({"path": teacher, "sha256": sha256_file(weights) if weights.exists() else None})
+    for split in SPLITS:
+        per_teacher = score_teachers(teachers, splits[split][TEXT_COLUMN], max_length, batch_size, bf16)
+        arrays[f"{split}_ids"] = np.array(splits[split][ID_COLUMN])
+        arrays[f"{split}_ensemble"] = ensemble_logits(per_teacher).astype(np.float32)
+        for i, logits in enumerate(per_teacher):
+            arrays[f"{split}_teacher{i}"] = logits
+    arrays["provenance"] = np.array(json.dumps(record))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, **arrays)
+    return record
+
+
+class SoftLabels:
+    """Stored ensemble logits, looked up by row id, checked against the run that wants them."""
+
+    def __init__(self, path: Path):
+        try:
+            stored = np.load(path, allow_pickle=False)
+            self.provenance = json.loads(str(stored["provenance"]))
+            self.by_split = {
+                split: dict(zip(stored[f"{split}_ids"].tolist(), stored[f"{split}_ensemble"], strict=True))
+                for split in SPLITS
+            }
+        except (OSError, KeyError, ValueError) as error:
+            raise ValueError(f"{path} is not a soft-label file ({type(error).__name__}: {error})") from None
+        self.path = path
+
+    def check_matches(self, data_source: dict, max_length: int) -> None:
+        stored = self.provenance["data"]
+        for key in ("dataset", "seed", "split_sizes", "sha256"):
+            if stored.get(key) != data_source.get(key):
+                ours, theirs = data_source.get(key), stored.get(key)
+                raise ValueError(f"{self.path} was made for other data ({key}: {theirs} vs {ours})")
+        if self.provenance["max_length"] != max_length:
+            made_with = self.provenance["max_length"]
+            raise ValueError(f"{self.path} was made with --max-seq-length {made_with}, not {max_length}")
+
+    def logits_for(self, split: str, ids: list[str]) -> np.ndarray:
+        table = self.by_split[split]
+        missing = [row_id for row_id in ids if row_id not in table]
+        if missing:
+            raise ValueError(f"{self.path} has no soft labels for {len(missing)} {split} rows (e.g. {missing[0]})")
+        return np.stack([table[row_id] for row_id in ids])
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--teachers", nargs="+", required=True, help="fine-tuned classifier folders")
+    parser.add_argument("--output", type=Path, default=OUTPUTS_DIR / "soft_labels.npz", help="file to write")
+    parser.add_argument("--dataset", default=EMBEDDED, help="'embedded' (default) or a local folder")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="split seed, as in training")
+    parser.add_argument("--max-seq-length", type=int, default=DEFAULT_MAX_LENGTH, help="as in training")
+    parser.add_argument("--batch-size", type=int, default=64, help="rows per forward pass")
+    parser.add_argument("--no-bf16", action="store_true", help="fp32 even where the CPU computes bf16 natively")
+    args = parser.parse_args(argv)
+    for teacher in args.teachers:
+        if not (Path(teacher) / "config.json").exists():
+            raise SystemExit(f"error: {teacher} holds no model (no config.json)")
+    splits = load_splits(args.dataset, args.seed)
+    provenance = data_provenance(args.dataset, args.seed, splits)  # all three splits, as training records it
+    splits.pop("test")  # soft labels are for training and validation only
+    from .training import cpu_has_native_bf16
+
+    bf16 = not args.no_bf16 and cpu_has_native_bf16()  # a GPU autocasts to bf16 in any case
+    record = write_soft_labels(args.output, args.teachers, splits, provenance, args.max_seq_length, args.batch_size,
+                               bf16)  # fmt: skip
+    print(f"Wrote {args.output}: {len(args.teachers)} teacher(s), {record['combination']}")
+
+
+if __name__ == "__main__":
+    main()
