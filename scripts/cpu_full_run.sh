@@ -86,6 +86,8 @@ evaluate_and_ship() {
     $PY run_eval.py --report-only --update-readme &&
     $PY run_eval.py --bench --teacher $OUT/teacher --student model --max-eval-samples 2000 --update-readme &&
     $PY scripts/load_test.py --update-readme &&
+    $PY scripts/load_test.py --concurrency 64 --heavy-clients 1 --slow-connections 200 \
+      --output results/serving_mixed.json --readme-section serving-mixed --update-readme &&
     $PY scripts/explain_faithfulness.py &&
     $PY run_eval.py --bias-audit --backend onnx-int8 --checkpoints shipped=model &&
     touch $DONE/ship-$round"

@@ -2,6 +2,8 @@
 
     python scripts/load_test.py                           # the shipped model, 60 s at concurrency 16
     python scripts/load_test.py --model outputs/student-odd --seconds 20 --concurrency 8
+    python scripts/load_test.py --concurrency 64 --heavy-clients 1 --slow-connections 200 \
+        --output results/serving_mixed.json            # the hostile mix: can one client starve the others?
 
 Starts `python -m app.serve` on a free 127.0.0.1 port, waits for /healthz, sends single-comment requests (real
 test-split-free comments: the validation split) from N threads for a fixed time, then stops the server.
@@ -54,6 +56,61 @@ def wait_healthy(port: int, timeout: float = 120) -> dict:
     raise SystemExit("error: the server did not become healthy in time")
 
 
+HEAVY_TEXTS, HEAVY_CHARS = 256, 600  # a maximum-size request: 256 texts, 153,600 characters, under the budget
+
+
+def heavy_worker(port, comments, stop_at, outcomes):
+    """Sends maximum-size requests back to back, as a client that wants the model to itself."""
+    texts = [(c * 20)[:HEAVY_CHARS] for c in comments[:HEAVY_TEXTS]]
+    body = json.dumps({"texts": texts})
+    while time.time() < stop_at:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        try:
+            connection.request("POST", "/api/v1/classify", body, {"Content-Type": "application/json"})
+            response = connection.getresponse()
+            response.read()
+            outcomes.append(response.status)
+        except (OSError, http.client.HTTPException) as error:
+            outcomes.append(type(error).__name__)
+        finally:
+            connection.close()
+
+
+def slow_connections(port, count, stop_at):
+    """`count` connections that send their request line one byte every two seconds (slowloris)."""
+    sockets = []
+    for _ in range(count):
+        try:
+            sockets.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+        except OSError:
+            break
+    line = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 1000
+    position = 0
+    while time.time() < stop_at and sockets:
+        for s in list(sockets):
+            try:
+                s.send(line[position % len(line) : position % len(line) + 1])
+            except OSError:
+                sockets.remove(s)
+        position += 1
+        time.sleep(2)
+    for s in sockets:
+        s.close()
+
+
+def health_prober(port, stop_at, latencies):
+    while time.time() < stop_at:
+        started = time.perf_counter()
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            connection.request("GET", "/healthz")
+            connection.getresponse().read()
+            latencies.append((time.perf_counter() - started) * 1000)
+        except (OSError, http.client.HTTPException):
+            latencies.append(None)  # no answer within 10 s
+        time.sleep(0.5)
+
+
 def worker(port, comments, stop_at, latencies, errors, offset):
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     i = offset
@@ -82,6 +139,9 @@ def main(argv=None):
     parser.add_argument("--seconds", type=float, default=60, help=f"test duration (at most {MAX_SECONDS})")
     parser.add_argument("--concurrency", type=int, default=16, help=f"client threads (at most {MAX_CONCURRENCY})")
     parser.add_argument("--server-threads", type=int, default=8, help="waitress worker threads")
+    parser.add_argument("--heavy-clients", type=int, default=0, help="clients sending maximum-size requests")
+    parser.add_argument("--readme-section", default="serving", help="README markers to write between")
+    parser.add_argument("--slow-connections", type=int, default=0, help="connections trickling header bytes")
     parser.add_argument("--output", type=Path, default=RESULTS_DIR / "serving.json", help="where to write")
     parser.add_argument("--update-readme", action="store_true", help="regenerate the README's serving section")
     args = parser.parse_args(argv)
@@ -103,12 +163,18 @@ def main(argv=None):
             server_log.seek(0)
             print(server_log.read()[-3000:], file=sys.stderr)  # why the server did not come up
             raise
-        latencies, errors = [], []
+        latencies, errors, heavy, health_ms = [], [], [], []
         stop_at = time.time() + seconds
         threads = [
             threading.Thread(target=worker, args=(port, comments, stop_at, latencies, errors, k * 97))
             for k in range(concurrency)
         ]
+        threads += [threading.Thread(target=heavy_worker, args=(port, comments, stop_at, heavy))
+                    for _ in range(min(args.heavy_clients, 4))]  # fmt: skip
+        if args.slow_connections:
+            threads.append(threading.Thread(target=slow_connections,
+                                            args=(port, min(args.slow_connections, 500), stop_at)))  # fmt: skip
+        threads.append(threading.Thread(target=health_prober, args=(port, stop_at, health_ms)))
         started = time.time()
         for t in threads:
             t.start()
@@ -128,8 +194,14 @@ def main(argv=None):
         "seconds": round(elapsed, 1),
         "concurrency": concurrency,
         "requests_ok": len(latencies),
-        "errors": len(errors),
-        "error_kinds": sorted({str(e) for e in errors}),
+        "rejected_busy_503": sum(1 for e in errors if e == 503),  # deliberate: the queue was full
+        "errors": sum(1 for e in errors if e != 503),
+        "error_kinds": sorted({str(e) for e in errors if e != 503}),
+        "heavy_clients": args.heavy_clients,
+        "heavy_requests": {str(k): heavy.count(k) for k in sorted(set(heavy), key=str)},
+        "slow_connections": args.slow_connections,
+        "healthz_failures": sum(1 for h in health_ms if h is None),
+        "healthz_ms_max": round(max(h for h in health_ms if h is not None), 1) if any(health_ms) else None,
         "requests_per_s": round(len(latencies) / elapsed, 1),
         "latency_ms_p50": round(statistics.median(ordered), 1) if ordered else None,
         "latency_ms_p99": round(ordered[int(0.99 * (len(ordered) - 1))], 1) if ordered else None,
@@ -141,17 +213,25 @@ def main(argv=None):
     args.output.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
     if args.update_readme:
-        replace_readme_section(REPO_ROOT / "README.md", "serving", serving_markdown(result))
+        shown = str(args.output.resolve().relative_to(REPO_ROOT)) if args.output.resolve().is_relative_to(REPO_ROOT) \
+            else args.output.name  # fmt: skip
+        replace_readme_section(REPO_ROOT / "README.md", args.readme_section, serving_markdown(result, shown))
     return result
 
 
-def serving_markdown(r: dict) -> str:
+def serving_markdown(r: dict, output: str) -> str:
+    mix = f"{r['concurrency']} one-comment clients"
+    if r.get("heavy_clients"):
+        mix += f", {r['heavy_clients']} client(s) sending 256-text requests"
+    if r.get("slow_connections"):
+        mix += f", {r['slow_connections']} slow-header connections"
     return (
-        f"| requests/s | p50 latency | p99 latency | errors | concurrency | duration |\n|---|---|---|---|---|---|\n"
+        "| requests/s | p50 latency | p99 latency | errors | 503 busy | /healthz max | duration |\n"
+        "|---|---|---|---|---|---|---|\n"
         f"| {r['requests_per_s']} | {r['latency_ms_p50']} ms | {r['latency_ms_p99']} ms | {r['errors']} | "
-        f"{r['concurrency']} | {r['seconds']} s |\n\n"
-        f"Model `{r['model']}` ({r['backend']} backend), {r['server']}, {r['machine']['cores']} cores; "
-        f"one comment per request. Written by `{r['command'].strip()}` to `results/serving.json`.\n"
+        f"{r.get('rejected_busy_503', 0)} | {r.get('healthz_ms_max')} ms | {r['seconds']} s |\n\n"
+        f"Model `{r['model']}` ({r['backend']} backend), {r['server']}, {r['machine']['cores']} cores; {mix}. "
+        f"Written by `{r['command'].strip()}` to `{output}`.\n"
     )
 
 

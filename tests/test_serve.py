@@ -77,3 +77,17 @@ def test_a_body_over_the_limit_is_refused_from_its_content_length(slow_server):
                            b"Content-Length: 1000000000\r\n\r\n{")  # fmt: skip
         answer = connection.recv(200).decode()
     assert answer.startswith("HTTP/1.1 413")  # answered without waiting for a gigabyte
+
+
+@pytest.mark.slow
+def test_the_load_test_reports_the_hostile_mix(tmp_path, tiny_classifier_dir):
+    sys.path.insert(0, str(TESTS.parent / "scripts"))
+    import load_test
+
+    output = tmp_path / "serving_mixed.json"
+    result = load_test.main(["--model", str(tiny_classifier_dir), "--backend", "torch", "--seconds", "4",
+                             "--concurrency", "4", "--heavy-clients", "1", "--slow-connections", "20",
+                             "--output", str(output)])  # fmt: skip
+    assert json.loads(output.read_text()) == result
+    assert result["requests_ok"] > 0 and result["errors"] == 0 and result["healthz_failures"] == 0
+    assert sum(result["heavy_requests"].values()) >= 1 and result["slow_connections"] == 20
