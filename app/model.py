@@ -3,6 +3,7 @@
 import logging
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +19,44 @@ HOW_TO_GET_A_MODEL = (
 )
 
 
+class FairLock:
+    """A lock granted in arrival order (threading.Lock is not): a large request that gives the model back
+    between slices queues behind the requests that arrived meanwhile, so turns go round-robin."""
+
+    def __init__(self):
+        self._changed = threading.Condition()
+        self._queue: deque = deque()
+        self._held = False
+
+    def acquire(self, timeout: float | None = None) -> bool:
+        with self._changed:
+            ticket = object()
+            self._queue.append(ticket)
+            granted = self._changed.wait_for(lambda: not self._held and self._queue[0] is ticket, timeout)
+            if not granted:
+                self._queue.remove(ticket)
+                self._changed.notify_all()  # the next in line may be free to go now
+                return False
+            self._queue.popleft()
+            self._held = True
+            return True
+
+    def release(self) -> None:
+        with self._changed:
+            self._held = False
+            self._changed.notify_all()
+
+    def locked(self) -> bool:
+        return self._held
+
+    def __enter__(self):
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc):
+        self.release()
+
+
 class Busy(Exception):
     """The model cannot take this request now; the client should retry after `retry_after` seconds."""
 
@@ -31,21 +70,21 @@ class ServedModel:
     """A classifier shared by all requests, or the reason there is none.
 
     Requests take turns on the model (fast tokenizers are not safe to call from several threads at once, and two
-    cores gain nothing from two forward passes side by side), but in slices of `slice_texts` texts: a large
-    request gives the model back between slices, so a one-comment request waits for one slice, not for the whole
-    large request. At most `max_waiting` requests wait; the next gets `Busy` at once, and so does a request
-    that cannot start within `wait_seconds` or that runs past `deadline_seconds`.
+    cores gain nothing from two forward passes side by side), in arrival order and in slices of `slice_texts`
+    texts: a large request gives the model back between slices, so a one-comment request waits for one slice,
+    not for the whole large request. At most `max_waiting` requests wait; the next gets `Busy` at once, and so
+    does a request that cannot start within `wait_seconds` or that runs past `deadline_seconds`.
     """
 
     classifier: object | None
     name: str
     error: str | None = None
     test_metrics: dict | None = None
-    slice_texts: int = 16
+    slice_texts: int = 4
     max_waiting: int = 32
     wait_seconds: float = 5.0
     deadline_seconds: float = 20.0
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    lock: FairLock = field(default_factory=FairLock)
     _admitted: threading.BoundedSemaphore | None = None
 
     def __post_init__(self):

@@ -131,7 +131,8 @@ def parse_args(argv=None):
     parser.add_argument("--backend", choices=BACKENDS, help="inference backend (default: auto)")
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8000)), help="port (0: any free one)")
-    parser.add_argument("--threads", type=int, default=8, help="waitress worker threads")
+    # More threads than the model's queue (32 waiting): /healthz and the 503s of a full queue always find a thread.
+    parser.add_argument("--threads", type=int, default=48, help="waitress worker threads")
     parser.add_argument("--grace", type=float, default=GRACE_SECONDS, help="seconds to finish requests on SIGTERM")
     return parser.parse_args(argv)
 

@@ -124,6 +124,8 @@ def worker(port, comments, stop_at, latencies, errors, offset):
             response.read()
             if response.status != 200:
                 errors.append(response.status)
+                if response.status == 503:  # a well-behaved client waits as told before it tries again
+                    time.sleep(float(response.getheader("Retry-After", "1")))
                 continue
         except (OSError, http.client.HTTPException) as error:
             errors.append(type(error).__name__)
@@ -138,7 +140,7 @@ def main(argv=None):
     parser.add_argument("--backend", default="auto", help="auto, torch or onnx-int8")
     parser.add_argument("--seconds", type=float, default=60, help=f"test duration (at most {MAX_SECONDS})")
     parser.add_argument("--concurrency", type=int, default=16, help=f"client threads (at most {MAX_CONCURRENCY})")
-    parser.add_argument("--server-threads", type=int, default=8, help="waitress worker threads")
+    parser.add_argument("--server-threads", type=int, default=48, help="waitress worker threads")
     parser.add_argument("--heavy-clients", type=int, default=0, help="clients sending maximum-size requests")
     parser.add_argument("--readme-section", default="serving", help="README markers to write between")
     parser.add_argument("--slow-connections", type=int, default=0, help="connections trickling header bytes")
