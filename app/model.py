@@ -57,6 +57,10 @@ class FairLock:
         self.release()
 
 
+class ClientGone(Exception):
+    """The client closed its connection: the rest of its request is not worth the model's time."""
+
+
 class Busy(Exception):
     """The model cannot take this request now; the client should retry after `retry_after` seconds."""
 
@@ -94,7 +98,8 @@ class ServedModel:
     def ready(self) -> bool:
         return self.classifier is not None
 
-    def predict(self, texts: list[str]) -> list[dict]:
+    def predict(self, texts: list[str], client_gone=lambda: False) -> list[dict]:
+        """Results per text; `client_gone()` is asked before each slice (waitress tells whether the client left)."""
         if not self._admitted.acquire(blocking=False):
             raise Busy(f"the server is busy ({self.max_waiting} requests waiting); retry shortly")
         try:
@@ -103,6 +108,8 @@ class ServedModel:
                 waited = time.monotonic() - started
                 if waited > self.deadline_seconds:
                     raise Busy(f"the request ran past its {self.deadline_seconds:g} s deadline; send fewer texts")
+                if client_gone():
+                    raise ClientGone
                 if not self.lock.acquire(timeout=self.wait_seconds):
                     raise Busy(f"the model stayed busy for {self.wait_seconds:g} s; retry shortly")
                 try:

@@ -116,6 +116,9 @@ def run(app, host: str, port: int, threads: int, grace_seconds: float = GRACE_SE
         in_flight, host=host, port=port, threads=threads,
         connection_limit=CONNECTION_LIMIT, channel_timeout=CHANNEL_TIMEOUT_SECONDS,
         max_request_body_size=app.config["MAX_CONTENT_LENGTH"],
+        # Keep reading a connection while its request runs, so that a client that hangs up is noticed and the
+        # rest of its request is not scored (environ["waitress.client_disconnected"]).
+        channel_request_lookahead=1,
     )  # fmt: skip
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, stop_gracefully(server, in_flight, grace_seconds))

@@ -4,7 +4,7 @@ from flask import Blueprint, abort, current_app, jsonify, render_template, reque
 
 from toxiclf.explain import count_words
 
-from .model import Busy
+from .model import Busy, ClientGone
 from .validation import InvalidInput, check_explainable, check_text, texts_from_json
 
 page = Blueprint("page", __name__)
@@ -78,11 +78,16 @@ def classify():
         abort(error.status, description=error.message)
     if not model.ready:
         abort(503, description=model.error)
+    # waitress answers whether the client closed its connection (see app/serve.py: channel_request_lookahead).
+    client_gone = request.environ.get("waitress.client_disconnected", lambda: False)
     try:
-        results = model.predict(texts)
+        results = model.predict(texts, client_gone)
         if explain:
             for result, spans in zip(results, model.explain(texts, config["MAX_EXPLAIN_WORDS"]), strict=True):
                 result["spans"] = spans
+    except ClientGone:
+        current_app.logger.info("Client gone after part of a %d-text request; stopped scoring it", len(texts))
+        return "", 499  # nobody reads it; logged like nginx's "client closed request"
     except Busy as busy:
         response = jsonify({"error": {"code": 503, "message": str(busy)}})
         response.headers["Retry-After"] = str(busy.retry_after)

@@ -313,3 +313,18 @@ def test_the_model_is_granted_in_arrival_order():
     assert order == list("abcde")
     assert lock.acquire(timeout=0.1) and not lock.acquire(timeout=0.05)  # held: a second acquire times out
     lock.release()
+
+
+def test_scoring_stops_when_the_client_has_gone(app):
+    from app.model import ClientGone
+
+    model = app.extensions["toxiclf"]
+    model.slice_texts = 2
+    slices, real_predict = [], model.classifier.predict
+    model.classifier.predict = lambda texts: slices.append(len(texts)) or real_predict(texts)
+    with pytest.raises(ClientGone):
+        model.predict([f"comment {i}" for i in range(10)], client_gone=lambda: len(slices) >= 1)
+    assert slices == [2] and not model.lock.locked()  # one slice scored, then it stopped and let go
+    answer = app.test_client().post("/api/v1/classify", json={"text": "hi"},
+                                    environ_base={"waitress.client_disconnected": lambda: True})  # fmt: skip
+    assert answer.status_code == 499
