@@ -98,6 +98,16 @@ def classify():
     )  # fmt: skip
 
 
+@page.route("/model-card")
+def model_card():
+    """The served model's card (model/README.md), as the Markdown it is written in."""
+    model = served()
+    card = model.classifier.model_dir / "README.md" if model.ready else None
+    if card is None or not card.exists():
+        abort(404, description="this model has no model card")
+    return card.read_text(), 200, {"Content-Type": "text/markdown; charset=utf-8"}
+
+
 @api.route("/healthz")
 def healthz():
     model = served()

@@ -82,6 +82,7 @@ evaluate_and_ship() {
   step "ship $round" "$DONE/ship-$round" bash -c "
     $PY scripts/ship_model.py --best &&
     $PY run_eval.py --checkpoints shipped=model --backend onnx-int8 --no-baselines &&
+    $PY run_eval.py --bias-audit --backend onnx-int8 --checkpoints shipped=model &&
     $PY scripts/ship_model.py --refresh-card &&
     $PY run_eval.py --report-only --update-readme &&
     $PY run_eval.py --bench --teacher $OUT/teacher --student model --max-eval-samples 2000 --update-readme &&
@@ -89,7 +90,6 @@ evaluate_and_ship() {
     $PY scripts/load_test.py --concurrency 64 --heavy-clients 1 --slow-connections 200 \
       --output results/serving_mixed.json --readme-section serving-mixed --update-readme &&
     $PY scripts/explain_faithfulness.py &&
-    $PY run_eval.py --bias-audit --backend onnx-int8 --checkpoints shipped=model &&
     touch $DONE/ship-$round"
 }
 

@@ -205,7 +205,7 @@ def refresh_card(output: Path, results_file: Path) -> None:
     shipped_sha = sha256_file(output / "model.safetensors")
     if result.get("model_sha256") != shipped_sha:
         raise ShipError(f"{results_file} was measured on other weights than {output}; run run_eval.py on it first")
-    (output / "README.md").write_text(model_card(output, result))
+    (output / "README.md").write_text(model_card(output, result, results_file.parent))
     print(f"Model card of {output} shows the test metrics of {results_file} ({result.get('backend')} backend)")
 
 

@@ -328,3 +328,20 @@ def test_scoring_stops_when_the_client_has_gone(app):
     answer = app.test_client().post("/api/v1/classify", json={"text": "hi"},
                                     environ_base={"waitress.client_disconnected": lambda: True})  # fmt: skip
     assert answer.status_code == 499
+
+
+def test_the_page_links_the_model_card(tmp_path, tiny_classifier_dir):
+    import shutil
+
+    from app import create_app
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_classifier_dir, model)
+    client = create_app({"TESTING": True, "MODEL_DIR": str(model), "BACKEND": "torch"}).test_client()
+    assert client.get("/model-card").status_code == 404
+    (model / "README.md").write_text("# A card\n")
+    client = create_app({"TESTING": True, "MODEL_DIR": str(model), "BACKEND": "torch"}).test_client()
+    assert 'href="/model-card"' in client.get("/").get_data(as_text=True)
+    card = client.get("/model-card")
+    assert card.status_code == 200 and card.get_data(as_text=True) == "# A card\n"
+    assert card.headers["Content-Type"].startswith("text/markdown")

@@ -113,3 +113,22 @@ def test_card_refresh_refuses_results_of_other_weights(tmp_path, checkpoint, tin
     stale.write_text(json.dumps({"model_sha256": "0" * 64}))
     with pytest.raises(ship_model.ShipError, match="other weights"):
         ship_model.refresh_card(output, stale)
+
+
+def test_the_card_states_calibration_and_bias_from_the_results(tmp_path, checkpoint, tiny_dataset_dir):
+    from toxiclf.model_card import model_card
+
+    output = tmp_path / "model"
+    ship_model.ship(checkpoint, results_for(tmp_path, checkpoint, tiny_dataset_dir), output, backends=("torch",))
+    results = tmp_path / "results"
+    results.mkdir()
+    point = {"ece": 0.05, "brier": 0.04, "ece_bins": "15 equal-width bins"}
+    (results / "calibration.json").write_text(json.dumps({"shipped": {
+        "backend": "onnx-int8", "test_rows": 31687, "map": {"method": "platt"}, "before": point,
+        "after": {**point, "ece": 0.012}, "roc_auc_before_after": [0.98, 0.98]}}))  # fmt: skip
+    (results / "bias.json").write_text(json.dumps({"models": {"shipped": {
+        "templates": {"overall": {"neutral_false_positive_rate": 0.031, "toxic_recall": 0.95}},
+        "worst_terms_by_neutral_false_positive_rate": [["gay", 0.3], ["Muslim", 0.2]]}}}))  # fmt: skip
+    card = model_card(output, None, results)
+    assert "platt scaling" in card and "**0.0120** after" in card
+    assert "flagged **3.1%**" in card and "gay 30%, Muslim 20%" in card and "caught 95.0%" in card

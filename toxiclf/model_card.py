@@ -33,7 +33,38 @@ with the **{backend}** backend (what the app and the CLI serve on a CPU), at tha
 Brackets: 95 % bootstrap intervals ({ci["resamples"]} resamples)."""
 
 
-def model_card(model_dir: Path, result: dict | None) -> str:
+def _calibration_section(results_dir: Path | None) -> str:
+    path = results_dir / "calibration.json" if results_dir else None
+    shipped = json.loads(path.read_text()).get("shipped") if path and path.exists() else None
+    if not shipped:
+        return "Not measured yet (`run_eval.py` writes `results/calibration.json` for a calibrated model)."
+    before, after = shipped["before"], shipped["after"]
+    return (
+        f"`score` is calibrated ({shipped['map']['method']} scaling fitted on the validation split, per backend). "
+        f"On the {shipped['test_rows']:,} test comments ({shipped['backend']}): expected calibration error "
+        f"{before['ece']:.4f} before, **{after['ece']:.4f}** after ({after['ece_bins']}); Brier score "
+        f"{before['brier']:.4f} before, {after['brier']:.4f} after; ROC-AUC unchanged "
+        f"({shipped['roc_auc_before_after'][0]:.4f} / {shipped['roc_auc_before_after'][1]:.4f})."
+    )
+
+
+def _bias_section(results_dir: Path | None) -> str:
+    path = results_dir / "bias.json" if results_dir else None
+    audit = json.loads(path.read_text())["models"].get("shipped") if path and path.exists() else None
+    if not audit:
+        return "Not measured yet (`python run_eval.py --bias-audit --backend onnx-int8 --checkpoints shipped=model`)."
+    overall = audit["templates"]["overall"]
+    flagged = overall["neutral_false_positive_rate"]
+    worst = ", ".join(f"{term} {rate:.0%}" for term, rate in audit["worst_terms_by_neutral_false_positive_rate"])
+    return (
+        f"On this project's identity audit (`results/bias.json`: 51 identity terms, 10 neutral and 10 toxic "
+        f"templates each), at the served threshold: neutral sentences flagged **{flagged:.1%}** "
+        f"of the time overall; worst terms: {worst}; toxic sentences caught {overall['toxic_recall']:.1%}. "
+        "Do not use the scores to judge comments about identity groups without a human reading them."
+    )
+
+
+def model_card(model_dir: Path, result: dict | None, results_dir: Path | None = None) -> str:
     model_dir = Path(model_dir)
     run = json.loads((model_dir / RUN_CONFIG_FILE).read_text()) if (model_dir / RUN_CONFIG_FILE).exists() else {}
     thresholds = json.loads((model_dir / THRESHOLD_FILE).read_text())
@@ -69,6 +100,12 @@ Chosen per serving backend on the {thresholds.get("chosen_on", "validation split
 
 ## Test metrics
 {_test_section(result, thresholds)}
+
+## Calibration
+{_calibration_section(results_dir)}
+
+## Identity-term bias
+{_bias_section(results_dir)}
 
 ## Intended use
 Screening English comments for moderators: rank and flag for a human to review. Not for automatic sanctions.
