@@ -75,6 +75,10 @@ evaluate_and_ship() {
   for name in "$@"; do
     if [ "$name" = lora ]; then checkpoints+=("lora=$OUT/lora/merged"); else checkpoints+=("$name=$OUT/$name"); fi
   done
+  local audited=()  # every trained 6-layer model, so that the mitigated student is audited beside the others
+  for name in student-odd student-odd-ce student-even student-odd-debiased minilm-l6; do
+    [ -f "$OUT/$name/run_config.json" ] && audited+=("$name=$OUT/$name")
+  done
   local baselines=()  # majority and TF-IDF (fitted on all training comments) once, in the first round
   [ "$round" = 1 ] || baselines=(--no-baselines)
   step "evaluation $round" "$DONE/eval-$round" \
@@ -82,7 +86,7 @@ evaluate_and_ship() {
   step "ship $round" "$DONE/ship-$round" bash -c "
     $PY scripts/ship_model.py --best &&
     $PY run_eval.py --checkpoints shipped=model --backend onnx-int8 --no-baselines &&
-    $PY run_eval.py --bias-audit --backend onnx-int8 --checkpoints shipped=model &&
+    $PY run_eval.py --bias-audit --backend onnx-int8 --checkpoints shipped=model ${audited[*]} &&
     $PY scripts/ship_model.py --refresh-card &&
     $PY run_eval.py --report-only --update-readme &&
     $PY run_eval.py --bench --teacher $OUT/teacher --student model --max-eval-samples 2000 --update-readme &&
@@ -101,5 +105,8 @@ train student-odd-ce $PY run_distill.py --layers odd --teacher "$OUT/teacher" --
 train minilm-l6 $PY run_finetune.py --model minilm-l6 "${TRAIN[@]}"
 train student-even $PY run_distill.py --layers even --teacher "$OUT/teacher" "${TRAIN[@]}"
 train lora $PY run_lora.py "${TRAIN[@]}"
-evaluate_and_ship 2 student-odd-ce minilm-l6 student-even lora
+# Bias mitigation: the odd student again, with every non-toxic identity sentence of the augmentation templates.
+train student-odd-debiased $PY run_distill.py --layers odd --teacher "$OUT/teacher" --identity-augmentation 765 \
+  "${TRAIN[@]}"
+evaluate_and_ship 2 student-odd-ce minilm-l6 student-even lora student-odd-debiased
 echo "== $(date -u +%FT%TZ) all steps finished"

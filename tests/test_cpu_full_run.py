@@ -44,14 +44,22 @@ def test_steps_run_in_order_and_a_rerun_skips_them(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     scripts = [call.split()[0] for call in calls(tmp_path)]
     trained = [call.split("--output-dir ")[1].split("/")[-1] for call in calls(tmp_path) if "--output-dir" in call]
-    assert trained == ["teacher", "student-odd", "student-odd-ce", "minilm-l6", "student-even", "lora"]
+    assert trained == [
+        "teacher",
+        "student-odd",
+        "student-odd-ce",
+        "minilm-l6",
+        "student-even",
+        "lora",
+        "student-odd-debiased",
+    ]
     assert scripts.index("run_eval.py") == 2  # evaluation and shipping right after the odd student
     assert "scripts/ship_model.py" in scripts[3:6]
     assert "all steps finished" in result.stdout
     before = len(calls(tmp_path))
     again = run_script(tmp_path)
     assert again.returncode == 0 and len(calls(tmp_path)) == before
-    assert again.stdout.count("== skip") == 10
+    assert again.stdout.count("== skip") == 11
 
 
 def test_a_failed_step_stops_the_run_and_a_rerun_resumes_there(tmp_path):

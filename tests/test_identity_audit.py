@@ -54,3 +54,28 @@ def test_run_eval_audits_a_tiny_model_for_every_term(tmp_path, tiny_dataset_dir,
     metrics = {"neutral_false_positive_rate", "toxic_false_negative_rate", "subgroup_auc", "bpsn_auc", "bnsp_auc"}
     assert all(metrics <= set(values) for values in terms.values())
     assert (tmp_path / "bias.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_augmentation_sentences_are_disjoint_from_the_audit_and_seeded():
+    from toxiclf.identity_audit import augmentation_sentences
+
+    sentences = augmentation_sentences(300, seed=1)
+    assert len(set(sentences)) == 300 and sentences == augmentation_sentences(300, seed=1)
+    audit = set(audit_sentences()["sentence"])
+    assert not audit & set(augmentation_sentences(765, seed=0))  # all 15 templates x 51 terms
+    with pytest.raises(ValueError, match="at most 765"):
+        augmentation_sentences(766, seed=0)
+
+
+def test_training_data_gets_the_identity_sentences(tiny_dataset_dir, tokenizer):
+    import argparse
+
+    from toxiclf import training
+
+    parser = argparse.ArgumentParser()
+    training.add_common_args(parser, output_dir="out", learning_rate=5e-5, epochs=1)
+    args = parser.parse_args(["--dataset", str(tiny_dataset_dir), "--identity-augmentation", "25"])
+    training.check_common_args(parser, args)
+    train, validation, _ = training.load_training_data(args, tokenizer)
+    assert len(train) == 140 + 25 and len(validation) == 20
+    assert train["labels"][-25:] == [0] * 25

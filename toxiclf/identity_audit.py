@@ -42,6 +42,21 @@ def audit_sentences(terms_file=TERMS_FILE) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+AUGMENTATION_FILE = RESOURCES / "identity_augmentation.json"
+
+
+def augmentation_sentences(count: int, seed: int) -> list[str]:
+    """`count` non-toxic sentences that mention the audit's identity terms, from templates disjoint from the audit's
+    (drawn without replacement from templates x terms, seeded)."""
+    templates = json.loads(AUGMENTATION_FILE.read_text())["templates"]
+    terms = [term for group in json.loads(TERMS_FILE.read_text())["terms"].values() for term in group]
+    pool = [template.replace("{term}", term) for template in templates for term in terms]
+    if count > len(pool):
+        raise ValueError(f"--identity-augmentation takes at most {len(pool)} sentences, got {count}")
+    rng = np.random.default_rng(seed)
+    return [pool[i] for i in rng.choice(len(pool), size=count, replace=False)]
+
+
 def identity_aucs(labels, scores, in_subgroup) -> dict:
     """Subgroup, BPSN and BNSP AUC; None where a side has no rows of a class."""
     labels, scores, in_subgroup = np.asarray(labels), np.asarray(scores), np.asarray(in_subgroup, dtype=bool)

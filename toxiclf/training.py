@@ -48,6 +48,10 @@ def add_common_args(parser: argparse.ArgumentParser, *, output_dir: Path, learni
         help="validate on the first N validation rows (default: all; as many as --max-train-samples if set)",
     )  # fmt: skip
     parser.add_argument("--max-seq-length", type=int, default=DEFAULT_MAX_LENGTH, help="truncate comments")
+    parser.add_argument(
+        "--identity-augmentation", type=int, default=0, metavar="N",
+        help="add N non-toxic training sentences that mention identity terms (bias mitigation; default 0)",
+    )  # fmt: skip
     parser.add_argument("--num-train-epochs", type=float, default=epochs, help="training epochs")
     parser.add_argument("--learning-rate", type=float, default=learning_rate, help="peak learning rate")
     parser.add_argument("--per-device-train-batch-size", type=int, default=32, help="training batch per device")
@@ -71,6 +75,8 @@ def check_common_args(parser: argparse.ArgumentParser, args) -> None:
         value = getattr(args, flag)
         if value is not None and value < 1:
             parser.error(f"--{flag.replace('_', '-')} must be a positive number, got {value}")
+    if args.identity_augmentation < 0:
+        parser.error(f"--identity-augmentation must not be negative, got {args.identity_augmentation}")
     if args.max_train_samples and not args.max_eval_samples:
         args.max_eval_samples = args.max_train_samples  # a quick run should not validate on 16k rows
     if not 0 <= args.warmup_ratio < 1:
@@ -119,6 +125,8 @@ def load_training_data(args, tokenizer, soft_labels=None):
     for split, limit in (("train", args.max_train_samples), ("validation", args.max_eval_samples)):
         if limit:
             splits[split] = splits[split].select(range(min(limit, len(splits[split]))))
+    if args.identity_augmentation:
+        splits["train"] = with_identity_sentences(splits["train"], args.identity_augmentation, args.seed)
     if soft_labels is not None:
         try:
             soft_labels.check_matches(provenance, args.max_seq_length)
@@ -130,6 +138,24 @@ def load_training_data(args, tokenizer, soft_labels=None):
         logger.info("Training row: label %d, %r", row[LABEL_COLUMN], row[TEXT_COLUMN][:100])
     tokenized = tokenize_splits(splits, tokenizer, args.max_seq_length)
     return tokenized["train"], tokenized["validation"], provenance
+
+
+def with_identity_sentences(train, count: int, seed: int):
+    """The training split plus `count` non-toxic identity sentences (toxiclf.identity_audit), label 0."""
+    import datasets
+
+    from .identity_audit import augmentation_sentences
+
+    try:
+        sentences = augmentation_sentences(count, seed)
+    except ValueError as error:
+        raise SystemExit(f"error: {error}") from None
+    extra = datasets.Dataset.from_dict(
+        {ID_COLUMN: [f"identity-{i}" for i in range(count)], TEXT_COLUMN: sentences, LABEL_COLUMN: [0] * count},
+        features=train.features,
+    )
+    logger.info("Added %d non-toxic identity sentences to the %d training rows", count, len(train))
+    return datasets.concatenate_datasets([train, extra])
 
 
 def data_collator(tokenizer):
