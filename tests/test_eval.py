@@ -71,7 +71,7 @@ def test_run_eval_writes_results_summary_and_plots(pipeline_outputs, tiny_datase
                    "--checkpoints", f"teacher={out / 'teacher'}", f"student-odd={out / 'student-odd'}",
                    f"lora={out / 'lora' / 'merged'}"])  # fmt: skip
     names = {"majority", "tfidf-logreg", "teacher", "student-odd", "lora"}
-    assert {p.stem for p in results.glob("*.json")} == names
+    assert {p.stem for p in results.glob("*.json")} == names | {"comparisons"}  # and the paired differences
     for name in names:
         r = json.loads((results / f"{name}.json").read_text())
         assert set(r) >= {"model", "method", "metrics", "cost", "provenance", "train_rows"}
