@@ -71,19 +71,45 @@ def measure(classifier, texts: list[str], ks, seed: int) -> dict:
                 "random_k_drop": round(float(np.mean(base[sources] - classifier.scores(random_variants))), 4),
             }
     words = profanity_words()
-    top_listed = [bool(spans) and max(spans, key=lambda s: s["score"])["text"].lower() in words
-                  for spans in explanations]  # fmt: skip
-    any_listed = [any(s["text"].lower() in words for s in spans) for spans in explanations]
+    tops = [max(spans, key=lambda s: s["score"]) if spans else None for spans in explanations]
+    top_listed = np.array([top is not None and top["text"].lower() in words for top in tops])
+    any_listed = np.array([any(s["text"].lower() in words for s in spans) for spans in explanations])
+    # Where the explanation points away from a listed word: the cases a moderator should look at twice.
+    unlisted_tops = [
+        {"comment": text[:300], "top_word": top["text"], "score": round(top["score"], 3)}
+        for text, top, listed in zip(texts, tops, top_listed, strict=True)
+        if top and not listed
+    ][:8]
     return {
         "comprehensiveness": comprehensiveness,
         "profanity_list": {
             "source": "better-profanity==0.7.0 profanity_wordlist.txt (single words only match)",
             "top_word_listed_share": round(float(np.mean(top_listed)), 4),
             "any_word_listed_share": round(float(np.mean(any_listed)), 4),
+            "top_word_listed_share_of_those_with_a_listed_word": round(float(top_listed[any_listed].mean()), 4)
+            if any_listed.any()
+            else None,
         },
+        "examples_top_word_not_listed": unlisted_tops,
         "explain_ms_per_comment": round(1000 * seconds / len(texts), 1),
         "words_per_comment_median": statistics.median(len(s) for s in explanations),
     }
+
+
+def request_latency(classifier, texts: list[str], repeats: int = 5) -> dict:
+    """Median milliseconds to explain one comment of median length and one of 200 words, on this machine."""
+    by_length = sorted(texts, key=len)
+    median_comment = by_length[len(by_length) // 2]
+    long_comment = " ".join((" ".join(texts)).split()[:200])
+    latency = {}
+    for name, text in (("median_length_comment", median_comment), ("comment_of_200_words", long_comment)):
+        times = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            explain(classifier, [text])
+            times.append((time.perf_counter() - started) * 1000)
+        latency[name] = {"words": len(text.split()), "ms_median": round(statistics.median(times), 1)}
+    return latency
 
 
 def main(argv=None):
@@ -117,6 +143,7 @@ def main(argv=None):
         "validation_rows_searched": len(texts),
         "flagged_comments_explained": len(flagged),
         **measure(classifier, flagged, args.k, args.seed),
+        "latency": request_latency(classifier, flagged),
         "device": device_info(),
         "git_commit": git_commit(),
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),

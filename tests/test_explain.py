@@ -95,3 +95,29 @@ def test_the_faithfulness_script_measures_top_against_random_words(tmp_path, tin
     # the top word is the one whose deletion drops P(toxic) most: no random word can drop it more
     assert one["top_k_drop"] >= one["random_k_drop"] - 1e-9
     assert 0 <= result["profanity_list"]["top_word_listed_share"] <= result["profanity_list"]["any_word_listed_share"]
+
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@given(text=st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=200))
+def test_offsets_always_slice_back_to_the_word(text):
+    [spans] = explain(KeywordModel(), [text])
+    assert all(text[s["start"] : s["end"]] == s["text"] and s["text"] for s in spans)
+    assert [s["start"] for s in spans] == sorted(s["start"] for s in spans)  # text order
+
+
+def test_with_a_tiny_model_that_reads_one_token_that_word_comes_first(tiny_classifier_dir):
+    import torch
+
+    from toxiclf.classifier import Classifier
+
+    classifier = Classifier(tiny_classifier_dir)
+    idiot = classifier.tokenizer.convert_tokens_to_ids("idiot")
+    with torch.no_grad():  # the toxic logit reads one embedding dimension that only "idiot" carries
+        embeddings = classifier.model.bert.embeddings.word_embeddings.weight
+        embeddings[:, 0] = 0.0
+        embeddings[idiot, 0] = 50.0
+    [spans] = explain(classifier, ["Thanks for the edit, you absolute idiot."])
+    assert max(spans, key=lambda s: s["score"])["text"] == "idiot"
