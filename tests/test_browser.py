@@ -70,3 +70,19 @@ def test_an_empty_comment_gets_a_message_not_an_error(browser, server_url):
     browser.find_element(By.ID, "classify").click()
     problem = WebDriverWait(browser, 20).until(ec.visibility_of_element_located((By.ID, "problem")))
     assert "empty" in problem.text
+
+
+def test_the_words_that_raised_the_score_are_highlighted(browser, server_url, app):
+    import numpy as np
+
+    def keyword_scores(texts, *args, **kwargs):  # P(toxic) 0.9 with "idiot", else 0.1: "idiot" raises it by 0.8
+        return np.array([0.9 if "idiot" in t else 0.1 for t in texts])
+
+    app.extensions["toxiclf"].classifier.scores = keyword_scores
+    browser.get(server_url + "/")
+    browser.find_element(By.ID, "text").send_keys("thanks for nothing, you idiot")
+    browser.find_element(By.ID, "classify").click()
+    why = WebDriverWait(browser, 20).until(ec.visibility_of_element_located((By.ID, "why")))
+    marks = why.find_elements(By.TAG_NAME, "mark")
+    assert [m.text for m in marks] == ["idiot"] and marks[0].get_attribute("data-score") == "+0.800"
+    assert "push-4" in marks[0].get_attribute("class") and why.text == "thanks for nothing, you idiot"
