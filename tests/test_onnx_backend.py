@@ -117,3 +117,20 @@ def test_served_int8_scores_do_not_depend_on_the_batch(tiny_classifier_dir):
     mixed = served.scores(texts[::-1], batch_size=4)[::-1]
     np.testing.assert_allclose(mixed, alone, rtol=0, atol=1e-6)
     np.testing.assert_allclose(served.scores(texts + texts[:2], batch_size=3)[:4], alone, rtol=0, atol=1e-6)
+
+
+def test_a_failed_export_leaves_no_partial_folder(tmp_path, tiny_classifier_dir, monkeypatch):
+    import shutil
+
+    from toxiclf import onnx_backend
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_classifier_dir, model)
+
+    def broken(*args):
+        raise RuntimeError("export failed")
+
+    monkeypatch.setattr(onnx_backend, "quantize_int8", broken)
+    with pytest.raises(RuntimeError, match="export failed"):
+        onnx_backend.build_onnx(model)
+    assert sorted(p.name for p in model.iterdir() if p.is_dir()) == []

@@ -134,11 +134,15 @@ def build_onnx(model_dir: Path, force: bool = False) -> Path:
     partial = cache.with_name(cache.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
-    export_fp32(model_dir, partial / FP32_FILE)
-    fuse_transformer_ops(partial / FP32_FILE, AutoConfig.from_pretrained(model_dir))
-    quantize_int8(partial / FP32_FILE, partial / INT8_FILE)
-    built = {name: sha256_file(partial / name) for name in (FP32_FILE, INT8_FILE)}
-    (partial / FINGERPRINT_FILE).write_text(json.dumps({**wanted, "built": built}, indent=2) + "\n")
+    try:
+        export_fp32(model_dir, partial / FP32_FILE)
+        fuse_transformer_ops(partial / FP32_FILE, AutoConfig.from_pretrained(model_dir))
+        quantize_int8(partial / FP32_FILE, partial / INT8_FILE)
+        built = {name: sha256_file(partial / name) for name in (FP32_FILE, INT8_FILE)}
+        (partial / FINGERPRINT_FILE).write_text(json.dumps({**wanted, "built": built}, indent=2) + "\n")
+    except BaseException:  # a failed export leaves nothing behind
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
     shutil.rmtree(cache, ignore_errors=True)
     os.replace(partial, cache)
     return cache
