@@ -38,7 +38,7 @@ from toxiclf.data import (
     load_splits,
 )
 from toxiclf.evaluation import BOOTSTRAP_RESAMPLES, evaluate_scores, folder_size_mb, measure_cost
-from toxiclf.paths import OUTPUTS_DIR, REPO_ROOT, RESULTS_DIR, SHIPPED_MODEL_DIR, sha256_file
+from toxiclf.paths import OUTPUTS_DIR, REPO_ROOT, RESULTS_DIR, SHIPPED_MODEL_DIR, sha256_file, shown_path
 from toxiclf.provenance import device_info, git_commit, library_versions
 from toxiclf.report import replace_readme_section, update_readme, write_report
 from toxiclf.training import RUN_CONFIG_FILE
@@ -130,12 +130,6 @@ def training_record(model_dir: Path) -> dict | None:
         if path.exists():
             return json.loads(path.read_text())
     return None
-
-
-def shown_path(path: Path) -> str:
-    """A model's path as results files record it: relative to the repository when inside it."""
-    resolved = path.resolve()
-    return str(resolved.relative_to(REPO_ROOT)) if resolved.is_relative_to(REPO_ROOT) else str(path)
 
 
 def calibration_report(calibration: dict | None, labels, scores) -> dict:

@@ -26,14 +26,8 @@ sys.path.insert(0, str(REPO_ROOT))
 from toxiclf.classifier import load_classifier  # noqa: E402
 from toxiclf.data import DEFAULT_SEED, EMBEDDED, TEXT_COLUMN, load_splits  # noqa: E402
 from toxiclf.explain import explain, without_span  # noqa: E402
-from toxiclf.paths import RESULTS_DIR, SHIPPED_MODEL_DIR, sha256_file  # noqa: E402
+from toxiclf.paths import RESULTS_DIR, SHIPPED_MODEL_DIR, sha256_file, shown_path  # noqa: E402
 from toxiclf.provenance import device_info, git_commit  # noqa: E402
-
-
-def display_path(path: Path) -> str:
-    """Relative to the repository where it lies inside it: results files name no machine's folders."""
-    resolved = path.resolve()
-    return str(resolved.relative_to(REPO_ROOT)) if resolved.is_relative_to(REPO_ROOT) else path.name
 
 
 def profanity_words() -> set[str]:
@@ -136,7 +130,7 @@ def main(argv=None):
     result = {
         "command": " ".join(["python scripts/explain_faithfulness.py", *(argv if argv is not None else sys.argv[1:])]),
         "method": "occlusion: P(toxic) minus P(toxic) with the word deleted, one forward pass per word",
-        "model": display_path(args.model),
+        "model": shown_path(args.model),
         "model_sha256": sha256_file(args.model / "model.safetensors"),
         "backend": classifier.backend,
         "threshold": classifier.threshold,

@@ -26,7 +26,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from toxiclf.data import TEXT_COLUMN, load_splits  # noqa: E402
-from toxiclf.paths import RESULTS_DIR, SHIPPED_MODEL_DIR  # noqa: E402
+from toxiclf.paths import RESULTS_DIR, SHIPPED_MODEL_DIR, shown_path  # noqa: E402
 from toxiclf.provenance import cpu_name  # noqa: E402
 from toxiclf.report import replace_readme_section  # noqa: E402
 
@@ -215,8 +215,7 @@ def main(argv=None):
     args.output.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
     if args.update_readme:
-        shown = str(args.output.resolve().relative_to(REPO_ROOT)) if args.output.resolve().is_relative_to(REPO_ROOT) \
-            else args.output.name  # fmt: skip
+        shown = shown_path(args.output)
         replace_readme_section(REPO_ROOT / "README.md", args.readme_section, serving_markdown(result, shown))
     return result
 

@@ -35,6 +35,13 @@ def packaged_file(package: str, relative: str, override_env: str | None = None) 
     return Path(list(spec.submodule_search_locations)[0]) / relative
 
 
+def shown_path(path: Path) -> str:
+    """A path as results files and the README record it: relative to the repository when inside it, so that
+    no machine's folders of the project are written down; elsewhere as given."""
+    resolved = Path(path).resolve()
+    return str(resolved.relative_to(REPO_ROOT)) if resolved.is_relative_to(REPO_ROOT) else str(path)
+
+
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
