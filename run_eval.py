@@ -53,6 +53,8 @@ DEFAULT_CHECKPOINTS = {
     "lora": OUTPUTS_DIR / "lora" / "merged",
     "student-odd-ce": OUTPUTS_DIR / "student-odd-ce",
     "minilm-l6": OUTPUTS_DIR / "minilm-l6",
+    "student-odd-ens": OUTPUTS_DIR / "student-odd-ens",
+    "minilm-l6-ens": OUTPUTS_DIR / "minilm-l6-ens",
     "shipped": SHIPPED_MODEL_DIR,
 }
 

@@ -6,10 +6,11 @@
 #
 # Order: teacher -> odd student (distilled) -> run_eval.py on the whole test split (baselines fitted on all
 # training comments) -> ship the best 6-layer model by validation ROC-AUC (thresholds per backend, card, README
-# table, inference benchmark, load test); then, as time allows,
-# the odd CE-only ablation, MiniLM-L6 fine-tuned directly, the even student and LoRA, each followed by the same
-# evaluation and shipping. Training checkpoints every SAVE_STEPS steps; rerunning the script (after a reboot, a
-# killed session) resumes the unfinished step from its last checkpoint and skips finished ones.
+# table, inference benchmark, load test); then, as time allows, MiniLM-L6 fine-tuned directly, the ensemble's
+# soft labels and the two students trained on them; then the odd CE-only ablation, the even student, LoRA and the
+# debiased odd student; each round followed by the same evaluation and shipping. Training checkpoints every
+# SAVE_STEPS steps; rerunning the script (after a reboot, a killed session) resumes the unfinished step from its
+# last checkpoint and skips finished ones.
 set -euo pipefail
 # The running copies live under outputs/: the repository is found once, from the first invocation.
 export CPU_FULL_RUN_REPO=${CPU_FULL_RUN_REPO:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -76,7 +77,7 @@ evaluate_and_ship() {
     if [ "$name" = lora ]; then checkpoints+=("lora=$OUT/lora/merged"); else checkpoints+=("$name=$OUT/$name"); fi
   done
   local audited=()  # every trained 6-layer model, so that the mitigated student is audited beside the others
-  for name in student-odd student-odd-ce student-even student-odd-debiased minilm-l6; do
+  for name in student-odd student-odd-ce student-even student-odd-debiased minilm-l6 student-odd-ens minilm-l6-ens; do
     [ -f "$OUT/$name/run_config.json" ] && audited+=("$name=$OUT/$name")
   done
   local baselines=()  # majority and TF-IDF (fitted on all training comments) once, in the first round
@@ -101,12 +102,21 @@ echo "== $(date -u +%FT%TZ) cpu_full_run.sh on $(nproc) cores: $(grep -m1 'model
 train teacher $PY run_finetune.py "${TRAIN[@]}"
 train student-odd $PY run_distill.py --layers odd --teacher "$OUT/teacher" "${TRAIN[@]}"
 evaluate_and_ship 1 teacher student-odd
-train student-odd-ce $PY run_distill.py --layers odd --teacher "$OUT/teacher" --alpha-kl 0 --alpha-cos 0 "${TRAIN[@]}"
+# Distillation that pays: MiniLM-L6 fine-tuned directly (the reference a user could train alone), the ensemble's
+# soft labels (teacher + MiniLM-L6, scored once), and two students trained on them.
 train minilm-l6 $PY run_finetune.py --model minilm-l6 "${TRAIN[@]}"
+step "soft labels" "$OUT/soft_labels.npz" \
+  $PY -m toxiclf.soft_labels --teachers "$OUT/teacher" "$OUT/minilm-l6" --output "$OUT/soft_labels.npz"
+train student-odd-ens $PY run_distill.py --layers odd --teacher "$OUT/teacher" --soft-labels "$OUT/soft_labels.npz" \
+  "${TRAIN[@]}"
+train minilm-l6-ens $PY run_distill.py --student-init minilm-l6 --soft-labels "$OUT/soft_labels.npz" --alpha-cos 0 \
+  "${TRAIN[@]}"
+evaluate_and_ship 2 minilm-l6 student-odd-ens minilm-l6-ens
+train student-odd-ce $PY run_distill.py --layers odd --teacher "$OUT/teacher" --alpha-kl 0 --alpha-cos 0 "${TRAIN[@]}"
 train student-even $PY run_distill.py --layers even --teacher "$OUT/teacher" "${TRAIN[@]}"
 train lora $PY run_lora.py "${TRAIN[@]}"
 # Bias mitigation: the odd student again, with every non-toxic identity sentence of the augmentation templates.
 train student-odd-debiased $PY run_distill.py --layers odd --teacher "$OUT/teacher" --identity-augmentation 765 \
   "${TRAIN[@]}"
-evaluate_and_ship 2 student-odd-ce minilm-l6 student-even lora student-odd-debiased
+evaluate_and_ship 3 student-odd-ce student-even lora student-odd-debiased
 echo "== $(date -u +%FT%TZ) all steps finished"

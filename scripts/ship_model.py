@@ -155,7 +155,7 @@ def ship(checkpoint: Path, results_file: Path, output: Path, backends=SERVING_BA
 
 
 # The 6-layer contenders for shipping; the teacher and LoRA (12 layers) are too slow to serve on a CPU.
-SMALL_MODELS = ("student-odd", "student-even", "student-odd-ce", "minilm-l6")
+SMALL_MODELS = ("student-odd", "student-even", "student-odd-ce", "minilm-l6", "student-odd-ens", "minilm-l6-ens")
 
 
 def best_small_model(results_dir: Path = RESULTS_DIR) -> tuple[Path, Path]:

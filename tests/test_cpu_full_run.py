@@ -9,7 +9,8 @@ import pytest
 from toxiclf.paths import REPO_ROOT
 
 STUB = """#!/usr/bin/env bash
-# Records each call; a training call "finishes" by writing run_config.json; FAIL_ON makes one step fail.
+# Records each call; a training call "finishes" by writing run_config.json, a call writing a file under $OUT by
+# writing it; FAIL_ON makes one step fail.
 echo "$*" >> "$CALLS"
 if [ -n "${FAIL_ON:-}" ] && [[ "$*" == *"$FAIL_ON"* ]]; then exit 3; fi
 args=("$@")
@@ -17,6 +18,9 @@ for i in "${!args[@]}"; do
   if [ "${args[$i]}" = --output-dir ]; then
     folder=${args[$((i + 1))]}
     mkdir -p "$folder" && echo {} > "$folder/run_config.json"
+  fi
+  if [ "${args[$i]}" = --output ] && [[ "${args[$((i + 1))]}" == "$OUT"/* ]]; then
+    touch "${args[$((i + 1))]}"
   fi
 done
 """
@@ -47,19 +51,23 @@ def test_steps_run_in_order_and_a_rerun_skips_them(tmp_path):
     assert trained == [
         "teacher",
         "student-odd",
-        "student-odd-ce",
         "minilm-l6",
+        "student-odd-ens",
+        "minilm-l6-ens",
+        "student-odd-ce",
         "student-even",
         "lora",
         "student-odd-debiased",
     ]
     assert scripts.index("run_eval.py") == 2  # evaluation and shipping right after the odd student
     assert "scripts/ship_model.py" in scripts[3:6]
+    soft_labels = next(i for i, call in enumerate(calls(tmp_path)) if "toxiclf.soft_labels" in call)
+    assert "minilm-l6" in calls(tmp_path)[soft_labels - 1] and "--soft-labels" in calls(tmp_path)[soft_labels + 1]
     assert "all steps finished" in result.stdout
     before = len(calls(tmp_path))
     again = run_script(tmp_path)
     assert again.returncode == 0 and len(calls(tmp_path)) == before
-    assert again.stdout.count("== skip") == 11
+    assert again.stdout.count("== skip") == 16
 
 
 def test_a_failed_step_stops_the_run_and_a_rerun_resumes_there(tmp_path):

@@ -53,7 +53,9 @@ def write_soft_labels(path: Path, teachers: list[str], splits, provenance: dict,
             arrays[f"{split}_teacher{i}"] = logits
     arrays["provenance"] = np.array(json.dumps(record))
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(path, **arrays)
+    partial = path.with_name(path.name + ".partial.npz")  # a killed run leaves no file that looks finished
+    np.savez_compressed(partial, **arrays)
+    partial.rename(path)
     return record
 
 
