@@ -14,7 +14,7 @@ from toxiclf.report import load_results
 logger = logging.getLogger(__name__)
 
 HOW_TO_GET_A_MODEL = (
-    "No model is loaded: train one (see the README, e.g. `bash scripts/pipeline.sh 256`) and start the app with "
+    "No model is loaded: train one (see the README, e.g. `make smoke`) and start the app with "
     "TOXICLF_MODEL=outputs/student-odd, or restore the shipped model folder `model/`."
 )
 

@@ -84,18 +84,8 @@ evaluate_and_ship() {
   [ "$round" = 1 ] || baselines=(--no-baselines)
   step "evaluation $round" "$DONE/eval-$round" \
     bash -c "$PY run_eval.py --checkpoints ${checkpoints[*]} ${baselines[*]} && touch $DONE/eval-$round"
-  step "ship $round" "$DONE/ship-$round" bash -c "
-    $PY scripts/ship_model.py --best &&
-    $PY run_eval.py --checkpoints shipped=model --backend onnx-int8 --no-baselines &&
-    $PY run_eval.py --bias-audit --backend onnx-int8 --checkpoints shipped=model ${audited[*]} &&
-    $PY scripts/ship_model.py --refresh-card &&
-    $PY run_eval.py --report-only --update-readme &&
-    $PY run_eval.py --bench --teacher $OUT/teacher --student model --max-eval-samples 2000 --update-readme &&
-    $PY scripts/load_test.py --update-readme &&
-    $PY scripts/load_test.py --concurrency 64 --heavy-clients 1 --slow-connections 200 \
-      --output results/serving_mixed.json --readme-section serving-mixed --update-readme &&
-    $PY scripts/explain_faithfulness.py &&
-    touch $DONE/ship-$round"
+  step "ship $round" "$DONE/ship-$round" \
+    bash -c "PY=$PY bash scripts/ship_round.sh --teacher $OUT/teacher ${audited[*]} && touch $DONE/ship-$round"
 }
 
 echo "== $(date -u +%FT%TZ) cpu_full_run.sh on $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)"

@@ -158,7 +158,7 @@ def ship(checkpoint: Path, results_file: Path, output: Path, backends=SERVING_BA
 SMALL_MODELS = ("student-odd", "student-even", "student-odd-ce", "minilm-l6", "student-odd-ens", "minilm-l6-ens")
 
 
-def best_small_model(results_dir: Path = RESULTS_DIR) -> tuple[Path, Path]:
+def best_small_model(results_dir: Path = RESULTS_DIR, full_data_only: bool = True) -> tuple[Path, Path]:
     """(checkpoint, results file) of the 6-layer model with the best validation ROC-AUC among full-data runs."""
     candidates = []
     for name in SMALL_MODELS:
@@ -166,7 +166,7 @@ def best_small_model(results_dir: Path = RESULTS_DIR) -> tuple[Path, Path]:
         if not path.exists():
             continue
         result = json.loads(path.read_text())
-        if result.get("train_rows") != result["provenance"]["data"]["split_sizes"]["train"]:
+        if full_data_only and result.get("train_rows") != result["provenance"]["data"]["split_sizes"]["train"]:
             continue  # a subset run: not a candidate for shipping
         candidates.append((result["metrics"]["validation_roc_auc"], name, path, result))
     if not candidates:

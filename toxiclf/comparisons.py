@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score
 
+from .bootstrap import SortedScores, both_classes, resample_counts
+
 SCORES_SUBDIR = "scores"
 COMPARISONS_FILE = "comparisons.json"
 REFERENCES = ("minilm-l6", "teacher")  # what every model is compared with, where they were scored
@@ -43,18 +45,16 @@ def load_scores(results_dir: Path, test_ids_sha256: str) -> dict[str, np.ndarray
 
 def paired_bootstrap(labels, scores_a, scores_b, resamples: int = 1000, seed: int = 0) -> dict:
     """Per metric: A minus B on all rows, and the 95 % interval over paired resamples of the rows."""
-    labels, scores_a, scores_b = np.asarray(labels), np.asarray(scores_a), np.asarray(scores_b)
-    rng = np.random.default_rng(seed)
+    labels = np.asarray(labels)
+    ranked_a, ranked_b = SortedScores(labels, scores_a), SortedScores(labels, scores_b)
     differences = {name: [] for name in METRICS}
-    for _ in range(resamples):
-        index = rng.integers(0, len(labels), len(labels))
-        if labels[index].min() == labels[index].max():
-            continue
-        for name, metric in METRICS.items():
-            differences[name].append(metric(labels[index], scores_a[index]) - metric(labels[index], scores_b[index]))
+    for counts in resample_counts(len(labels), resamples, seed):
+        counts = counts[both_classes(labels, counts)]
+        differences["roc_auc"].append(ranked_a.roc_auc(counts) - ranked_b.roc_auc(counts))
+        differences["pr_auc"].append(ranked_a.average_precision(counts) - ranked_b.average_precision(counts))
     compared = {}
     for name, metric in METRICS.items():
-        low, high = np.percentile(differences[name], [2.5, 97.5])
+        low, high = np.percentile(np.concatenate(differences[name]), [2.5, 97.5])
         compared[name] = {
             "difference": float(metric(labels, scores_a) - metric(labels, scores_b)),
             "ci95": [float(low), float(high)],

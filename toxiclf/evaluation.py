@@ -6,8 +6,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from sklearn.metrics import f1_score, precision_recall_curve, roc_auc_score, roc_curve
+from sklearn.metrics import precision_recall_curve, roc_auc_score, roc_curve
 
+from .bootstrap import SortedScores, both_classes, f1_at, resample_counts
 from .metrics import best_f1_threshold, classification_metrics
 
 BOOTSTRAP_RESAMPLES = 1000
@@ -24,15 +25,13 @@ def bootstrap_intervals(labels, scores, threshold, resamples=BOOTSTRAP_RESAMPLES
     """Percentile 95 % intervals of F1 (at `threshold`) and ROC-AUC over seeded resamples of the rows."""
     labels, scores = np.asarray(labels), np.asarray(scores)
     predictions = (scores >= threshold).astype(int)
-    rng = np.random.default_rng(seed)
+    ranked = SortedScores(labels, scores)
     f1s, aucs = [], []
-    for _ in range(resamples):
-        index = rng.integers(0, len(labels), len(labels))
-        sample = labels[index]
-        if sample.min() == sample.max():  # one class only: AUC undefined, skip this draw
-            continue
-        f1s.append(f1_score(sample, predictions[index], zero_division=0))
-        aucs.append(roc_auc_score(sample, scores[index]))
+    for counts in resample_counts(len(labels), resamples, seed):
+        counts = counts[both_classes(labels, counts)]  # one class only: AUC undefined, skip this draw
+        f1s.append(f1_at(labels, predictions, counts))
+        aucs.append(ranked.roc_auc(counts))
+    f1s, aucs = np.concatenate(f1s), np.concatenate(aucs)
     tail = (1 - CONFIDENCE) / 2 * 100
     return {
         "resamples": resamples,

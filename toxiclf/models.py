@@ -39,10 +39,16 @@ def resolve_model(name_or_path: str) -> str:
 
 
 def load_model_and_tokenizer(name_or_path: str, **kwargs):
-    """(model, tokenizer) for binary toxic / non-toxic classification; a fresh head if the model has none."""
+    """(model, tokenizer) for binary toxic / non-toxic classification; a fresh head if the model has none.
+
+    Weights load in fp32 unless `dtype` says otherwise: training keeps fp32 master weights (bf16 is autocast),
+    also when a folder stores fp16 (a shipped model, the fp16 MiniLM-L6 of the GPU bundle).
+    """
+    import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     path = resolve_model(name_or_path)
+    kwargs.setdefault("dtype", torch.float32)
     model = AutoModelForSequenceClassification.from_pretrained(
         path, num_labels=len(ID2LABEL), id2label=ID2LABEL, label2id=LABEL2ID, **kwargs
     )

@@ -101,6 +101,10 @@ def main(argv=None):
     parser.add_argument("--max-seq-length", type=int, default=DEFAULT_MAX_LENGTH, help="as in training")
     parser.add_argument("--batch-size", type=int, default=64, help="rows per forward pass")
     parser.add_argument("--no-bf16", action="store_true", help="fp32 even where the CPU computes bf16 natively")
+    parser.add_argument(
+        "--max-rows", type=int,
+        help="score the first N rows of each split only (quick runs; a run on other rows is refused)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     for teacher in args.teachers:
         if not (Path(teacher) / "config.json").exists():
@@ -108,6 +112,8 @@ def main(argv=None):
     splits = load_splits(args.dataset, args.seed)
     provenance = data_provenance(args.dataset, args.seed, splits)  # all three splits, as training records it
     splits.pop("test")  # soft labels are for training and validation only
+    if args.max_rows:
+        splits = {split: rows.select(range(min(args.max_rows, len(rows)))) for split, rows in splits.items()}
     from .training import cpu_has_native_bf16
 
     bf16 = not args.no_bf16 and cpu_has_native_bf16()  # a GPU autocasts to bf16 in any case

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# The full-scale run on one GPU (all training comments, 2 epochs, bf16, batch 128, one validation per epoch), in
+# phases that each end well inside a 10-minute call. A phase skips the steps an earlier call finished on the same
+# machine, resumes an interrupted training from its last epoch checkpoint, and prints the seconds of each step.
+#
+#   python scripts/device_bundle.py build     # here, once: gpu_bundle/part1 (training), gpu_bundle/part2 (MiniLM)
+#   bash scripts/gpu_full_run.sh train        # GPU, with part1: teacher, odd, even, odd CE-only, LoRA
+#   PACK_DIR=... bash scripts/gpu_full_run.sh evaluate   # GPU, with part2: MiniLM-L6 direct, run_eval.py, pack
+#   PACK_DIR=... bash scripts/gpu_full_run.sh ensemble   # GPU, if time is left: soft labels, the two -ens students
+#   python scripts/gpu_results.py unpack DIR  # here: the returned files -> results/ and outputs/gpu/<best student>
+#   bash scripts/ship_round.sh --teacher outputs/gpu/teacher   # here: ship, card, README, benchmark, load tests
+#
+#   bash scripts/gpu_full_run.sh --dry-run all   # CPU, 64 training rows, a bundle for this Python: what CI runs
+#   bash scripts/gpu_full_run.sh --installed all # with this environment's packages instead of a bundle (make smoke:
+#                                                # --dry-run --installed; a GPU machine with the project installed)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PY:-python3}
+DRY_RUN=0 INSTALLED=0
+while [ "${1:-}" = --dry-run ] || [ "${1:-}" = --installed ]; do
+  [ "$1" = --dry-run ] && DRY_RUN=1
+  [ "$1" = --installed ] && INSTALLED=1
+  shift
+done
+[ $# -gt 0 ] || { echo "usage: gpu_full_run.sh [--dry-run] [--installed] train|evaluate|ensemble|all ..." >&2; exit 2; }
+
+if [ $DRY_RUN = 1 ]; then
+  RUN=${RUN_DIR:-outputs/gpu-dry-run}
+  RESULTS=$RUN/results  # the dry run never touches results/
+  TRAIN=(--max-train-samples 64 --max-eval-samples 32 --num-train-epochs 1 --per-device-train-batch-size 32
+         --max-seq-length 64)
+  EVAL=(--max-eval-samples 100)
+  SOFT=(--max-rows 64 --max-seq-length 64)
+  PACK=(--allow-subset)
+else
+  RUN=${RUN_DIR:-outputs/gpu}
+  RESULTS=results
+  TRAIN=(--num-train-epochs 2 --per-device-train-batch-size 128)
+  EVAL=()
+  SOFT=()
+  PACK=()
+fi
+PACK_DIR=${PACK_DIR:-$RUN/pack}
+BUNDLE=${BUNDLE:-gpu_bundle}
+started=$SECONDS
+
+if [ $INSTALLED = 0 ]; then
+  $PY scripts/device_bundle.py install --bundle "$BUNDLE" --target "$RUN/device" >/dev/null
+  # shellcheck disable=SC1091
+  source "$RUN/device/env.sh"
+fi
+device=$($PY -c 'import torch; print(torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU")')
+echo "== $(date -u +%FT%TZ) $device, ready in $((SECONDS - started)) s"
+
+# step NAME DONE_FILE COMMAND...: run COMMAND unless DONE_FILE exists (an earlier call finished it; "-": always);
+# its output goes to $RUN/logs/NAME.log, and only a failure prints it.
+mkdir -p "$RUN/logs"
+step() {
+  local name=$1 done_file=$2 t0=$SECONDS
+  shift 2
+  if [ "$done_file" != - ] && [ -e "$done_file" ]; then echo "== skip $name"; return; fi
+  "$@" >"$RUN/logs/$name.log" 2>&1 || { tail -n 40 "$RUN/logs/$name.log"; echo "== $name failed" >&2; return 1; }
+  echo "== $name: $((SECONDS - t0)) s (phase so far $((SECONDS - started)) s)"
+}
+train() { local name=$1; shift; step "$name" "$RUN/$name/run_config.json" "$@" "${TRAIN[@]}" --output-dir "$RUN/$name"; }
+evaluate() {  # evaluate NAME...: the whole test split (the baselines come from the CPU run), then pack
+  local checkpoints=()
+  for name in "$@"; do
+    if [ "$name" = lora ]; then checkpoints+=("lora=$RUN/lora/merged"); else checkpoints+=("$name=$RUN/$name"); fi
+  done
+  step "evaluation-$1" - $PY run_eval.py --checkpoints "${checkpoints[@]}" --no-baselines --no-cost \
+    --results-dir "$RESULTS" "${EVAL[@]}"
+  step "pack" - $PY scripts/gpu_results.py pack --results-dir "$RESULTS" --output "$PACK_DIR" --logs "$RUN"/logs/*.log \
+    "${PACK[@]}"
+}
+
+for phase in "$@"; do
+  case $phase in
+    train|all)
+      train teacher $PY run_finetune.py
+      train student-odd $PY run_distill.py --layers odd --teacher "$RUN/teacher"
+      train student-even $PY run_distill.py --layers even --teacher "$RUN/teacher"
+      train student-odd-ce $PY run_distill.py --layers odd --teacher "$RUN/teacher" --alpha-kl 0 --alpha-cos 0
+      train lora $PY run_lora.py
+      ;;&
+    evaluate|all)
+      train minilm-l6 $PY run_finetune.py --model minilm-l6
+      evaluate teacher student-odd student-even student-odd-ce lora minilm-l6
+      ;;&
+    ensemble|all)
+      step "soft labels" "$RUN/soft_labels.npz" $PY -m toxiclf.soft_labels --teachers "$RUN/teacher" "$RUN/minilm-l6" \
+        --output "$RUN/soft_labels.npz" --batch-size 256 "${SOFT[@]}"
+      train student-odd-ens $PY run_distill.py --layers odd --teacher "$RUN/teacher" --soft-labels "$RUN/soft_labels.npz"
+      train minilm-l6-ens $PY run_distill.py --student-init minilm-l6 --soft-labels "$RUN/soft_labels.npz" --alpha-cos 0
+      evaluate student-odd-ens minilm-l6-ens
+      ;;
+    train|evaluate) ;;
+    *) echo "unknown phase $phase (train, evaluate, ensemble or all)" >&2; exit 2 ;;
+  esac
+done
+echo "== $(date -u +%FT%TZ) phases $* done in $((SECONDS - started)) s"

@@ -1,0 +1,90 @@
+"""The GPU run's dry run on CPU: bundle built and installed, every phase on 64 rows, results packed and unpacked.
+
+This is what keeps scripts/device_bundle.py, scripts/gpu_full_run.sh and scripts/gpu_results.py working between
+GPU loans: the same scripts, with --dry-run only cutting rows, epochs and sequence length.
+"""
+
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+
+import pytest
+
+from toxiclf.paths import REPO_ROOT
+
+pytestmark = [pytest.mark.slow, pytest.mark.embedded]
+
+MODELS = (
+    "teacher",
+    "student-odd",
+    "student-even",
+    "student-odd-ce",
+    "lora",
+    "minilm-l6",
+    "student-odd-ens",
+    "minilm-l6-ens",
+)
+
+
+def test_dry_run_trains_evaluates_and_packs_every_model(tmp_path):
+    scripts = REPO_ROOT / "scripts"
+    bundle = tmp_path / "gpu_bundle"
+    python_version = ".".join(platform.python_version_tuple()[:2])
+    subprocess.run(
+        [
+            sys.executable,
+            str(scripts / "device_bundle.py"),
+            "build",
+            "--bundle",
+            str(bundle),
+            "--python-version",
+            python_version,
+            "--xz-preset",
+            "0",
+        ],
+        check=True,
+    )
+    manifests = [json.loads((bundle / part / "MANIFEST.json").read_text()) for part in ("part1", "part2")]
+    assert all(m["bytes"] < 60 * 2**20 for m in manifests)
+
+    env = {
+        **os.environ,
+        "PY": sys.executable,
+        "BUNDLE": str(bundle),
+        "RUN_DIR": str(tmp_path / "run"),
+        "PACK_DIR": str(tmp_path / "pack"),
+    }
+    run = subprocess.run(
+        ["bash", str(scripts / "gpu_full_run.sh"), "--dry-run", "all"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    timed = dict(re.findall(r"^== ([\w -]+): (\d+) s", run.stdout, flags=re.MULTILINE))  # seconds per step
+    assert set(MODELS) | {"soft labels", "pack"} <= set(timed)
+    for model in MODELS:
+        result = json.loads((tmp_path / "run" / "results" / f"{model}.json").read_text())
+        assert result["train_rows"] == 64 and 0 <= result["metrics"]["threshold_validation"]["roc_auc"] <= 1
+
+    here = tmp_path / "here"
+    unpack = subprocess.run(
+        [
+            sys.executable,
+            str(scripts / "gpu_results.py"),
+            "unpack",
+            str(tmp_path / "pack"),
+            "--results-dir",
+            str(here / "results"),
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert unpack.returncode == 0, unpack.stderr
+    assert len(list((here / "results").glob("*.json"))) >= len(MODELS)
