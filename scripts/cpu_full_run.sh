@@ -80,10 +80,10 @@ evaluate_and_ship() {
   for name in student-odd student-odd-ce student-even student-odd-debiased minilm-l6 student-odd-ens minilm-l6-ens; do
     [ -f "$OUT/$name/run_config.json" ] && audited+=("$name=$OUT/$name")
   done
-  local baselines=()  # majority and TF-IDF (fitted on all training comments) once, in the first round
-  [ "$round" = 1 ] || baselines=(--no-baselines)
+  # Majority and TF-IDF (fitted on all training comments) once: they do not change between rounds.
+  step "baselines" "$DONE/baselines" bash -c "$PY run_eval.py --baselines-only && touch $DONE/baselines"
   step "evaluation $round" "$DONE/eval-$round" \
-    bash -c "$PY run_eval.py --checkpoints ${checkpoints[*]} ${baselines[*]} && touch $DONE/eval-$round"
+    bash -c "$PY run_eval.py --checkpoints ${checkpoints[*]} --no-baselines && touch $DONE/eval-$round"
   step "ship $round" "$DONE/ship-$round" \
     bash -c "PY=$PY bash scripts/ship_round.sh --teacher $OUT/teacher ${audited[*]} && touch $DONE/ship-$round"
 }

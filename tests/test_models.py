@@ -62,3 +62,15 @@ def test_minilm_resolves_to_the_packaged_folder():
 
     path = Path(resolve_model("minilm-l6"))
     assert (path / "config.json").exists() and (path / "model.safetensors").exists()
+
+
+def test_training_loads_an_fp16_folder_as_fp32_weights(tmp_path, tokenizer):
+    from toxiclf.models import load_model_and_tokenizer
+
+    saved = make_tiny_bert(num_layers=2).half()
+    saved.save_pretrained(tmp_path)
+    tokenizer.save_pretrained(tmp_path)
+    model, _ = load_model_and_tokenizer(str(tmp_path))
+    assert {p.dtype for p in model.parameters()} == {torch.float32}
+    weight = "bert.embeddings.word_embeddings.weight"
+    assert torch.equal(model.state_dict()[weight], saved.state_dict()[weight].float())

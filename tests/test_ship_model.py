@@ -132,3 +132,24 @@ def test_the_card_states_calibration_and_bias_from_the_results(tmp_path, checkpo
     card = model_card(output, None, results)
     assert "platt scaling" in card and "**0.0120** after" in card
     assert "flagged **3.1%**" in card and "gay 30%, Muslim 20%" in card and "caught 95.0%" in card
+
+
+def test_calibration_and_thresholds_are_fitted_on_validation_texts_only(
+    tmp_path, checkpoint, tiny_dataset_dir, monkeypatch
+):
+    import toxiclf.classifier
+
+    scored = []
+    original = toxiclf.classifier.load_classifier
+
+    def recording_loader(*args, **kwargs):
+        classifier = original(*args, **kwargs)
+        score = classifier.scores
+        classifier.scores = lambda texts, **options: scored.extend(texts) or score(texts, **options)
+        return classifier
+
+    monkeypatch.setattr(toxiclf.classifier, "load_classifier", recording_loader)
+    ship_model.ship(checkpoint, results_for(tmp_path, checkpoint, tiny_dataset_dir), tmp_path / "model")
+    splits = load_splits(str(tiny_dataset_dir), 42)
+    assert scored and set(scored) == set(splits["validation"]["comment_text"])  # every backend, the same rows
+    assert not set(scored) & set(splits["test"]["comment_text"])
