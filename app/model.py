@@ -100,42 +100,35 @@ class ServedModel:
 
     def predict(self, texts: list[str], client_gone=lambda: False) -> list[dict]:
         """Results per text; `client_gone()` is asked before each slice (waitress tells whether the client left)."""
+        slices = [texts[start : start + self.slice_texts] for start in range(0, len(texts), self.slice_texts)]
+        return self._in_turns(slices, self.classifier.predict, client_gone, self.deadline_seconds)
+
+    def explain(self, texts: list[str], max_words: int, client_gone=lambda: False) -> list[list[dict]]:
+        """Word contributions per text (see toxiclf.explain); one text per turn on the model. No deadline: a
+        request may hold 8 texts of 200 words, seconds each, and it gives the model back after every text."""
+        from toxiclf.explain import explain
+
+        return self._in_turns([[text] for text in texts], lambda one: explain(self.classifier, one, max_words),
+                              client_gone)  # fmt: skip
+
+    def _in_turns(self, pieces: list, work, client_gone, deadline_seconds: float | None = None) -> list:
+        """`work(piece)` for each piece, each in its own turn on the model: admission, waits and deadline as above."""
         if not self._admitted.acquire(blocking=False):
             raise Busy(f"the server is busy ({self.max_waiting} requests waiting); retry shortly")
         try:
             started, results = time.monotonic(), []
-            for start in range(0, len(texts), self.slice_texts):
-                waited = time.monotonic() - started
-                if waited > self.deadline_seconds:
-                    raise Busy(f"the request ran past its {self.deadline_seconds:g} s deadline; send fewer texts")
+            for piece in pieces:
+                if deadline_seconds is not None and time.monotonic() - started > deadline_seconds:
+                    raise Busy(f"the request ran past its {deadline_seconds:g} s deadline; send fewer texts")
                 if client_gone():
                     raise ClientGone
                 if not self.lock.acquire(timeout=self.wait_seconds):
                     raise Busy(f"the model stayed busy for {self.wait_seconds:g} s; retry shortly")
                 try:
-                    results += self.classifier.predict(texts[start : start + self.slice_texts])
+                    results += work(piece)
                 finally:
                     self.lock.release()
             return results
-        finally:
-            self._admitted.release()
-
-    def explain(self, texts: list[str], max_words: int) -> list[list[dict]]:
-        """Word contributions per text (see toxiclf.explain); one text per turn on the model."""
-        from toxiclf.explain import explain
-
-        if not self._admitted.acquire(blocking=False):
-            raise Busy(f"the server is busy ({self.max_waiting} requests waiting); retry shortly")
-        try:
-            explained = []
-            for text in texts:
-                if not self.lock.acquire(timeout=self.wait_seconds):
-                    raise Busy(f"the model stayed busy for {self.wait_seconds:g} s; retry shortly")
-                try:
-                    explained += explain(self.classifier, [text], max_words)
-                finally:
-                    self.lock.release()
-            return explained
         finally:
             self._admitted.release()
 

@@ -83,7 +83,8 @@ def classify():
     try:
         results = model.predict(texts, client_gone)
         if explain:
-            for result, spans in zip(results, model.explain(texts, config["MAX_EXPLAIN_WORDS"]), strict=True):
+            explained = model.explain(texts, config["MAX_EXPLAIN_WORDS"], client_gone)
+            for result, spans in zip(results, explained, strict=True):
                 result["spans"] = spans
     except ClientGone:
         current_app.logger.info("Client gone after part of a %d-text request; stopped scoring it", len(texts))
