@@ -64,16 +64,19 @@ def check_paths(checkpoint: Path, output: Path) -> None:
         raise ShipError(f"{checkpoint} holds no model (no config.json)")
 
 
-def validation_thresholds(model_dir: Path, backends, texts, labels) -> tuple[dict, dict]:
+def validation_thresholds(model_dir: Path, backends, validation) -> tuple[dict, dict]:
     """Per backend, on the validation split scored by the model in `model_dir`: a calibration (see
     toxiclf.calibration), then the max-F1 threshold and ROC-AUC of the calibrated scores. (thresholds, calibrations)
     """
+    import numpy as np
     from sklearn.metrics import roc_auc_score
 
     from toxiclf.calibration import apply, choose_and_fit, expected_calibration_error, margins_from_probabilities
     from toxiclf.classifier import load_classifier
+    from toxiclf.data import LABEL_COLUMN, TEXT_COLUMN
     from toxiclf.metrics import best_f1_threshold
 
+    texts, labels = validation[TEXT_COLUMN], np.array(validation[LABEL_COLUMN])
     chosen, calibrations = {}, {}
     for backend in backends:
         raw = load_classifier(model_dir, backend, batch_size=64, calibrated=False).scores(texts, progress=True)
@@ -120,9 +123,8 @@ def swap_in(staging: Path, output: Path) -> None:
 
 
 def ship(checkpoint: Path, results_file: Path, output: Path, backends=SERVING_BACKENDS) -> Path:
-    import numpy as np
 
-    from toxiclf.data import LABEL_COLUMN, TEXT_COLUMN, data_provenance, load_splits
+    from toxiclf.data import data_provenance, load_splits
 
     check_paths(checkpoint, output)
     result = json.loads(results_file.read_text())
@@ -132,7 +134,6 @@ def ship(checkpoint: Path, results_file: Path, output: Path, backends=SERVING_BA
         checkpoint,
         data_provenance(result["provenance"]["data"]["dataset"], result["provenance"]["data"]["seed"], splits),
     )
-    validation = splits["validation"]
     staging = output.with_name(f".{output.name}.staging")
     stage(checkpoint, staging)
     size_mb = sum(f.stat().st_size for f in staging.iterdir() if f.is_file()) / 2**20
@@ -141,9 +142,7 @@ def ship(checkpoint: Path, results_file: Path, output: Path, backends=SERVING_BA
         raise ShipError(
             f"{checkpoint} ships as {size_mb:.0f} MiB, over the {MAX_SHIPPED_MB} MiB budget; nothing changed"
         )
-    thresholds, calibrations = validation_thresholds(
-        staging, backends, validation[TEXT_COLUMN], np.array(validation[LABEL_COLUMN])
-    )
+    thresholds, calibrations = validation_thresholds(staging, backends, splits["validation"])
     thresholds.update(source=str(checkpoint), selected_by=str(results_file),
                       model_sha256=sha256_file(staging / "model.safetensors"))  # fmt: skip
     (staging / CALIBRATION_FILE).write_text(json.dumps(calibrations, indent=2) + "\n")
@@ -178,18 +177,14 @@ def best_small_model(results_dir: Path = RESULTS_DIR, full_data_only: bool = Tru
 
 def rethreshold(output: Path, backends=SERVING_BACKENDS) -> None:
     """Choose the thresholds of a shipped folder again (e.g. after the int8 recipe changed); weights untouched."""
-    import numpy as np
 
-    from toxiclf.data import LABEL_COLUMN, TEXT_COLUMN, load_splits
+    from toxiclf.data import load_splits
 
     if not (output / "model.safetensors").exists():
         raise ShipError(f"{output} holds no shipped model")
     path = output / THRESHOLD_FILE
     previous = json.loads(path.read_text()) if path.exists() else {}
-    validation = load_splits()["validation"]
-    thresholds, calibrations = validation_thresholds(
-        output, backends, validation[TEXT_COLUMN], np.array(validation[LABEL_COLUMN])
-    )
+    thresholds, calibrations = validation_thresholds(output, backends, load_splits()["validation"])
     thresholds.update({k: previous[k] for k in ("source", "selected_by") if k in previous},
                       model_sha256=sha256_file(output / "model.safetensors"))  # fmt: skip
     for name, content in ((CALIBRATION_FILE, calibrations), (THRESHOLD_FILE, thresholds)):
