@@ -6,9 +6,9 @@
 #
 # Order: teacher -> odd student (distilled) -> run_eval.py on the whole test split (baselines fitted on all
 # training comments) -> ship the best 6-layer model by validation ROC-AUC (thresholds per backend, card, README
-# table, inference benchmark, load test); then, as time allows, MiniLM-L6 fine-tuned directly, the ensemble's
-# soft labels and the two students trained on them; then the odd CE-only ablation, the even student, LoRA and the
-# debiased odd student; each round followed by the same evaluation and shipping. Training checkpoints every
+# table, inference benchmark, load test); then, as time allows, MiniLM-L6 fine-tuned directly and the debiased
+# odd student; the ensemble's soft labels and the two students trained on them; the odd CE-only ablation, the even
+# student and LoRA; each round followed by the same evaluation and shipping. Training checkpoints every
 # SAVE_STEPS steps; rerunning the script (after a reboot, a killed session) resumes the unfinished step from its
 # last checkpoint and skips finished ones.
 set -euo pipefail
@@ -93,21 +93,22 @@ train teacher $PY run_finetune.py "${TRAIN[@]}"
 train student-odd $PY run_distill.py --layers odd --teacher "$OUT/teacher" "${TRAIN[@]}"
 # The teacher is scored in round 2: shipping needs the student's numbers only, and an hour sooner.
 evaluate_and_ship 1 student-odd
-# Distillation that pays: MiniLM-L6 fine-tuned directly (the reference a user could train alone), the ensemble's
-# soft labels (teacher + MiniLM-L6, scored once), and two students trained on them.
+# MiniLM-L6 fine-tuned directly: the reference a user could train alone (and the model whose identity bias the
+# audit found first); the odd student again with non-toxic identity sentences (bias mitigation).
 train minilm-l6 $PY run_finetune.py --model minilm-l6 "${TRAIN[@]}"
+train student-odd-debiased $PY run_distill.py --layers odd --teacher "$OUT/teacher" --identity-augmentation 765 \
+  "${TRAIN[@]}"
+evaluate_and_ship 2 teacher minilm-l6 student-odd-debiased
+# Distillation that pays: the ensemble's soft labels (teacher + MiniLM-L6, scored once) and two students on them.
 step "soft labels" "$OUT/soft_labels.npz" \
   $PY -m toxiclf.soft_labels --teachers "$OUT/teacher" "$OUT/minilm-l6" --output "$OUT/soft_labels.npz"
 train student-odd-ens $PY run_distill.py --layers odd --teacher "$OUT/teacher" --soft-labels "$OUT/soft_labels.npz" \
   "${TRAIN[@]}"
 train minilm-l6-ens $PY run_distill.py --student-init minilm-l6 --soft-labels "$OUT/soft_labels.npz" --alpha-cos 0 \
   "${TRAIN[@]}"
-evaluate_and_ship 2 teacher minilm-l6 student-odd-ens minilm-l6-ens
+evaluate_and_ship 3 student-odd-ens minilm-l6-ens
 train student-odd-ce $PY run_distill.py --layers odd --teacher "$OUT/teacher" --alpha-kl 0 --alpha-cos 0 "${TRAIN[@]}"
 train student-even $PY run_distill.py --layers even --teacher "$OUT/teacher" "${TRAIN[@]}"
 train lora $PY run_lora.py "${TRAIN[@]}"
-# Bias mitigation: the odd student again, with every non-toxic identity sentence of the augmentation templates.
-train student-odd-debiased $PY run_distill.py --layers odd --teacher "$OUT/teacher" --identity-augmentation 765 \
-  "${TRAIN[@]}"
-evaluate_and_ship 3 student-odd-ce student-even lora student-odd-debiased
+evaluate_and_ship 4 student-odd-ce student-even lora
 echo "== $(date -u +%FT%TZ) all steps finished"

@@ -28,10 +28,11 @@ sys.path.insert(0, str(REPO_ROOT))
 from toxiclf.calibration import CALIBRATION_FILE  # noqa: E402
 from toxiclf.classifier import SERVING_BACKENDS, THRESHOLD_FILE  # noqa: E402
 from toxiclf.model_card import model_card  # noqa: E402
-from toxiclf.paths import RESULTS_DIR, SHIPPED_MODEL_DIR, sha256_file  # noqa: E402
+from toxiclf.paths import RESULTS_DIR, SHIPPED_MODEL_DIR, sha256_file, shown_path  # noqa: E402
 from toxiclf.training import RUN_CONFIG_FILE  # noqa: E402
 
 MAX_SHIPPED_MB = 64
+ALREADY_SHIPPED = 3  # exit status of --best --unless-shipped when the best model is the shipped one
 SHIPPED_RESULTS = RESULTS_DIR / "shipped.json"
 
 
@@ -143,7 +144,8 @@ def ship(checkpoint: Path, results_file: Path, output: Path, backends=SERVING_BA
             f"{checkpoint} ships as {size_mb:.0f} MiB, over the {MAX_SHIPPED_MB} MiB budget; nothing changed"
         )
     thresholds, calibrations = validation_thresholds(staging, backends, splits["validation"])
-    thresholds.update(source=str(checkpoint), selected_by=str(results_file),
+    thresholds.update(source=shown_path(checkpoint), source_sha256=sha256_file(checkpoint / "model.safetensors"),
+                      selected_by=shown_path(results_file),
                       model_sha256=sha256_file(staging / "model.safetensors"))  # fmt: skip
     (staging / CALIBRATION_FILE).write_text(json.dumps(calibrations, indent=2) + "\n")
     (staging / THRESHOLD_FILE).write_text(json.dumps(thresholds, indent=2) + "\n")
@@ -173,6 +175,18 @@ def best_small_model(results_dir: Path = RESULTS_DIR, full_data_only: bool = Tru
     score, name, path, result = max(candidates)
     print(f"Best by validation ROC-AUC: {name} ({score:.4f}) of {', '.join(c[1] for c in candidates)}")
     return REPO_ROOT / result["path"], path
+
+
+def already_shipped(checkpoint: Path, output: Path) -> bool:
+    """Whether `output` was shipped from `checkpoint` as it is now (same folder, same weights)."""
+    path = output / THRESHOLD_FILE
+    record = json.loads(path.read_text()) if path.exists() else {}
+    weights = checkpoint / "model.safetensors"
+    return (
+        record.get("source") == shown_path(checkpoint)
+        and weights.exists()
+        and record.get("source_sha256") == sha256_file(weights)
+    )
 
 
 def rethreshold(output: Path, backends=SERVING_BACKENDS) -> None:
@@ -213,6 +227,11 @@ def main(argv=None):
         action="store_true",
         help=f"ship the best of {', '.join(SMALL_MODELS)} by validation ROC-AUC (full-data runs)",
     )
+    parser.add_argument(
+        "--unless-shipped",
+        action="store_true",
+        help=f"with --best: exit with status {ALREADY_SHIPPED} and change nothing if the best is what is shipped",
+    )
     parser.add_argument("--output", type=Path, default=SHIPPED_MODEL_DIR, help="where to ship (default: model/)")
     parser.add_argument(
         "--rethreshold",
@@ -234,7 +253,11 @@ def main(argv=None):
         elif args.refresh_card:
             refresh_card(args.output, args.refresh_card)
         elif args.best:
-            ship(*best_small_model(), args.output)
+            checkpoint, results_file = best_small_model()
+            if args.unless_shipped and already_shipped(checkpoint, args.output):
+                print(f"{checkpoint} is already shipped in {args.output}; nothing changed")
+                raise SystemExit(ALREADY_SHIPPED)
+            ship(checkpoint, results_file, args.output)
         elif args.checkpoint and args.results:
             ship(args.checkpoint, args.results, args.output)
         else:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Ship the best 6-layer model by validation ROC-AUC and refresh everything that describes what is served: the
 # served backend's test metrics (results/shipped.json), the bias audit, the model card, the README's tables,
-# the inference benchmark, both load tests and the explanation check.
+# the inference benchmark, both load tests and the explanation check. When the best model is the one already
+# shipped, only the audit (of the newly trained models too) and the README's tables are refreshed.
 #
 #   bash scripts/ship_round.sh --teacher outputs/teacher [NAME=PATH ...]   # NAME=PATH: more models to audit
 set -euo pipefail
@@ -10,11 +11,16 @@ PY=${PY:-.venv/bin/python}
 [ "${1:-}" = --teacher ] && [ -n "${2:-}" ] || { echo "usage: ship_round.sh --teacher DIR [NAME=PATH ...]" >&2; exit 2; }
 TEACHER=$2
 shift 2
-$PY scripts/ship_model.py --best
-$PY run_eval.py --checkpoints shipped=model --backend onnx-int8 --no-baselines
+status=0
+$PY scripts/ship_model.py --best --unless-shipped || status=$?
+[ $status = 0 ] || [ $status = 3 ] || exit $status  # 3: the best model is already shipped
+new=$([ $status = 0 ] && echo 1 || echo 0)
+
+[ "$new" = 1 ] && $PY run_eval.py --checkpoints shipped=model --backend onnx-int8 --no-baselines
 $PY run_eval.py --bias-audit --backend onnx-int8 --checkpoints shipped=model "$@"
-$PY scripts/ship_model.py --refresh-card
+[ "$new" = 1 ] && $PY scripts/ship_model.py --refresh-card
 $PY run_eval.py --report-only --update-readme
+[ "$new" = 1 ] || exit 0
 $PY run_eval.py --bench --teacher "$TEACHER" --student model --max-eval-samples 2000 --update-readme
 $PY scripts/load_test.py --update-readme
 $PY scripts/load_test.py --concurrency 64 --heavy-clients 1 --slow-connections 200 \

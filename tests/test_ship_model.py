@@ -153,3 +153,13 @@ def test_calibration_and_thresholds_are_fitted_on_validation_texts_only(
     splits = load_splits(str(tiny_dataset_dir), 42)
     assert scored and set(scored) == set(splits["validation"]["comment_text"])  # every backend, the same rows
     assert not set(scored) & set(splits["test"]["comment_text"])
+
+
+def test_already_shipped_knows_the_source_and_its_weights(tmp_path, checkpoint, tiny_dataset_dir):
+    output = tmp_path / "model"
+    assert not ship_model.already_shipped(checkpoint, output)
+    ship_model.ship(checkpoint, results_for(tmp_path, checkpoint, tiny_dataset_dir), output)
+    assert ship_model.already_shipped(checkpoint, output)
+    weights = checkpoint / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-1] + b"\0")  # retrained in place: not the shipped weights
+    assert not ship_model.already_shipped(checkpoint, output)
