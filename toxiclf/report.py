@@ -77,9 +77,19 @@ def _table(results: list[dict]) -> str:
             f"{_epochs(r)} | {_params(cost.get('parameters'))} | "
             f"{v['f1']:.3f} {_ci(ci['f1'])} | {v['roc_auc']:.4f} {_ci(ci['roc_auc'])} | {v['pr_auc']:.3f} | "
             f"{v['accuracy']:.3f} | {m['validation_threshold']:.2f} | {m['threshold_0.5']['f1']:.3f} | {latency} | "
-            f"{cost.get('throughput_comments_per_s_batch32', '–')} | {'; '.join(m['flags']) or 'ok'} |"
+            f"{_throughput(cost)} | {_flag_names(m['flags'])} |"
         )
     return header + "\n".join(rows)
+
+
+def _throughput(cost: dict) -> str:
+    value = cost.get("throughput_comments_per_s_batch32")
+    return "–" if value is None else f"{value:,.0f}"
+
+
+def _flag_names(flags: list[str]) -> str:
+    """The kinds of flag ('degenerate', 'inverted'), once each; the JSON keeps the full sentences."""
+    return "; ".join(dict.fromkeys(flag.split(":")[0] for flag in flags)) or "ok"
 
 
 def _cost_note(results: list[dict]) -> str:
@@ -87,7 +97,7 @@ def _cost_note(results: list[dict]) -> str:
     if not measured:
         return "Cost not measured (--no-cost)."
     devices, threads = {d["cpu"] for d in measured}, {d["torch_threads"] for d in measured}
-    runs = {r["provenance"]["evaluated_at"] for r in results if r.get("model") not in ("majority", "tfidf-logreg")}
+    runs = {r["provenance"]["evaluated_at"] for r in results if "device" in r.get("cost", {})}
     return (f"Cost measured on {', '.join(sorted(devices))} ({', '.join(map(str, sorted(threads)))} threads) in "
             f"{len(runs)} run(s) of run_eval.py; compare latency and throughput within one run "
             "(`provenance.evaluated_at` in each JSON).")  # fmt: skip
