@@ -67,6 +67,8 @@ def pack(results_dir: Path, output: Path, logs: list[Path], allow_subset: bool =
     except ShipError as error:
         raise PackError(str(error)) from None
     output.mkdir(parents=True, exist_ok=True)
+    for earlier in output.glob(STUDENT_PART.format(0)[:-2] + "*"):  # a later phase packs anew: no stale part stays
+        earlier.unlink()
     with tarfile.open(output / RESULTS_ARCHIVE, "w:gz") as tar:
         tar.add(results_dir, arcname="results")
         for run_config in sorted(checkpoint.parent.glob("*/run_config.json")):

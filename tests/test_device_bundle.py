@@ -111,12 +111,15 @@ def packed(tmp_path, tiny_classifier_dir, monkeypatch):
     log.write_text("trained\n")
     monkeypatch.setattr(sys.modules["ship_model"], "REPO_ROOT", tmp_path / "repo")
     monkeypatch.setattr(gpu_results, "PART_MIB", 0.05)
+    (tmp_path / "pack").mkdir()
+    (tmp_path / "pack" / "student.tar.part09").write_bytes(b"left by an earlier phase")
     return tmp_path, gpu_results.pack(results, tmp_path / "pack", [log], allow_subset=True)
 
 
 def test_pack_and_unpack_give_back_the_student_and_results(packed):
     tmp_path, record = packed
     assert len(record["student_parts"]) > 1
+    assert sorted(p.name for p in (tmp_path / "pack").glob("student.tar.part*")) == sorted(record["student_parts"])
     assert record["student"] == "outputs/gpu/student-odd" and record["results_file"] == "student-odd.json"
     here = tmp_path / "here"
     target = gpu_results.unpack(tmp_path / "pack", here / "results", repo_root=here)
