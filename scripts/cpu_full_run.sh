@@ -85,7 +85,8 @@ evaluate_and_ship() {
   step "evaluation $round" "$DONE/eval-$round" \
     bash -c "$PY run_eval.py --checkpoints ${checkpoints[*]} --no-baselines && touch $DONE/eval-$round"
   step "ship $round" "$DONE/ship-$round" \
-    bash -c "PY=$PY bash scripts/ship_round.sh --teacher $OUT/teacher ${audited[*]} && touch $DONE/ship-$round"
+    bash -c "PY=$PY SHIP_STAMP=$OUT/ship_round.sha256 bash scripts/ship_round.sh --teacher $OUT/teacher \
+      ${audited[*]} && touch $DONE/ship-$round"
 }
 
 echo "== $(date -u +%FT%TZ) cpu_full_run.sh on $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)"

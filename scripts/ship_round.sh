@@ -2,7 +2,8 @@
 # Ship the best 6-layer model by validation ROC-AUC and refresh everything that describes what is served: the
 # served backend's test metrics (results/shipped.json), the bias audit, the model card, the README's tables,
 # the inference benchmark, both load tests and the explanation check. When the best model is the one already
-# shipped, only the audit (of the newly trained models too) and the README's tables are refreshed.
+# shipped and a round completed for it, only the audit (of the newly trained models too) and the README's tables
+# are refreshed.
 #
 #   bash scripts/ship_round.sh --teacher outputs/teacher [NAME=PATH ...]   # NAME=PATH: more models to audit
 set -euo pipefail
@@ -11,18 +12,25 @@ PY=${PY:-.venv/bin/python}
 [ "${1:-}" = --teacher ] && [ -n "${2:-}" ] || { echo "usage: ship_round.sh --teacher DIR [NAME=PATH ...]" >&2; exit 2; }
 TEACHER=$2
 shift 2
+# A round that completed leaves the shipped weights' sha256 here: a round stopped half-way is completed next time.
+STAMP=${SHIP_STAMP:-outputs/ship_round.sha256}
 status=0
 $PY scripts/ship_model.py --best --unless-shipped || status=$?
 [ $status = 0 ] || [ $status = 3 ] || exit $status  # 3: the best model is already shipped
-new=$([ $status = 0 ] && echo 1 || echo 0)
+full=1
+if [ $status = 3 ] && [ "$(cat "$STAMP" 2>/dev/null)" = "$(sha256sum model/model.safetensors | cut -d' ' -f1)" ]; then
+  full=0
+fi
 
-[ "$new" = 1 ] && $PY run_eval.py --checkpoints shipped=model --backend onnx-int8 --no-baselines
+[ "$full" = 1 ] && $PY run_eval.py --checkpoints shipped=model --backend onnx-int8 --no-baselines
 $PY run_eval.py --bias-audit --backend onnx-int8 --checkpoints shipped=model "$@"
-[ "$new" = 1 ] && $PY scripts/ship_model.py --refresh-card
+[ "$full" = 1 ] && $PY scripts/ship_model.py --refresh-card
 $PY run_eval.py --report-only --update-readme
-[ "$new" = 1 ] || exit 0
+if [ "$full" = 0 ]; then exit 0; fi
 $PY run_eval.py --bench --teacher "$TEACHER" --student model --max-eval-samples 2000 --update-readme
 $PY scripts/load_test.py --update-readme
 $PY scripts/load_test.py --concurrency 64 --heavy-clients 1 --slow-connections 200 \
   --output results/serving_mixed.json --readme-section serving-mixed --update-readme
 $PY scripts/explain_faithfulness.py
+mkdir -p "$(dirname "$STAMP")"
+sha256sum model/model.safetensors | cut -d' ' -f1 >"$STAMP"

@@ -99,3 +99,24 @@ def test_a_second_run_is_refused_while_one_holds_the_lock(tmp_path):
 @pytest.mark.parametrize("name", ["cpu_full_run.sh"])
 def test_the_script_is_valid_bash(name):
     subprocess.run(["bash", "-n", str(REPO_ROOT / "scripts" / name)], check=True)
+
+
+@pytest.mark.parametrize("completed_before", [True, False])
+def test_a_round_whose_best_model_is_shipped_refreshes_only_audit_and_tables(tmp_path, completed_before):
+    import hashlib
+
+    stub = tmp_path / "python-stub"
+    stub.write_text('#!/usr/bin/env bash\necho "$*" >> "$CALLS"\n[[ "$*" == *--unless-shipped* ]] && exit 3\nexit 0\n')
+    stub.chmod(0o755)
+    stamp = tmp_path / "stamp"
+    if completed_before:
+        stamp.write_text(hashlib.sha256((REPO_ROOT / "model" / "model.safetensors").read_bytes()).hexdigest() + "\n")
+    environment = {**os.environ, "PY": str(stub), "CALLS": str(tmp_path / "calls"), "SHIP_STAMP": str(stamp)}
+    result = subprocess.run(["bash", str(REPO_ROOT / "scripts" / "ship_round.sh"), "--teacher", "t", "a=b"],
+                            cwd=REPO_ROOT, env=environment, capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    made = calls(tmp_path)
+    assert any("--bias-audit" in call and call.endswith("a=b") for call in made)
+    assert any("--report-only" in call for call in made)
+    refreshed = any("--bench" in call for call in made) and any("load_test.py" in call for call in made)
+    assert refreshed is not completed_before  # a round stopped half-way is completed, not skipped
