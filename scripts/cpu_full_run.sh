@@ -92,16 +92,16 @@ evaluate_and_ship() {
 echo "== $(date -u +%FT%TZ) cpu_full_run.sh on $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)"
 train teacher $PY run_finetune.py "${TRAIN[@]}"
 train student-odd $PY run_distill.py --layers odd --teacher "$OUT/teacher" "${TRAIN[@]}"
-# The teacher is scored in round 2: shipping needs the student's numbers only, and an hour sooner.
+# The teacher is scored in round 3: shipping needs the student's numbers only, and an hour sooner.
 evaluate_and_ship 1 student-odd
-# MiniLM-L6 fine-tuned directly: the reference a user could train alone (and the model whose identity bias the
-# audit found first), scored with the teacher as soon as it is trained; then the odd student again with non-toxic
-# identity sentences (bias mitigation).
-train minilm-l6 $PY run_finetune.py --model minilm-l6 "${TRAIN[@]}"
-evaluate_and_ship 2 teacher minilm-l6
+# The odd student again with non-toxic identity sentences: the shipped student fails the bias audit's goals, so
+# its mitigation comes first; then the teacher's test numbers and MiniLM-L6 fine-tuned directly, the reference a
+# user could train alone.
 train student-odd-debiased $PY run_distill.py --layers odd --teacher "$OUT/teacher" --identity-augmentation 765 \
   "${TRAIN[@]}"
-evaluate_and_ship 3 student-odd-debiased
+evaluate_and_ship 2 student-odd-debiased
+train minilm-l6 $PY run_finetune.py --model minilm-l6 "${TRAIN[@]}"
+evaluate_and_ship 3 teacher minilm-l6
 # Distillation that pays: the ensemble's soft labels (teacher + MiniLM-L6, scored once) and two students on them.
 step "soft labels" "$OUT/soft_labels.npz" \
   $PY -m toxiclf.soft_labels --teachers "$OUT/teacher" "$OUT/minilm-l6" --output "$OUT/soft_labels.npz"
