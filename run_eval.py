@@ -24,8 +24,8 @@ from transformers import set_seed
 
 from toxiclf.baselines import MajorityBaseline, TfidfBaseline
 from toxiclf.bench import bench_markdown, run_benchmark
-from toxiclf.calibration import invert, reliability
-from toxiclf.classifier import BACKENDS, load_classifier
+from toxiclf.calibration import CALIBRATION_FILE, invert, reliability
+from toxiclf.classifier import BACKENDS, THRESHOLD_FILE, load_classifier, read_threshold
 from toxiclf.comparisons import ids_checksum, save_scores, write_comparisons
 from toxiclf.data import (
     DEFAULT_SEED,
@@ -38,6 +38,7 @@ from toxiclf.data import (
     load_splits,
 )
 from toxiclf.evaluation import BOOTSTRAP_RESAMPLES, evaluate_scores, folder_size_mb, measure_cost
+from toxiclf.metrics import best_f1_threshold
 from toxiclf.paths import OUTPUTS_DIR, REPO_ROOT, RESULTS_DIR, SHIPPED_MODEL_DIR, sha256_file, shown_path
 from toxiclf.provenance import device_info, git_commit, library_versions
 from toxiclf.report import replace_readme_section, update_readme, write_report
@@ -181,7 +182,7 @@ def main(argv=None):
     if args.bench:
         return bench(args, test_texts, test_labels)
     if args.bias_audit:
-        return bias_audit(args, test_texts, test_labels)
+        return bias_audit(args, test, validation)
 
     common = {
         "data": source,
@@ -269,25 +270,32 @@ def report(args):
     print(summary.read_text())
 
 
-def bias_audit(args, test_texts, test_labels) -> dict:
-    """The identity audit (toxiclf.identity_audit) of each checkpoint, on the templates and the real test split."""
-    from toxiclf.identity_audit import audit_sentences, real_split_audit, template_audit, worst_terms
+def bias_audit(args, test, validation) -> dict:
+    """The identity audit (toxiclf.identity_audit) of each checkpoint, on the templates and the real test split.
+
+    Each model is audited at its own operating point for this backend: the stored threshold of a shipped model,
+    else the one that maximises F1 on the validation split, as shipping would choose it; never 0.5 by default,
+    so that a mitigated model and the shipped one are compared as each would be served. A model audited before
+    with the same inputs (weights, threshold and calibration files, backend, sentences, test and validation rows)
+    keeps its earlier audit: every shipping round audits all trained models, and each costs minutes on a CPU.
+    """
+    from toxiclf.identity_audit import audit_sentences
     from toxiclf.report import plot_bias
 
     sentences = audit_sentences()
+    inputs = ids_checksum([*sentences["sentence"], *sentences["label"], *test[ID_COLUMN], "|", *validation[ID_COLUMN]])
+    output = args.results_dir / "bias.json"
+    earlier = json.loads(output.read_text())["models"] if output.exists() else {}
     audits = {}
     for name, path in args.checkpoints.items():
-        classifier = load_classifier(path, args.backend, batch_size=args.batch_size)
-        templated = template_audit(sentences, classifier.scores(sentences["sentence"].tolist()), classifier.threshold)
-        real = real_split_audit(test_texts, test_labels, classifier.scores(test_texts, progress=True),
-                                sorted(sentences["term"].unique()))  # fmt: skip
-        audits[name] = {
-            "path": shown_path(path), "backend": classifier.backend, "threshold": classifier.threshold,
-            "calibrated": classifier.calibration is not None, "templates": templated,
-            "worst_terms_by_neutral_false_positive_rate": worst_terms(templated["terms"]),
-            "real_test_split": {"rows": len(test_texts), "terms": real},
-        }  # fmt: skip
-        overall = templated["overall"]
+        key = audit_key(path, args.backend, inputs)
+        reused = next((entry for entry in earlier.values() if entry.get("audit_key") == key), None)
+        if reused:
+            logger.info("%s: audited before with the same inputs (%s); kept", name, reused["path"])
+            audits[name] = {**reused, "path": shown_path(path)}
+        else:
+            audits[name] = {**audit_model(args, path, sentences, test, validation), "audit_key": key}
+        overall = audits[name]["templates"]["overall"]
         logger.info("%s: neutral false-positive rate %.3f, toxic recall %.3f; worst: %s", name,
                     overall["neutral_false_positive_rate"], overall["toxic_recall"],
                     audits[name]["worst_terms_by_neutral_false_positive_rate"])  # fmt: skip
@@ -295,9 +303,39 @@ def bias_audit(args, test_texts, test_labels) -> dict:
     result = {"command": f"python run_eval.py --bias-audit --backend {args.backend} --checkpoints {checkpoints}",
               "terms": int(sentences["term"].nunique()), "sentences": len(sentences), "models": audits}  # fmt: skip
     args.results_dir.mkdir(parents=True, exist_ok=True)
-    (args.results_dir / "bias.json").write_text(json.dumps(result, indent=2) + "\n")
+    output.write_text(json.dumps(result, indent=2) + "\n")
     plot_bias(audits, args.results_dir)
     return result
+
+
+def audit_key(path: Path, backend: str, inputs: str) -> str:
+    """What an audit's numbers depend on: the files that make the scores and the threshold, and the rows."""
+    parts = [backend, inputs]
+    for file in ("model.safetensors", THRESHOLD_FILE, CALIBRATION_FILE):
+        parts.append(sha256_file(path / file) if (path / file).exists() else "-")
+    return ids_checksum(parts)
+
+
+def audit_model(args, path: Path, sentences, test, validation) -> dict:
+    from toxiclf.identity_audit import real_split_audit, template_audit, worst_terms
+
+    classifier = load_classifier(path, args.backend, batch_size=args.batch_size)
+    threshold_source = THRESHOLD_FILE
+    if read_threshold(path, classifier.backend) is None:
+        val_scores = classifier.scores(validation[TEXT_COLUMN], progress=True)
+        classifier.threshold = best_f1_threshold(np.array(validation[LABEL_COLUMN]), val_scores)
+        threshold_source = f"validation split, max F1 ({len(validation)} comments)"
+    templated = template_audit(sentences, classifier.scores(sentences["sentence"].tolist()), classifier.threshold)
+    test_texts = test[TEXT_COLUMN]
+    real = real_split_audit(test_texts, np.array(test[LABEL_COLUMN]), classifier.scores(test_texts, progress=True),
+                            sorted(sentences["term"].unique()))  # fmt: skip
+    return {
+        "path": shown_path(path), "backend": classifier.backend, "threshold": classifier.threshold,
+        "threshold_source": threshold_source, "calibrated": classifier.calibration is not None,
+        "templates": templated,
+        "worst_terms_by_neutral_false_positive_rate": worst_terms(templated["terms"]),
+        "real_test_split": {"rows": len(test_texts), "terms": real},
+    }  # fmt: skip
 
 
 def bench(args, texts, labels) -> dict:

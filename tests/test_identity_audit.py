@@ -56,6 +56,29 @@ def test_run_eval_audits_a_tiny_model_for_every_term(tmp_path, tiny_dataset_dir,
     assert (tmp_path / "bias.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_the_audit_uses_each_model_s_own_operating_point(tmp_path, tiny_dataset_dir, tiny_classifier_dir):
+    """A model without a stored threshold is audited at its validation max-F1 threshold, never at 0.5."""
+    import shutil
+
+    from toxiclf.classifier import load_classifier
+    from toxiclf.data import LABEL_COLUMN, TEXT_COLUMN, load_splits
+    from toxiclf.metrics import best_f1_threshold
+
+    shipped = tmp_path / "shipped"
+    shutil.copytree(tiny_classifier_dir, shipped)
+    (shipped / "threshold.json").write_text(json.dumps({"thresholds": {"torch": {"threshold": 0.77}}}))
+    run_eval.main(["--bias-audit", "--dataset", str(tiny_dataset_dir), "--backend", "torch", "--checkpoints",
+                   f"shipped={shipped}", f"trained={tiny_classifier_dir}", "--results-dir", str(tmp_path)])  # fmt: skip
+    models = json.loads((tmp_path / "bias.json").read_text())["models"]
+    assert models["shipped"]["threshold"] == 0.77 and models["shipped"]["threshold_source"] == "threshold.json"
+
+    validation = load_splits(str(tiny_dataset_dir))["validation"]
+    scores = load_classifier(tiny_classifier_dir, "torch").scores(validation[TEXT_COLUMN])
+    expected = best_f1_threshold(np.array(validation[LABEL_COLUMN]), scores)
+    assert models["trained"]["threshold"] == pytest.approx(expected, abs=1e-6)
+    assert models["trained"]["threshold_source"].startswith("validation split, max F1")
+
+
 def test_augmentation_sentences_are_disjoint_from_the_audit_and_seeded():
     from toxiclf.identity_audit import augmentation_sentences
 
@@ -79,3 +102,27 @@ def test_training_data_gets_the_identity_sentences(tiny_dataset_dir, tokenizer):
     train, validation, _ = training.load_training_data(args, tokenizer)
     assert len(train) == 140 + 25 and len(validation) == 20
     assert train["labels"][-25:] == [0] * 25
+
+
+def test_a_model_audited_with_the_same_inputs_is_not_scored_again(tmp_path, tiny_dataset_dir, tiny_classifier_dir,
+                                                                   monkeypatch):  # fmt: skip
+    import shutil
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_classifier_dir, model)
+    audit = ["--bias-audit", "--dataset", str(tiny_dataset_dir), "--backend", "torch", "--results-dir", str(tmp_path)]
+    run_eval.main([*audit, "--checkpoints", f"first={model}"])
+    first = json.loads((tmp_path / "bias.json").read_text())["models"]["first"]
+
+    def no_scoring(*args, **kwargs):
+        raise AssertionError("scored a model whose audit is already there")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(run_eval, "load_classifier", no_scoring)
+        run_eval.main([*audit, "--checkpoints", f"again={model}"])
+    assert json.loads((tmp_path / "bias.json").read_text())["models"]["again"] == first
+
+    (model / "threshold.json").write_text(json.dumps({"thresholds": {"torch": {"threshold": 0.9}}}))
+    run_eval.main([*audit, "--checkpoints", f"moved={model}"])  # a new operating point: audited again
+    moved = json.loads((tmp_path / "bias.json").read_text())["models"]["moved"]
+    assert moved["threshold"] == 0.9 and moved["audit_key"] != first["audit_key"]
