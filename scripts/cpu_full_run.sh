@@ -95,13 +95,14 @@ train student-odd $PY run_distill.py --layers odd --teacher "$OUT/teacher" "${TR
 # The teacher is scored in round 3: shipping needs the student's numbers only, and an hour sooner.
 evaluate_and_ship 1 student-odd
 # The odd student again with non-toxic identity sentences: the shipped student fails the bias audit's goals, so
-# its mitigation comes first; then the teacher's test numbers and MiniLM-L6 fine-tuned directly, the reference a
+# its mitigation comes first; then the teacher's test numbers, and MiniLM-L6 fine-tuned directly, the reference a
 # user could train alone.
 train student-odd-debiased $PY run_distill.py --layers odd --teacher "$OUT/teacher" --identity-augmentation 765 \
   "${TRAIN[@]}"
 evaluate_and_ship 2 student-odd-debiased
+evaluate_and_ship 3 teacher
 train minilm-l6 $PY run_finetune.py --model minilm-l6 "${TRAIN[@]}"
-evaluate_and_ship 3 teacher minilm-l6
+evaluate_and_ship 4 minilm-l6
 # Distillation that pays: the ensemble's soft labels (teacher + MiniLM-L6, scored once) and two students on them.
 step "soft labels" "$OUT/soft_labels.npz" \
   $PY -m toxiclf.soft_labels --teachers "$OUT/teacher" "$OUT/minilm-l6" --output "$OUT/soft_labels.npz"
@@ -109,9 +110,9 @@ train student-odd-ens $PY run_distill.py --layers odd --teacher "$OUT/teacher" -
   "${TRAIN[@]}"
 train minilm-l6-ens $PY run_distill.py --student-init minilm-l6 --soft-labels "$OUT/soft_labels.npz" --alpha-cos 0 \
   "${TRAIN[@]}"
-evaluate_and_ship 4 student-odd-ens minilm-l6-ens
+evaluate_and_ship 5 student-odd-ens minilm-l6-ens
 train student-odd-ce $PY run_distill.py --layers odd --teacher "$OUT/teacher" --alpha-kl 0 --alpha-cos 0 "${TRAIN[@]}"
 train student-even $PY run_distill.py --layers even --teacher "$OUT/teacher" "${TRAIN[@]}"
 train lora $PY run_lora.py "${TRAIN[@]}"
-evaluate_and_ship 5 student-odd-ce student-even lora
+evaluate_and_ship 6 student-odd-ce student-even lora
 echo "== $(date -u +%FT%TZ) all steps finished"

@@ -51,8 +51,8 @@ def test_steps_run_in_order_and_a_rerun_skips_them(tmp_path):
     assert trained == [
         "teacher",
         "student-odd",
-        "minilm-l6",
         "student-odd-debiased",
+        "minilm-l6",
         "student-odd-ens",
         "minilm-l6-ens",
         "student-odd-ce",
@@ -63,13 +63,15 @@ def test_steps_run_in_order_and_a_rerun_skips_them(tmp_path):
     assert scripts[3] == "run_eval.py"  # evaluation and shipping right after the odd student
     assert "scripts/ship_model.py" in scripts[4:7]
     assert sum("--baselines-only" in call for call in calls(tmp_path)) == 1
+    teacher_scored = next(i for i, call in enumerate(calls(tmp_path)) if "--checkpoints teacher=" in call)
+    assert teacher_scored < next(i for i, call in enumerate(calls(tmp_path)) if call.endswith("/minilm-l6"))
     soft_labels = next(i for i, call in enumerate(calls(tmp_path)) if "toxiclf.soft_labels" in call)
     assert "--soft-labels" in calls(tmp_path)[soft_labels + 1]
     assert "all steps finished" in result.stdout
     before = len(calls(tmp_path))
     again = run_script(tmp_path)
     assert again.returncode == 0 and len(calls(tmp_path)) == before
-    assert again.stdout.count("== skip") == 22
+    assert again.stdout.count("== skip") == 28  # 9 trainings, soft labels, 6 rounds x (baselines, evaluation, shipping)
 
 
 def test_a_failed_step_stops_the_run_and_a_rerun_resumes_there(tmp_path):
