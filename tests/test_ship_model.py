@@ -126,12 +126,19 @@ def test_the_card_states_calibration_and_bias_from_the_results(tmp_path, checkpo
     (results / "calibration.json").write_text(json.dumps({"shipped": {
         "backend": "onnx-int8", "test_rows": 31687, "map": {"method": "platt"}, "before": point,
         "after": {**point, "ece": 0.012}, "roc_auc_before_after": [0.98, 0.98]}}))  # fmt: skip
-    (results / "bias.json").write_text(json.dumps({"models": {"shipped": {
-        "templates": {"overall": {"neutral_false_positive_rate": 0.031, "toxic_recall": 0.95}},
-        "worst_terms_by_neutral_false_positive_rate": [["gay", 0.3], ["Muslim", 0.2]]}}}))  # fmt: skip
+
+    def audited(threshold, flagged, worst):
+        return {"threshold": threshold, "backend": "onnx-int8", "worst_terms_by_neutral_false_positive_rate": worst,
+                "templates": {"overall": {"neutral_false_positive_rate": flagged, "toxic_recall": 0.95}}}  # fmt: skip
+
+    (results / "bias.json").write_text(json.dumps({"terms": 40, "sentences": 1200, "models": {
+        "shipped": audited(0.4, 0.031, [["gay", 0.3], ["Muslim", 0.2]]),
+        "student-odd": audited(0.35, 0.072, [["homosexual", 0.9]])}}))  # fmt: skip
     card = model_card(output, None, results)
     assert "platt scaling" in card and "**0.0120** after" in card
+    assert "40 identity terms, 15 neutral and 15 toxic templates each" in card
     assert "flagged **3.1%**" in card and "gay 30%, Muslim 20%" in card and "caught 95.0%" in card
+    assert "| student-odd | 0.350 | 7.2% | homosexual 90% | 95.0% |" in card  # the model before mitigation
 
 
 def test_calibration_and_thresholds_are_fitted_on_validation_texts_only(

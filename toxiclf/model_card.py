@@ -50,18 +50,36 @@ def _calibration_section(results_dir: Path | None) -> str:
 
 def _bias_section(results_dir: Path | None) -> str:
     path = results_dir / "bias.json" if results_dir else None
-    audit = json.loads(path.read_text())["models"].get("shipped") if path and path.exists() else None
-    if not audit:
+    audit = json.loads(path.read_text()) if path and path.exists() else {}
+    shipped = audit.get("models", {}).get("shipped")
+    if not shipped:
         return "Not measured yet (`python run_eval.py --bias-audit --backend onnx-int8 --checkpoints shipped=model`)."
-    overall = audit["templates"]["overall"]
-    flagged = overall["neutral_false_positive_rate"]
-    worst = ", ".join(f"{term} {rate:.0%}" for term, rate in audit["worst_terms_by_neutral_false_positive_rate"])
-    return (
-        f"On this project's identity audit (`results/bias.json`: 51 identity terms, 10 neutral and 10 toxic "
-        f"templates each), at the served threshold: neutral sentences flagged **{flagged:.1%}** "
-        f"of the time overall; worst terms: {worst}; toxic sentences caught {overall['toxic_recall']:.1%}. "
+    overall = shipped["templates"]["overall"]
+    per_kind = audit["sentences"] // audit["terms"] // 2
+    section = (
+        f"On this project's identity audit (`results/bias.json`: {audit['terms']} identity terms, {per_kind} neutral "
+        f"and {per_kind} toxic templates each), at the served threshold: neutral sentences flagged "
+        f"**{overall['neutral_false_positive_rate']:.1%}** of the time overall; worst terms: {_worst(shipped)}; toxic "
+        f"sentences caught {overall['toxic_recall']:.1%}. "
         "Do not use the scores to judge comments about identity groups without a human reading them."
     )
+    others = {name: entry for name, entry in audit["models"].items() if name != "shipped"}
+    if others:  # the candidates audited beside it: the model before mitigation among them
+        rows = "\n".join(
+            f"| {name} | {entry['threshold']:.3f} | {entry['templates']['overall']['neutral_false_positive_rate']:.1%} "
+            f"| {_worst(entry)} | {entry['templates']['overall']['toxic_recall']:.1%} |"
+            for name, entry in others.items()
+        )
+        section += (
+            "\n\nThe other models audited in the same run, each at its own validation threshold "
+            f"({shipped['backend']} backend):\n\n| model | threshold | neutral flagged | worst terms (neutral flagged) "
+            f"| toxic caught |\n|---|---|---|---|---|\n{rows}"
+        )
+    return section
+
+
+def _worst(entry: dict) -> str:
+    return ", ".join(f"{term} {rate:.0%}" for term, rate in entry["worst_terms_by_neutral_false_positive_rate"])
 
 
 def model_card(model_dir: Path, result: dict | None, results_dir: Path | None = None) -> str:
