@@ -2,8 +2,8 @@
 # Ship the best 6-layer model by validation ROC-AUC and refresh everything that describes what is served: the
 # served backend's test metrics (results/shipped.json), the bias audit, the model card, the README's tables,
 # the inference benchmark, both load tests and the explanation check. When the best model is the one already
-# shipped and a round completed for it, only the audit (of the newly trained models too) and the README's tables
-# are refreshed.
+# shipped and a round completed for it, only the audit (of the newly trained models too), the card and the README's
+# tables are refreshed.
 #
 #   bash scripts/ship_round.sh --teacher outputs/teacher [NAME=PATH ...]   # NAME=PATH: more models to audit
 set -euo pipefail
@@ -24,7 +24,7 @@ fi
 
 [ "$full" = 1 ] && $PY run_eval.py --checkpoints shipped=model --backend onnx-int8 --no-baselines
 $PY run_eval.py --bias-audit --backend onnx-int8 --checkpoints shipped=model "$@"
-[ "$full" = 1 ] && $PY scripts/ship_model.py --refresh-card
+$PY scripts/ship_model.py --refresh-card  # the card names the other audited models too: refreshed every round
 $PY run_eval.py --report-only --update-readme
 if [ "$full" = 0 ]; then exit 0; fi
 $PY run_eval.py --bench --teacher "$TEACHER" --student model --max-eval-samples 2000 --update-readme
