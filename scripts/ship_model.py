@@ -1,7 +1,8 @@
 """Ship a trained checkpoint as model/: fp16 weights, a threshold per serving backend, and a model card.
 
     python scripts/ship_model.py --checkpoint outputs/student-odd --results results/student-odd.json
-    python scripts/ship_model.py --best              # the 6-layer model with the best validation ROC-AUC
+    python scripts/ship_model.py --best              # the 6-layer model with the best validation ROC-AUC (a
+                                                     # bias-mitigated one when results/bias.json finds it better)
     python run_eval.py --checkpoints shipped=model --backend onnx-int8 --no-baselines   # -> results/shipped.json
     python scripts/ship_model.py --refresh-card      # the card's test metrics from results/shipped.json
     python scripts/ship_model.py --rethreshold       # thresholds chosen again (after a new int8 recipe)
@@ -157,24 +158,66 @@ def ship(checkpoint: Path, results_file: Path, output: Path, backends=SERVING_BA
 
 # The 6-layer contenders for shipping; the teacher and LoRA (12 layers) are too slow to serve on a CPU.
 SMALL_MODELS = ("student-odd", "student-even", "student-odd-ce", "minilm-l6", "student-odd-ens", "minilm-l6-ens")
+# A bias-mitigated model and the model it mitigates (the same recipe plus non-toxic identity sentences): it takes
+# that model's place among the contenders when the identity audit says it is better and validation agrees.
+MITIGATIONS = {"student-odd-debiased": "student-odd"}
+MITIGATION_MAX_ROC_AUC_COST = 0.001  # validation ROC-AUC the mitigation may cost
+MITIGATION_MAX_RECALL_COST = 0.01  # toxic templated sentences it may miss more (5 of 510)
 
 
 def best_small_model(results_dir: Path = RESULTS_DIR, full_data_only: bool = True) -> tuple[Path, Path]:
     """(checkpoint, results file) of the 6-layer model with the best validation ROC-AUC among full-data runs."""
-    candidates = []
-    for name in SMALL_MODELS:
+    candidates = {}
+    for name in (*SMALL_MODELS, *MITIGATIONS):
         path = results_dir / f"{name}.json"
         if not path.exists():
             continue
         result = json.loads(path.read_text())
         if full_data_only and result.get("train_rows") != result["provenance"]["data"]["split_sizes"]["train"]:
             continue  # a subset run: not a candidate for shipping
-        candidates.append((result["metrics"]["validation_roc_auc"], name, path, result))
+        candidates[name] = (result["metrics"]["validation_roc_auc"], name, path, result)
+    for mitigated, base in MITIGATIONS.items():
+        if mitigated in candidates:
+            if base in candidates and mitigation_pays(results_dir, candidates[mitigated], candidates[base]):
+                candidates[base] = candidates[mitigated]
+            del candidates[mitigated]
     if not candidates:
         raise ShipError(f"no full-data results of {', '.join(SMALL_MODELS)} in {results_dir}; run run_eval.py first")
-    score, name, path, result = max(candidates)
-    print(f"Best by validation ROC-AUC: {name} ({score:.4f}) of {', '.join(c[1] for c in candidates)}")
+    score, name, path, result = max(candidates.values())
+    print(f"Best by validation ROC-AUC: {name} ({score:.4f}) of {', '.join(c[1] for c in candidates.values())}")
     return REPO_ROOT / result["path"], path
+
+
+def mitigation_pays(results_dir: Path, mitigated: tuple, base: tuple) -> bool:
+    """Whether the mitigated model flags fewer neutral identity sentences than its base, on the whole and for the
+    worst term, misses few more toxic ones, and costs at most MITIGATION_MAX_ROC_AUC_COST of validation ROC-AUC."""
+    path = results_dir / "bias.json"
+    audits = json.loads(path.read_text())["models"] if path.exists() else {}
+    (m_roc, m_name, _, m_result), (b_roc, b_name, _, b_result) = mitigated, base
+    m_audit, b_audit = audits.get(m_name), audits.get(b_name)
+    if not (m_audit and b_audit and m_audit["path"] == m_result["path"] and b_audit["path"] == b_result["path"]):
+        print(f"{m_name} is not a contender: {path} has no audit of both it and {b_name}")
+        return False
+    m_overall, b_overall = m_audit["templates"]["overall"], b_audit["templates"]["overall"]
+
+    def worst(audit):
+        return max(term["neutral_false_positive_rate"] for term in audit["templates"]["terms"].values())
+
+    reasons = [
+        f"neutral sentences flagged {m_overall['neutral_false_positive_rate']:.1%} against "
+        f"{b_overall['neutral_false_positive_rate']:.1%}",
+        f"worst term {worst(m_audit):.0%} against {worst(b_audit):.0%}",
+        f"toxic sentences caught {m_overall['toxic_recall']:.1%} against {b_overall['toxic_recall']:.1%}",
+        f"validation ROC-AUC {m_roc:.4f} against {b_roc:.4f}",
+    ]
+    pays = (
+        m_overall["neutral_false_positive_rate"] < b_overall["neutral_false_positive_rate"]
+        and worst(m_audit) <= worst(b_audit)
+        and m_overall["toxic_recall"] >= b_overall["toxic_recall"] - MITIGATION_MAX_RECALL_COST
+        and m_roc >= b_roc - MITIGATION_MAX_ROC_AUC_COST
+    )
+    print(f"{m_name} {'replaces' if pays else 'does not replace'} {b_name}: {'; '.join(reasons)}")
+    return pays
 
 
 def already_shipped(checkpoint: Path, output: Path) -> bool:

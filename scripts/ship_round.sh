@@ -14,6 +14,9 @@ TEACHER=$2
 shift 2
 # A round that completed leaves the shipped weights' sha256 here: a round stopped half-way is completed next time.
 STAMP=${SHIP_STAMP:-outputs/ship_round.sha256}
+# The audit before choosing: a bias-mitigated model is a contender only when the audit finds it better. Models
+# audited before with the same inputs are not scored again, so the audit after shipping costs only a new model.
+$PY run_eval.py --bias-audit --backend onnx-int8 --checkpoints shipped=model "$@"
 status=0
 $PY scripts/ship_model.py --best --unless-shipped || status=$?
 [ $status = 0 ] || [ $status = 3 ] || exit $status  # 3: the best model is already shipped

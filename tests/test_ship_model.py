@@ -170,3 +170,47 @@ def test_already_shipped_knows_the_source_and_its_weights(tmp_path, checkpoint, 
     weights = checkpoint / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[:-1] + b"\0")  # retrained in place: not the shipped weights
     assert not ship_model.already_shipped(checkpoint, output)
+
+
+def write_contender(results, name, validation_roc_auc, train_rows=100):
+    (results / f"{name}.json").write_text(json.dumps({
+        "path": f"outputs/{name}", "train_rows": train_rows, "metrics": {"validation_roc_auc": validation_roc_auc},
+        "provenance": {"data": {"split_sizes": {"train": 100}}}}))  # fmt: skip
+
+
+def write_audits(results, **flagged):
+    """flagged: name -> (neutral false-positive rate overall, worst term's, toxic recall)."""
+    (results / "bias.json").write_text(json.dumps({"models": {name: {
+        "path": f"outputs/{name}",
+        "templates": {"overall": {"neutral_false_positive_rate": overall, "toxic_recall": recall},
+                      "terms": {"gay": {"neutral_false_positive_rate": worst}}}}
+        for name, (overall, worst, recall) in flagged.items()}}))  # fmt: skip
+
+
+def test_best_small_model_is_the_best_full_data_run_by_validation(tmp_path):
+    write_contender(tmp_path, "student-odd", 0.980)
+    write_contender(tmp_path, "minilm-l6", 0.985)
+    write_contender(tmp_path, "student-even", 0.990, train_rows=50)  # a subset run: not a contender
+    checkpoint, results_file = ship_model.best_small_model(tmp_path)
+    assert checkpoint == ship_model.REPO_ROOT / "outputs" / "minilm-l6" and results_file.name == "minilm-l6.json"
+
+
+@pytest.mark.parametrize(
+    "mitigated_roc_auc, audits, replaces",
+    [
+        (0.9825, {"student-odd": (0.07, 0.9, 1.0), "student-odd-debiased": (0.02, 0.2, 1.0)}, True),
+        (0.9825, {"student-odd": (0.07, 0.9, 1.0)}, False),  # the mitigated model was not audited
+        (0.9815, {"student-odd": (0.07, 0.9, 1.0), "student-odd-debiased": (0.02, 0.2, 1.0)}, False),  # costs 0.0015
+        (0.9825, {"student-odd": (0.07, 0.2, 1.0), "student-odd-debiased": (0.02, 0.3, 1.0)}, False),  # worst term
+        (0.9825, {"student-odd": (0.07, 0.9, 1.0), "student-odd-debiased": (0.02, 0.2, 0.95)}, False),  # recall
+    ],
+)
+def test_a_mitigated_model_replaces_its_base_only_when_the_audit_and_validation_agree(
+    tmp_path, mitigated_roc_auc, audits, replaces
+):
+    write_contender(tmp_path, "student-odd", 0.983)
+    write_contender(tmp_path, "student-odd-debiased", mitigated_roc_auc)
+    write_contender(tmp_path, "minilm-l6", 0.9820)
+    write_audits(tmp_path, **audits)
+    checkpoint, _ = ship_model.best_small_model(tmp_path)
+    assert checkpoint.name == ("student-odd-debiased" if replaces else "student-odd")
