@@ -285,7 +285,7 @@ def bias_audit(args, test, validation) -> dict:
     sentences = audit_sentences()
     inputs = ids_checksum([*sentences["sentence"], *sentences["label"], *test[ID_COLUMN], "|", *validation[ID_COLUMN]])
     output = args.results_dir / "bias.json"
-    earlier = json.loads(output.read_text())["models"] if output.exists() else {}
+    earlier = earlier_audits(output)
     audits = {}
     for name, path in args.checkpoints.items():
         key = audit_key(path, args.backend, inputs)
@@ -306,6 +306,15 @@ def bias_audit(args, test, validation) -> dict:
     output.write_text(json.dumps(result, indent=2) + "\n")
     plot_bias(audits, args.results_dir)
     return result
+
+
+def earlier_audits(output: Path) -> dict:
+    """The audits of the last run, to reuse; none when the file is missing or unreadable (e.g. a cut write)."""
+    try:
+        return json.loads(output.read_text()).get("models", {}) if output.exists() else {}
+    except (ValueError, AttributeError):
+        logger.warning("%s is unreadable; every model is audited again", output)
+        return {}
 
 
 def audit_key(path: Path, backend: str, inputs: str) -> str:

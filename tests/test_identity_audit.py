@@ -126,3 +126,10 @@ def test_a_model_audited_with_the_same_inputs_is_not_scored_again(tmp_path, tiny
     run_eval.main([*audit, "--checkpoints", f"moved={model}"])  # a new operating point: audited again
     moved = json.loads((tmp_path / "bias.json").read_text())["models"]["moved"]
     assert moved["threshold"] == 0.9 and moved["audit_key"] != first["audit_key"]
+
+
+def test_an_unreadable_earlier_audit_is_audited_again(tmp_path, tiny_dataset_dir, tiny_classifier_dir):
+    (tmp_path / "bias.json").write_text('{"models": {"tiny": {"templa')  # a write cut half-way
+    run_eval.main(["--bias-audit", "--dataset", str(tiny_dataset_dir), "--backend", "torch",
+                   "--checkpoints", f"tiny={tiny_classifier_dir}", "--results-dir", str(tmp_path)])  # fmt: skip
+    assert "audit_key" in json.loads((tmp_path / "bias.json").read_text())["models"]["tiny"]
