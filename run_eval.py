@@ -90,6 +90,11 @@ def parse_args(argv=None):
     parser.add_argument("--bootstrap-resamples", type=int, default=BOOTSTRAP_RESAMPLES, help="for the 95 %% CIs")
     parser.add_argument("--update-readme", action="store_true", help="regenerate the README's results section")
     parser.add_argument(
+        "--readme-section",
+        default="results",
+        help="with --update-readme: the README section to regenerate (results-gpu for --results-dir results/gpu)",
+    )
+    parser.add_argument(
         "--report-only",
         action="store_true",
         help="score nothing: regenerate summary.md, the plots (and README) from results/*.json",
@@ -263,10 +268,10 @@ def report(args):
     summary = write_report(args.results_dir)
     logger.info("Wrote %s and plots to %s", summary.name, args.results_dir)
     if args.update_readme:
-        if update_readme(REPO_ROOT / "README.md", args.results_dir):
-            logger.info("Updated the README's results section")
+        if update_readme(REPO_ROOT / "README.md", args.results_dir, args.readme_section):
+            logger.info("Updated the README's %s section", args.readme_section)
         else:
-            logger.warning("README.md has no results markers; not updated")
+            logger.warning("README.md has no %s markers; not updated", args.readme_section)
     print(summary.read_text())
 
 

@@ -6,13 +6,17 @@
 #   python scripts/device_bundle.py build     # here, once: gpu_bundle/part1 (training), gpu_bundle/part2 (MiniLM)
 #   bash scripts/gpu_full_run.sh train        # GPU, with part1: teacher, odd, even, odd CE-only, LoRA
 #   PACK_DIR=... bash scripts/gpu_full_run.sh evaluate   # GPU, with part2: MiniLM-L6 direct, run_eval.py, pack
-#   PACK_DIR=... bash scripts/gpu_full_run.sh ensemble   # GPU, if time is left: soft labels, the two -ens students
-#   python scripts/gpu_results.py unpack DIR  # here: the returned files -> results/ and outputs/gpu/<best student>
+#   PACK_DIR=... bash scripts/gpu_full_run.sh ensemble   # GPU, with part2: MiniLM-L6 direct, soft labels, the two
+#                                             # -ens students, run_eval.py on what is not scored yet, pack
+#   bash scripts/gpu_full_run.sh teacher      # GPU, with part1: the teacher alone (a short loan: teacher, ensemble)
+#   python scripts/gpu_results.py unpack DIR  # here: the returned files -> results/gpu/ and outputs/gpu/<student>
 #   bash scripts/ship_round.sh --teacher outputs/gpu/teacher   # here: ship, card, README, benchmark, load tests
 #
 #   bash scripts/gpu_full_run.sh --dry-run all   # CPU, 64 training rows, a bundle for this Python: what CI runs
 #   bash scripts/gpu_full_run.sh --installed all # with this environment's packages instead of a bundle (make smoke:
 #                                                # --dry-run --installed; a GPU machine with the project installed)
+# TRAIN_UNTIL_S=N: no training starts after N seconds of the call, so that a call with a hard limit still
+# evaluates and packs what it finished.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-python3}
@@ -34,7 +38,7 @@ if [ $DRY_RUN = 1 ]; then
   PACK=(--allow-subset)
 else
   RUN=${RUN_DIR:-outputs/gpu}
-  RESULTS=results
+  RESULTS=results/gpu  # its own table and comparisons: 2 GPU epochs are not ranked against 1 CPU epoch
   TRAIN=(--num-train-epochs 2 --per-device-train-batch-size 128)
   EVAL=()
   SOFT=()
@@ -55,6 +59,7 @@ echo "== $(date -u +%FT%TZ) $device, ready in $((SECONDS - started)) s"
 # step NAME DONE_FILE COMMAND...: run COMMAND unless DONE_FILE exists (an earlier call finished it; "-": always);
 # its output goes to $RUN/logs/NAME.log, and only a failure prints it.
 mkdir -p "$RUN/logs"
+failed=()
 step() {
   local name=$1 done_file=$2 t0=$SECONDS
   shift 2
@@ -62,13 +67,25 @@ step() {
   "$@" >"$RUN/logs/$name.log" 2>&1 || { tail -n 40 "$RUN/logs/$name.log"; echo "== $name failed" >&2; return 1; }
   echo "== $name: $((SECONDS - t0)) s (phase so far $((SECONDS - started)) s)"
 }
-train() { local name=$1; shift; step "$name" "$RUN/$name/run_config.json" "$@" "${TRAIN[@]}" --output-dir "$RUN/$name"; }
-evaluate() {  # evaluate NAME...: the whole test split (the baselines come from the CPU run), then pack
-  local checkpoints=()
+train() {  # a training that fails or runs out of time is reported, and the phase goes on to score the others
+  local name=$1 limit=()
+  shift
+  if [ -n "${TRAIN_UNTIL_S:-}" ] && [ ! -e "$RUN/$name/run_config.json" ]; then
+    local left=$((TRAIN_UNTIL_S - (SECONDS - started)))
+    [ $left -gt 30 ] || { echo "== skip $name: past TRAIN_UNTIL_S=$TRAIN_UNTIL_S"; return; }
+    limit=(timeout --signal INT --kill-after 20 $left)  # SIGINT: the trainer stops as after Ctrl-C
+  fi
+  step "$name" "$RUN/$name/run_config.json" "${limit[@]}" "$@" "${TRAIN[@]}" --output-dir "$RUN/$name" ||
+    failed+=("$name")
+}
+evaluate() {  # evaluate NAME...: the trained ones not yet scored, on the whole test split, then pack
+  local checkpoints=()  # (the baselines come from the CPU run)
   for name in "$@"; do
+    [ -e "$RUN/$name/run_config.json" ] && [ ! -e "$RESULTS/$name.json" ] || continue
     if [ "$name" = lora ]; then checkpoints+=("lora=$RUN/lora/merged"); else checkpoints+=("$name=$RUN/$name"); fi
   done
-  step "evaluation-$1" - $PY run_eval.py --checkpoints "${checkpoints[@]}" --no-baselines --no-cost \
+  [ ${#checkpoints[@]} -gt 0 ] || { echo "== nothing new to evaluate"; return; }
+  step "evaluation-${checkpoints[0]%%=*}" - $PY run_eval.py --checkpoints "${checkpoints[@]}" --no-baselines --no-cost \
     --results-dir "$RESULTS" "${EVAL[@]}"
   step "pack" - $PY scripts/gpu_results.py pack --results-dir "$RESULTS" --output "$PACK_DIR" --logs "$RUN"/logs/*.log \
     "${PACK[@]}"
@@ -76,6 +93,9 @@ evaluate() {  # evaluate NAME...: the whole test split (the baselines come from 
 
 for phase in "$@"; do
   case $phase in
+    teacher)
+      train teacher $PY run_finetune.py
+      ;;
     train|all)
       train teacher $PY run_finetune.py
       train student-odd $PY run_distill.py --layers odd --teacher "$RUN/teacher"
@@ -88,14 +108,17 @@ for phase in "$@"; do
       evaluate teacher student-odd student-even student-odd-ce lora minilm-l6
       ;;&
     ensemble|all)
+      [ -e "$RUN/teacher/run_config.json" ] || { echo "ensemble needs the teacher: run the teacher phase first" >&2; exit 1; }
+      train minilm-l6 $PY run_finetune.py --model minilm-l6
       step "soft labels" "$RUN/soft_labels.npz" $PY -m toxiclf.soft_labels --teachers "$RUN/teacher" "$RUN/minilm-l6" \
-        --output "$RUN/soft_labels.npz" --batch-size 256 "${SOFT[@]}"
-      train student-odd-ens $PY run_distill.py --layers odd --teacher "$RUN/teacher" --soft-labels "$RUN/soft_labels.npz"
+        --output "$RUN/soft_labels.npz" --batch-size 256 "${SOFT[@]}" || failed+=("soft labels")
       train minilm-l6-ens $PY run_distill.py --student-init minilm-l6 --soft-labels "$RUN/soft_labels.npz" --alpha-cos 0
-      evaluate student-odd-ens minilm-l6-ens
+      train student-odd-ens $PY run_distill.py --layers odd --teacher "$RUN/teacher" --soft-labels "$RUN/soft_labels.npz"
+      evaluate teacher minilm-l6 minilm-l6-ens student-odd-ens
       ;;
-    train|evaluate) ;;
-    *) echo "unknown phase $phase (train, evaluate, ensemble or all)" >&2; exit 2 ;;
+    teacher|train|evaluate) ;;
+    *) echo "unknown phase $phase (teacher, train, evaluate, ensemble or all)" >&2; exit 2 ;;
   esac
 done
 echo "== $(date -u +%FT%TZ) phases $* done in $((SECONDS - started)) s"
+[ ${#failed[@]} = 0 ] || { echo "== failed or stopped: ${failed[*]}" >&2; exit 1; }

@@ -1,13 +1,13 @@
 """What a GPU run sends back, in few files of bounded size; and its unpacking here, checked by sha256.
 
-    python scripts/gpu_results.py pack --results-dir results --output PACK_DIR     # on the GPU machine
-    python scripts/gpu_results.py unpack PACK_DIR                                   # here
+    python scripts/gpu_results.py pack --results-dir results/gpu --output PACK_DIR     # on the GPU machine
+    python scripts/gpu_results.py unpack PACK_DIR                                       # here
 
 `pack` writes results.tar.gz (the results folder, every run_config.json, the step logs), the best 6-layer
 student by validation ROC-AUC (fp16 weights, tokenizer, run records) as a tar cut into parts of at most
 --part-mib, and pack.json with the sha256 of each file and of the whole tar. `unpack` checks all of them,
-puts the results into results/ and the student where its results file says it was trained (e.g.
-outputs/gpu/student-odd), so that `scripts/ship_model.py` accepts the pair.
+puts the results into results/gpu/ (a table of its own: GPU epochs are not CPU epochs) and the student where its
+results file says it was trained (e.g. outputs/gpu/minilm-l6), where `scripts/ship_model.py --best` finds the pair.
 """
 
 import argparse
@@ -25,7 +25,7 @@ sys.path.insert(0, str(REPO_ROOT / "scripts"))
 
 from ship_model import ShipError, best_small_model  # noqa: E402
 
-from toxiclf.paths import RESULTS_DIR, sha256_file  # noqa: E402
+from toxiclf.paths import GPU_RESULTS_DIR, sha256_file  # noqa: E402
 
 PACK_FILE, RESULTS_ARCHIVE, STUDENT_PART = "pack.json", "results.tar.gz", "student.tar.part{:02d}"
 PART_MIB = 15  # under a 16 MiB limit per returned file
@@ -63,7 +63,7 @@ def student_tar(checkpoint: Path) -> bytes:
 
 def pack(results_dir: Path, output: Path, logs: list[Path], allow_subset: bool = False) -> dict:
     try:
-        checkpoint, results_file = best_small_model(results_dir, full_data_only=not allow_subset)
+        checkpoint, results_file = best_small_model((results_dir,), full_data_only=not allow_subset)
     except ShipError as error:
         raise PackError(str(error)) from None
     output.mkdir(parents=True, exist_ok=True)
@@ -100,7 +100,7 @@ def check(pack_dir: Path, name: str, expected: str) -> Path:
     return path
 
 
-def unpack(pack_dir: Path, results_dir: Path = RESULTS_DIR, repo_root: Path = REPO_ROOT) -> Path:
+def unpack(pack_dir: Path, results_dir: Path = GPU_RESULTS_DIR, repo_root: Path = REPO_ROOT) -> Path:
     if not (pack_dir / PACK_FILE).is_file():
         raise PackError(f"{pack_dir} has no {PACK_FILE}")
     record = json.loads((pack_dir / PACK_FILE).read_text())
@@ -129,13 +129,13 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     pack_parser = commands.add_parser("pack", help="on the GPU machine: results and the best student")
-    pack_parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="what run_eval.py wrote")
+    pack_parser.add_argument("--results-dir", type=Path, default=GPU_RESULTS_DIR, help="what run_eval.py wrote")
     pack_parser.add_argument("--output", type=Path, required=True, help="folder of the files to send back")
     pack_parser.add_argument("--logs", type=Path, nargs="*", default=[], help="log files to include")
     pack_parser.add_argument("--allow-subset", action="store_true", help="pack a model trained on a row subset")
     unpack_parser = commands.add_parser("unpack", help="here: check and unpack what came back")
     unpack_parser.add_argument("pack_dir", type=Path, help="the folder of the returned files")
-    unpack_parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="where the results go")
+    unpack_parser.add_argument("--results-dir", type=Path, default=GPU_RESULTS_DIR, help="where the results go")
     args = parser.parse_args(argv)
     try:
         if args.command == "pack":

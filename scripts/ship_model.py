@@ -29,7 +29,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from toxiclf.calibration import CALIBRATION_FILE  # noqa: E402
 from toxiclf.classifier import SERVING_BACKENDS, THRESHOLD_FILE  # noqa: E402
 from toxiclf.model_card import model_card  # noqa: E402
-from toxiclf.paths import RESULTS_DIR, SHIPPED_MODEL_DIR, sha256_file, shown_path  # noqa: E402
+from toxiclf.paths import GPU_RESULTS_DIR, RESULTS_DIR, SHIPPED_MODEL_DIR, sha256_file, shown_path  # noqa: E402
 from toxiclf.training import RUN_CONFIG_FILE  # noqa: E402
 
 MAX_SHIPPED_MB = 64
@@ -165,8 +165,25 @@ MITIGATION_MAX_ROC_AUC_COST = 0.001  # validation ROC-AUC the mitigation may cos
 MITIGATION_MAX_RECALL_COST = 0.01  # toxic templated sentences it may miss more (5 of 510)
 
 
-def best_small_model(results_dir: Path = RESULTS_DIR, full_data_only: bool = True) -> tuple[Path, Path]:
-    """(checkpoint, results file) of the 6-layer model with the best validation ROC-AUC among full-data runs."""
+def best_small_model(results_dirs=(RESULTS_DIR, GPU_RESULTS_DIR), full_data_only: bool = True) -> tuple[Path, Path]:
+    """(checkpoint, results file) of the 6-layer model with the best validation ROC-AUC among full-data runs, from
+    the CPU run's results and the GPU run's (the same validation split; a model's epochs do not matter here)."""
+    candidates = []
+    for results_dir in map(Path, results_dirs):
+        candidates += contenders(results_dir, full_data_only)
+    if not candidates:
+        raise ShipError(
+            f"no full-data results of {', '.join(SMALL_MODELS)} in {', '.join(map(shown_path, results_dirs))}; "
+            "run run_eval.py first"
+        )
+    score, name, path, result = max(candidates)
+    others = ", ".join(shown_path(c[2]) for c in candidates)
+    print(f"Best by validation ROC-AUC: {shown_path(path)} ({score:.4f}) of {others}")
+    return REPO_ROOT / result["path"], path
+
+
+def contenders(results_dir: Path, full_data_only: bool) -> list[tuple]:
+    """(validation ROC-AUC, name, results file, result) of each small model in one results folder."""
     candidates = {}
     for name in (*SMALL_MODELS, *MITIGATIONS):
         path = results_dir / f"{name}.json"
@@ -181,11 +198,7 @@ def best_small_model(results_dir: Path = RESULTS_DIR, full_data_only: bool = Tru
             if base in candidates and mitigation_pays(results_dir, candidates[mitigated], candidates[base]):
                 candidates[base] = candidates[mitigated]
             del candidates[mitigated]
-    if not candidates:
-        raise ShipError(f"no full-data results of {', '.join(SMALL_MODELS)} in {results_dir}; run run_eval.py first")
-    score, name, path, result = max(candidates.values())
-    print(f"Best by validation ROC-AUC: {name} ({score:.4f}) of {', '.join(c[1] for c in candidates.values())}")
-    return REPO_ROOT / result["path"], path
+    return list(candidates.values())
 
 
 def mitigation_pays(results_dir: Path, mitigated: tuple, base: tuple) -> bool:

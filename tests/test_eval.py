@@ -63,6 +63,20 @@ def test_readme_section_is_replaced_between_markers(tmp_path, monkeypatch):
     assert readme.read_text() == f"intro\n{start}\n| new |\n{end}\noutro\n"
 
 
+def test_the_gpu_table_has_its_own_readme_section(tmp_path, monkeypatch):
+    readme = tmp_path / "README.md"
+    cpu, gpu = (
+        "<!-- results:start -->\ncpu\n<!-- results:end -->\n",
+        "<!-- results-gpu:start -->\n{}<!-- results-gpu:end -->\n",
+    )
+    readme.write_text(cpu + gpu.format(""))
+    monkeypatch.setattr("toxiclf.report.summary_markdown", lambda results: "| gpu |\n")
+    monkeypatch.setattr("toxiclf.report.load_results", lambda d: [])
+    assert update_readme(readme, tmp_path, "results-gpu")
+    assert readme.read_text() == cpu + gpu.format("| gpu |\n")  # the CPU table untouched
+    assert not update_readme(readme, tmp_path, "results-tpu")  # no such markers: nothing written
+
+
 @pytest.mark.slow
 def test_run_eval_writes_results_summary_and_plots(pipeline_outputs, tiny_dataset_dir, tmp_path):
     out, _ = pipeline_outputs

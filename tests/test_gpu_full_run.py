@@ -57,15 +57,28 @@ def test_dry_run_trains_evaluates_and_packs_every_model(tmp_path):
         "RUN_DIR": str(tmp_path / "run"),
         "PACK_DIR": str(tmp_path / "pack"),
     }
-    run = subprocess.run(
-        ["bash", str(scripts / "gpu_full_run.sh"), "--dry-run", "all"],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+
+    def phases(*names, **extra_env):
+        return subprocess.run(
+            ["bash", str(scripts / "gpu_full_run.sh"), "--dry-run", *names],
+            cwd=REPO_ROOT,
+            env={**env, **extra_env},
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+
+    refused = phases("ensemble")
+    assert refused.returncode == 1 and "ensemble needs the teacher" in refused.stderr
+    too_late = phases("teacher", TRAIN_UNTIL_S="0")  # a call whose time is up starts no training
+    assert too_late.returncode == 0 and "skip teacher: past TRAIN_UNTIL_S" in too_late.stdout
+    assert not (tmp_path / "run" / "teacher").exists()
+
+    # The order of a short loan (teacher, then ensemble), then the rest: evaluate scores only what is not scored.
+    run = phases("teacher", "ensemble", "train", "evaluate")
     assert run.returncode == 0, run.stdout + run.stderr
+    assert "evaluation-teacher" in run.stdout and "evaluation-student-odd" in run.stdout
+    assert "skip minilm-l6" in run.stdout
     timed = dict(re.findall(r"^== ([\w -]+): (\d+) s", run.stdout, flags=re.MULTILINE))  # seconds per step
     assert set(MODELS) | {"soft labels", "pack"} <= set(timed)
     for model in MODELS:

@@ -191,8 +191,25 @@ def test_best_small_model_is_the_best_full_data_run_by_validation(tmp_path):
     write_contender(tmp_path, "student-odd", 0.980)
     write_contender(tmp_path, "minilm-l6", 0.985)
     write_contender(tmp_path, "student-even", 0.990, train_rows=50)  # a subset run: not a contender
-    checkpoint, results_file = ship_model.best_small_model(tmp_path)
+    checkpoint, results_file = ship_model.best_small_model((tmp_path,))
     assert checkpoint == ship_model.REPO_ROOT / "outputs" / "minilm-l6" and results_file.name == "minilm-l6.json"
+
+
+def test_best_small_model_weighs_the_cpu_and_the_gpu_runs_alike(tmp_path):
+    cpu, gpu = tmp_path / "results", tmp_path / "results" / "gpu"
+    gpu.mkdir(parents=True)
+    write_contender(cpu, "student-odd", 0.983)
+    write_contender(gpu, "minilm-l6", 0.986)
+    write_contender(gpu, "student-odd-ens", 0.984)
+    checkpoint, results_file = ship_model.best_small_model((cpu, gpu))
+    assert results_file == gpu / "minilm-l6.json"
+    write_contender(cpu, "minilm-l6-ens", 0.987)
+    assert ship_model.best_small_model((cpu, gpu))[1] == cpu / "minilm-l6-ens.json"
+
+
+def test_no_contender_anywhere_is_a_one_line_error(tmp_path):
+    with pytest.raises(ship_model.ShipError, match="no full-data results"):
+        ship_model.best_small_model((tmp_path, tmp_path / "gpu"))
 
 
 @pytest.mark.parametrize(
@@ -212,5 +229,5 @@ def test_a_mitigated_model_replaces_its_base_only_when_the_audit_and_validation_
     write_contender(tmp_path, "student-odd-debiased", mitigated_roc_auc)
     write_contender(tmp_path, "minilm-l6", 0.9820)
     write_audits(tmp_path, **audits)
-    checkpoint, _ = ship_model.best_small_model(tmp_path)
+    checkpoint, _ = ship_model.best_small_model((tmp_path,))
     assert checkpoint.name == ("student-odd-debiased" if replaces else "student-odd")

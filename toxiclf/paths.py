@@ -10,6 +10,7 @@ import platformdirs
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESOURCES = Path(__file__).resolve().parent / "resources"
 RESULTS_DIR = REPO_ROOT / "results"
+GPU_RESULTS_DIR = RESULTS_DIR / "gpu"  # the GPU run's own table: its epochs are not the CPU run's
 # Checkpoints of training runs; git-ignored. Each script writes one sub-folder.
 OUTPUTS_DIR = REPO_ROOT / "outputs"
 # The one model committed to the repository: what the app serves by default. In a clone it is model/; an

@@ -133,10 +133,10 @@ def replace_readme_section(readme: Path, name: str, content: str) -> bool:
     return True
 
 
-def update_readme(readme: Path, results_dir: Path) -> bool:
-    """Regenerate the README's results table from results/*.json."""
+def update_readme(readme: Path, results_dir: Path, section: str = "results") -> bool:
+    """Regenerate a results table of the README (section `section`) from results_dir/*.json."""
     content = summary_markdown(load_results(results_dir)) + _comparisons(results_dir)
-    return replace_readme_section(readme, "results", content)
+    return replace_readme_section(readme, section, content)
 
 
 def plot_curves(results: list[dict], results_dir: Path) -> list[Path]:
