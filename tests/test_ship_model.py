@@ -141,6 +141,19 @@ def test_the_card_states_calibration_and_bias_from_the_results(tmp_path, checkpo
     assert "| student-odd | 0.350 | 7.2% | homosexual 90% | 95.0% |" in card  # the model before mitigation
 
 
+def test_the_card_names_how_the_model_was_made(tmp_path, checkpoint, tiny_dataset_dir):
+    from toxiclf.model_card import model_card
+
+    output = tmp_path / "model"
+    ship_model.ship(checkpoint, results_for(tmp_path, checkpoint, tiny_dataset_dir), output, backends=("torch",))
+    assert "tags: [toxicity, moderation, distillation]" in model_card(output, None)
+    run = json.loads((output / "run_config.json").read_text())
+    fine_tuned = {**run, "script": "run_finetune.py", "method": "full fine-tune", "base_model": "minilm-l6"}
+    (output / "run_config.json").write_text(json.dumps(fine_tuned))
+    card = model_card(output, None)
+    assert "tags: [toxicity, moderation]\n" in card and "Trained from `minilm-l6` by this repository" in card
+
+
 def test_calibration_and_thresholds_are_fitted_on_validation_texts_only(
     tmp_path, checkpoint, tiny_dataset_dir, monkeypatch
 ):

@@ -92,16 +92,18 @@ def model_card(model_dir: Path, result: dict | None, results_dir: Path | None = 
         f"| {backend} | {t['threshold']:.3f} | {t['validation_roc_auc']:.4f} |"
         for backend, t in thresholds["thresholds"].items()
     )
+    tags = ["toxicity", "moderation"] + (["distillation"] if run.get("method") == "distillation" else [])
+    base = f" from `{run['base_model']}`" if run.get("base_model") else ""
     return f"""---
 language: [en]
 license: mit
 pipeline_tag: text-classification
-tags: [toxicity, moderation, distillation]
+tags: [{", ".join(tags)}]
 ---
 
 # A small toxic-comment classifier ({config.get("num_hidden_layers")} layers, {run.get("method", "unknown method")})
 
-Labels `non-toxic` / `toxic`. Trained by this repository (`{run.get("script", "?")}`, configuration in
+Labels `non-toxic` / `toxic`. Trained{base} by this repository (`{run.get("script", "?")}`, configuration in
 `{RUN_CONFIG_FILE}`) on {_training_scale(run)}, from `{thresholds.get("source", "?")}`.
 
 ## Data
