@@ -9,6 +9,8 @@
 #   PACK_DIR=... bash scripts/gpu_full_run.sh ensemble   # GPU, with part2: MiniLM-L6 direct, soft labels, the two
 #                                             # -ens students, run_eval.py on what is not scored yet, pack
 #   bash scripts/gpu_full_run.sh teacher      # GPU, with part1: the teacher alone (a short loan: teacher, ensemble)
+#   PACK_DIR=... bash scripts/gpu_full_run.sh debias     # GPU, with part2 after part1: MiniLM-L6 with and without the
+#                                             # identity sentences, both audited here, run_eval.py, pack
 #   python scripts/gpu_results.py unpack DIR  # here: the returned files -> results/gpu/ and outputs/gpu/<student>
 #   bash scripts/ship_round.sh --teacher outputs/gpu/teacher   # here: ship, card, README, benchmark, load tests
 #
@@ -26,7 +28,7 @@ while [ "${1:-}" = --dry-run ] || [ "${1:-}" = --installed ]; do
   [ "$1" = --installed ] && INSTALLED=1
   shift
 done
-[ $# -gt 0 ] || { echo "usage: gpu_full_run.sh [--dry-run] [--installed] train|evaluate|ensemble|all ..." >&2; exit 2; }
+[ $# -gt 0 ] || { echo "usage: gpu_full_run.sh [--dry-run] [--installed] teacher|train|evaluate|ensemble|debias|all ..." >&2; exit 2; }
 
 if [ $DRY_RUN = 1 ]; then
   RUN=${RUN_DIR:-outputs/gpu-dry-run}
@@ -36,6 +38,7 @@ if [ $DRY_RUN = 1 ]; then
   EVAL=(--max-eval-samples 100)
   SOFT=(--max-rows 64 --max-seq-length 64)
   PACK=(--allow-subset)
+  IDENTITY=32  # of the 765 identity sentences: in proportion to 64 training rows
 else
   RUN=${RUN_DIR:-outputs/gpu}
   RESULTS=results/gpu  # its own table and comparisons: 2 GPU epochs are not ranked against 1 CPU epoch
@@ -43,6 +46,7 @@ else
   EVAL=()
   SOFT=()
   PACK=()
+  IDENTITY=765
 fi
 PACK_DIR=${PACK_DIR:-$RUN/pack}
 BUNDLE=${BUNDLE:-gpu_bundle}
@@ -116,8 +120,18 @@ for phase in "$@"; do
       train student-odd-ens $PY run_distill.py --layers odd --teacher "$RUN/teacher" --soft-labels "$RUN/soft_labels.npz"
       evaluate teacher minilm-l6 minilm-l6-ens student-odd-ens
       ;;
+    debias)  # MiniLM-L6 with the non-toxic identity sentences, audited beside MiniLM-L6 here: the pack returns one
+      # model, so the mitigation rule of scripts/ship_model.py must decide on this machine (results/gpu/bias.json)
+      train minilm-l6 $PY run_finetune.py --model minilm-l6
+      train minilm-l6-debiased $PY run_finetune.py --model minilm-l6 --identity-augmentation "$IDENTITY"
+      if [ -e "$RUN/minilm-l6/run_config.json" ] && [ -e "$RUN/minilm-l6-debiased/run_config.json" ]; then
+        step "identity audit" - $PY run_eval.py --bias-audit --results-dir "$RESULTS" "${EVAL[@]}" \
+          --checkpoints minilm-l6="$RUN/minilm-l6" minilm-l6-debiased="$RUN/minilm-l6-debiased" || failed+=("identity audit")
+      fi
+      evaluate minilm-l6 minilm-l6-debiased
+      ;;
     teacher|train|evaluate) ;;
-    *) echo "unknown phase $phase (teacher, train, evaluate, ensemble or all)" >&2; exit 2 ;;
+    *) echo "unknown phase $phase (teacher, train, evaluate, ensemble, debias or all)" >&2; exit 2 ;;
   esac
 done
 echo "== $(date -u +%FT%TZ) phases $* done in $((SECONDS - started)) s"

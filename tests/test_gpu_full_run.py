@@ -26,6 +26,7 @@ MODELS = (
     "minilm-l6",
     "student-odd-ens",
     "minilm-l6-ens",
+    "minilm-l6-debiased",
 )
 
 
@@ -75,10 +76,12 @@ def test_dry_run_trains_evaluates_and_packs_every_model(tmp_path):
     assert not (tmp_path / "run" / "teacher").exists()
 
     # The order of a short loan (teacher, then ensemble), then the rest: evaluate scores only what is not scored.
-    run = phases("teacher", "ensemble", "train", "evaluate")
+    run = phases("teacher", "ensemble", "train", "evaluate", "debias")
     assert run.returncode == 0, run.stdout + run.stderr
     assert "evaluation-teacher" in run.stdout and "evaluation-student-odd" in run.stdout
     assert "skip minilm-l6" in run.stdout
+    audits = json.loads((tmp_path / "run" / "results" / "bias.json").read_text())["models"]
+    assert set(audits) == {"minilm-l6", "minilm-l6-debiased"}  # audited on the machine that packs: the rule applies
     timed = dict(re.findall(r"^== ([\w -]+): (\d+) s", run.stdout, flags=re.MULTILINE))  # seconds per step
     assert set(MODELS) | {"soft labels", "pack"} <= set(timed)
     for model in MODELS:
