@@ -12,13 +12,13 @@
 #   PACK_DIR=... bash scripts/gpu_full_run.sh debias     # GPU, with part2 after part1: MiniLM-L6 with and without the
 #                                             # identity sentences, both audited here, run_eval.py, pack
 #   python scripts/gpu_results.py unpack DIR  # here: the returned files -> results/gpu/ and outputs/gpu/<student>
-#   bash scripts/ship_round.sh --teacher outputs/gpu/teacher   # here: ship, card, README, benchmark, load tests
+#   bash scripts/ship_round.sh --teacher outputs/teacher   # here: ship the best of both runs, card, README, ...
 #
 #   bash scripts/gpu_full_run.sh --dry-run all   # CPU, 64 training rows, a bundle for this Python: what CI runs
 #   bash scripts/gpu_full_run.sh --installed all # with this environment's packages instead of a bundle (make smoke:
 #                                                # --dry-run --installed; a GPU machine with the project installed)
-# TRAIN_UNTIL_S=N: no training starts after N seconds of the call, so that a call with a hard limit still
-# evaluates and packs what it finished.
+# TRAIN_UNTIL_S=N: no training starts after N seconds of the call, and one still running then is stopped, so that
+# a call with a hard limit still evaluates and packs what it finished.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-python3}
@@ -29,6 +29,7 @@ while [ "${1:-}" = --dry-run ] || [ "${1:-}" = --installed ]; do
   shift
 done
 [ $# -gt 0 ] || { echo "usage: gpu_full_run.sh [--dry-run] [--installed] teacher|train|evaluate|ensemble|debias|all ..." >&2; exit 2; }
+[[ ${TRAIN_UNTIL_S:-0} =~ ^[0-9]+$ ]] || { echo "TRAIN_UNTIL_S must be a whole number of seconds, got '$TRAIN_UNTIL_S'" >&2; exit 2; }
 
 if [ $DRY_RUN = 1 ]; then
   RUN=${RUN_DIR:-outputs/gpu-dry-run}
@@ -82,10 +83,11 @@ train() {  # a training that fails or runs out of time is reported, and the phas
   step "$name" "$RUN/$name/run_config.json" "${limit[@]}" "$@" "${TRAIN[@]}" --output-dir "$RUN/$name" ||
     failed+=("$name")
 }
-evaluate() {  # evaluate NAME...: the trained ones not yet scored, on the whole test split, then pack
+evaluate() {  # evaluate NAME...: the trained ones not scored since their training, on the whole test split, then pack
   local checkpoints=()  # (the baselines come from the CPU run)
   for name in "$@"; do
-    [ -e "$RUN/$name/run_config.json" ] && [ ! -e "$RESULTS/$name.json" ] || continue
+    # results older than the training (an earlier loan's, carried in results/gpu/) belong to other weights
+    [ -e "$RUN/$name/run_config.json" ] && [ ! "$RESULTS/$name.json" -nt "$RUN/$name/run_config.json" ] || continue
     if [ "$name" = lora ]; then checkpoints+=("lora=$RUN/lora/merged"); else checkpoints+=("$name=$RUN/$name"); fi
   done
   [ ${#checkpoints[@]} -gt 0 ] || { echo "== nothing new to evaluate"; return; }

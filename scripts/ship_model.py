@@ -177,8 +177,8 @@ def best_small_model(results_dirs=(RESULTS_DIR, GPU_RESULTS_DIR), full_data_only
             "run run_eval.py first"
         )
     score, name, path, result = max(candidates)
-    others = ", ".join(shown_path(c[2]) for c in candidates)
-    print(f"Best by validation ROC-AUC: {shown_path(path)} ({score:.4f}) of {others}")
+    considered = ", ".join(shown_path(c[2]) for c in candidates)
+    print(f"Best by validation ROC-AUC: {shown_path(path)} ({score:.4f}) of {considered}")
     return REPO_ROOT / result["path"], path
 
 

@@ -69,6 +69,8 @@ def test_dry_run_trains_evaluates_and_packs_every_model(tmp_path):
             timeout=900,
         )
 
+    not_a_number = phases("teacher", TRAIN_UNTIL_S="ten minutes")
+    assert not_a_number.returncode == 2 and "TRAIN_UNTIL_S must be a whole number" in not_a_number.stderr
     refused = phases("ensemble")
     assert refused.returncode == 1 and "ensemble needs the teacher" in refused.stderr
     too_late = phases("teacher", TRAIN_UNTIL_S="0")  # a call whose time is up starts no training
@@ -76,6 +78,9 @@ def test_dry_run_trains_evaluates_and_packs_every_model(tmp_path):
     assert not (tmp_path / "run" / "teacher").exists()
 
     # The order of a short loan (teacher, then ensemble), then the rest: evaluate scores only what is not scored.
+    stale = tmp_path / "run" / "results" / "minilm-l6.json"  # an earlier loan's result, of other weights
+    stale.parent.mkdir(parents=True)
+    stale.write_text("{}")
     run = phases("teacher", "ensemble", "train", "evaluate", "debias")
     assert run.returncode == 0, run.stdout + run.stderr
     assert "evaluation-teacher" in run.stdout and "evaluation-student-odd" in run.stdout
