@@ -4,10 +4,11 @@
     python scripts/gpu_results.py unpack PACK_DIR                                       # here
 
 `pack` writes results.tar.gz (the results folder, every run_config.json, the step logs), the best 6-layer
-student by validation ROC-AUC (fp16 weights, tokenizer, run records) as a tar cut into parts of at most
---part-mib, and pack.json with the sha256 of each file and of the whole tar. `unpack` checks all of them,
-puts the results into results/gpu/ (a table of its own: GPU epochs are not CPU epochs) and the student where its
-results file says it was trained (e.g. outputs/gpu/minilm-l6), where `scripts/ship_model.py --best` finds the pair.
+student by validation ROC-AUC or the one --model names (fp16 weights, tokenizer, run records) as a tar cut into
+parts of at most --part-mib, and pack.json with the sha256 of each file and of the whole tar. `unpack` checks all
+of them, puts the results into results/gpu/ (a table of its own: GPU epochs are not CPU epochs) and the student
+where its results file says it was trained (e.g. outputs/gpu/minilm-l6), where `scripts/ship_model.py --best`
+finds the pair.
 """
 
 import argparse
@@ -61,11 +62,24 @@ def student_tar(checkpoint: Path) -> bytes:
     return buffer.getvalue()
 
 
-def pack(results_dir: Path, output: Path, logs: list[Path], allow_subset: bool = False) -> dict:
-    try:
-        checkpoint, results_file = best_small_model((results_dir,), full_data_only=not allow_subset)
-    except ShipError as error:
-        raise PackError(str(error)) from None
+def packed_model(results_dir: Path, model: str | None, allow_subset: bool) -> tuple[Path, Path]:
+    """(checkpoint, results file): the named model's, or the best small model's by validation ROC-AUC."""
+    if model is None:
+        try:
+            return best_small_model((results_dir,), full_data_only=not allow_subset)
+        except ShipError as error:
+            raise PackError(str(error)) from None
+    results_file = results_dir / f"{model}.json"
+    if not results_file.is_file():
+        raise PackError(f"{results_file} is missing: run run_eval.py on {model} first")
+    checkpoint = REPO_ROOT / json.loads(results_file.read_text())["path"]
+    if not (checkpoint / "model.safetensors").is_file():
+        raise PackError(f"{checkpoint} holds no model.safetensors")
+    return checkpoint, results_file
+
+
+def pack(results_dir: Path, output: Path, logs: list[Path], allow_subset: bool = False, model: str | None = None):
+    checkpoint, results_file = packed_model(results_dir, model, allow_subset)
     output.mkdir(parents=True, exist_ok=True)
     for earlier in output.glob(STUDENT_PART.format(0)[:-2] + "*"):  # a later phase packs anew: no stale part stays
         earlier.unlink()
@@ -133,13 +147,14 @@ def main(argv=None):
     pack_parser.add_argument("--output", type=Path, required=True, help="folder of the files to send back")
     pack_parser.add_argument("--logs", type=Path, nargs="*", default=[], help="log files to include")
     pack_parser.add_argument("--allow-subset", action="store_true", help="pack a model trained on a row subset")
+    pack_parser.add_argument("--model", help="pack this model of the results folder (default: the best small one)")
     unpack_parser = commands.add_parser("unpack", help="here: check and unpack what came back")
     unpack_parser.add_argument("pack_dir", type=Path, help="the folder of the returned files")
     unpack_parser.add_argument("--results-dir", type=Path, default=GPU_RESULTS_DIR, help="where the results go")
     args = parser.parse_args(argv)
     try:
         if args.command == "pack":
-            record = pack(args.results_dir, args.output, args.logs, args.allow_subset)
+            record = pack(args.results_dir, args.output, args.logs, args.allow_subset, args.model)
             print(f"Packed {record['student']} in {len(record['student_parts'])} part(s) and {RESULTS_ARCHIVE}")
         else:
             print(f"Unpacked the student to {unpack(args.pack_dir, args.results_dir)}; results in {args.results_dir}")

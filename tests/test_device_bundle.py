@@ -141,3 +141,23 @@ def test_unpack_refuses_an_altered_part(packed):
     with pytest.raises(gpu_results.PackError, match="altered"):
         gpu_results.unpack(tmp_path / "pack", tmp_path / "here" / "results", repo_root=tmp_path / "here")
     assert not (tmp_path / "here" / "outputs").exists()
+
+
+def test_pack_takes_the_named_model_over_the_best(tmp_path, tiny_classifier_dir, monkeypatch):
+    import shutil
+
+    results = tmp_path / "box-results"
+    results.mkdir()
+    for name, roc_auc in (("minilm-l6", 0.99), ("minilm-l6-debiased", 0.98)):
+        shutil.copytree(tiny_classifier_dir, tmp_path / "repo" / "outputs" / "gpu" / name)
+        result = {"path": f"outputs/gpu/{name}", "train_rows": 100, "metrics": {"validation_roc_auc": roc_auc},
+                  "provenance": {"data": {"split_sizes": {"train": 100}}}}  # fmt: skip
+        (results / f"{name}.json").write_text(json.dumps(result))
+    monkeypatch.setattr(gpu_results, "REPO_ROOT", tmp_path / "repo")
+    record = gpu_results.pack(results, tmp_path / "pack", [], model="minilm-l6-debiased")
+    assert record["student"] == "outputs/gpu/minilm-l6-debiased"
+    with pytest.raises(gpu_results.PackError, match="student-odd.json is missing"):
+        gpu_results.pack(results, tmp_path / "pack", [], model="student-odd")
+    shutil.rmtree(tmp_path / "repo" / "outputs" / "gpu" / "minilm-l6")
+    with pytest.raises(gpu_results.PackError, match="holds no model.safetensors"):
+        gpu_results.pack(results, tmp_path / "pack", [], model="minilm-l6")

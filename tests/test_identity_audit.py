@@ -79,31 +79,6 @@ def test_the_audit_uses_each_model_s_own_operating_point(tmp_path, tiny_dataset_
     assert models["trained"]["threshold_source"].startswith("validation split, max F1")
 
 
-def test_augmentation_sentences_are_disjoint_from_the_audit_and_seeded():
-    from toxiclf.identity_audit import augmentation_sentences
-
-    sentences = augmentation_sentences(300, seed=1)
-    assert len(set(sentences)) == 300 and sentences == augmentation_sentences(300, seed=1)
-    audit = set(audit_sentences()["sentence"])
-    assert not audit & set(augmentation_sentences(765, seed=0))  # all 15 templates x 51 terms
-    with pytest.raises(ValueError, match="at most 765"):
-        augmentation_sentences(766, seed=0)
-
-
-def test_training_data_gets_the_identity_sentences(tiny_dataset_dir, tokenizer):
-    import argparse
-
-    from toxiclf import training
-
-    parser = argparse.ArgumentParser()
-    training.add_common_args(parser, output_dir="out", learning_rate=5e-5, epochs=1)
-    args = parser.parse_args(["--dataset", str(tiny_dataset_dir), "--identity-augmentation", "25"])
-    training.check_common_args(parser, args)
-    train, validation, _ = training.load_training_data(args, tokenizer)
-    assert len(train) == 140 + 25 and len(validation) == 20
-    assert train["labels"][-25:] == [0] * 25
-
-
 def test_a_model_audited_with_the_same_inputs_is_not_scored_again(tmp_path, tiny_dataset_dir, tiny_classifier_dir,
                                                                    monkeypatch):  # fmt: skip
     import shutil

@@ -42,21 +42,6 @@ def audit_sentences(terms_file=TERMS_FILE) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-AUGMENTATION_FILE = RESOURCES / "identity_augmentation.json"
-
-
-def augmentation_sentences(count: int, seed: int) -> list[str]:
-    """`count` non-toxic sentences that mention the audit's identity terms, from templates disjoint from the audit's
-    (drawn without replacement from templates x terms, seeded)."""
-    templates = json.loads(AUGMENTATION_FILE.read_text())["templates"]
-    terms = [term for group in json.loads(TERMS_FILE.read_text())["terms"].values() for term in group]
-    pool = [template.replace("{term}", term) for template in templates for term in terms]
-    if count > len(pool):
-        raise ValueError(f"--identity-augmentation takes at most {len(pool)} sentences, got {count}")
-    rng = np.random.default_rng(seed)
-    return [pool[i] for i in rng.choice(len(pool), size=count, replace=False)]
-
-
 def identity_aucs(labels, scores, in_subgroup) -> dict:
     """Subgroup, BPSN and BNSP AUC; None where a side has no rows of a class."""
     labels, scores, in_subgroup = np.asarray(labels), np.asarray(scores), np.asarray(in_subgroup, dtype=bool)
@@ -93,8 +78,10 @@ def template_audit(sentences: pd.DataFrame, scores, threshold: float) -> dict:
 
 
 def mentions(texts: list[str], term: str) -> np.ndarray:
-    pattern = re.compile(rf"\b{re.escape(term)}\b", re.IGNORECASE)
-    return np.array([bool(pattern.search(text)) for text in texts])
+    """Whether each text holds the term as a whole word, any case."""
+    pattern, needle = re.compile(rf"\b{re.escape(term)}\b", re.IGNORECASE), term.casefold()
+    # the substring test first: ten times faster than the regex, which then runs on the few texts that pass
+    return np.array([needle in text.casefold() and bool(pattern.search(text)) for text in texts])
 
 
 def real_split_audit(texts: list[str], labels, scores, terms: list[str]) -> dict:

@@ -49,8 +49,9 @@ def add_common_args(parser: argparse.ArgumentParser, *, output_dir: Path, learni
     )  # fmt: skip
     parser.add_argument("--max-seq-length", type=int, default=DEFAULT_MAX_LENGTH, help="truncate comments")
     parser.add_argument(
-        "--identity-augmentation", type=int, default=0, metavar="N",
-        help="add N non-toxic training sentences that mention identity terms (bias mitigation; default 0)",
+        "--identity-augmentation", type=identity_augmentation, default=0, metavar="N|balanced",
+        help="add N non-toxic training sentences that mention identity terms, or 'balanced': per term as many as "
+        "bring its toxic share in the training comments down to the base rate (bias mitigation; default 0)",
     )  # fmt: skip
     parser.add_argument("--num-train-epochs", type=float, default=epochs, help="training epochs")
     parser.add_argument("--learning-rate", type=float, default=learning_rate, help="peak learning rate")
@@ -70,13 +71,20 @@ def add_common_args(parser: argparse.ArgumentParser, *, output_dir: Path, learni
     )  # fmt: skip
 
 
+def identity_augmentation(value: str) -> int | str:
+    """--identity-augmentation: a sentence count, or 'balanced' (toxiclf.identity_augmentation)."""
+    if value == "balanced":
+        return value
+    if not value.isdigit():
+        raise argparse.ArgumentTypeError(f"takes a number of sentences or 'balanced', got {value!r}")
+    return int(value)
+
+
 def check_common_args(parser: argparse.ArgumentParser, args) -> None:
     for flag in ("max_train_samples", "max_eval_samples", "save_steps"):
         value = getattr(args, flag)
         if value is not None and value < 1:
             parser.error(f"--{flag.replace('_', '-')} must be a positive number, got {value}")
-    if args.identity_augmentation < 0:
-        parser.error(f"--identity-augmentation must not be negative, got {args.identity_augmentation}")
     if args.max_train_samples and not args.max_eval_samples:
         args.max_eval_samples = args.max_train_samples  # a quick run should not validate on 16k rows
     if not 0 <= args.warmup_ratio < 1:
@@ -140,21 +148,31 @@ def load_training_data(args, tokenizer, soft_labels=None):
     return tokenized["train"], tokenized["validation"], provenance
 
 
-def with_identity_sentences(train, count: int, seed: int):
-    """The training split plus `count` non-toxic identity sentences (toxiclf.identity_audit), label 0."""
+def with_identity_sentences(train, augmentation: int | str, seed: int):
+    """The training split plus non-toxic identity sentences (toxiclf.identity_augmentation), label 0: a fixed
+    number, or as many per term as balance its toxic share in these training rows."""
     import datasets
 
-    from .identity_audit import augmentation_sentences
+    from .identity_augmentation import augmentation_sentences, balanced_sentences
 
     try:
-        sentences = augmentation_sentences(count, seed)
+        if augmentation == "balanced":
+            sentences, counts = balanced_sentences(list(train[TEXT_COLUMN]), list(train[LABEL_COLUMN]), seed)
+            most = sorted(counts.items(), key=lambda item: -item[1])[:5]
+            logger.info("Balanced identity sentences, most for: %s", ", ".join(f"{t} {n}" for t, n in most))
+        else:
+            sentences = augmentation_sentences(augmentation, seed)
     except ValueError as error:
         raise SystemExit(f"error: {error}") from None
     extra = datasets.Dataset.from_dict(
-        {ID_COLUMN: [f"identity-{i}" for i in range(count)], TEXT_COLUMN: sentences, LABEL_COLUMN: [0] * count},
+        {
+            ID_COLUMN: [f"identity-{i}" for i in range(len(sentences))],
+            TEXT_COLUMN: sentences,
+            LABEL_COLUMN: [0] * len(sentences),
+        },
         features=train.features,
     )
-    logger.info("Added %d non-toxic identity sentences to the %d training rows", count, len(train))
+    logger.info("Added %d non-toxic identity sentences to the %d training rows", len(sentences), len(train))
     return datasets.concatenate_datasets([train, extra])
 
 

@@ -1,0 +1,90 @@
+"""The mitigation's training sentences: disjoint from the audit, seeded, and balanced per term as Dixon et al."""
+
+import argparse
+import re
+
+import pytest
+
+from toxiclf.identity_audit import audit_sentences
+from toxiclf.identity_augmentation import (
+    MIN_PER_TERM,
+    audit_terms,
+    augmentation_sentences,
+    balanced_sentences,
+    balancing_counts,
+    term_pool,
+)
+
+
+def word_ngrams(sentence: str, n: int) -> set[tuple[str, ...]]:
+    words = re.findall(r"[a-z']+", sentence.lower())
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+def test_no_training_sentence_is_an_audit_sentence_or_shares_five_words_with_a_neutral_one():
+    audit = audit_sentences()
+    neutral_ngrams = set().union(*(word_ngrams(s, 5) for s in audit.loc[audit["label"] == 0, "sentence"]))
+    for term in ("gay", "mentally ill", "Muslim"):
+        pool = term_pool(term)
+        assert len(pool) == len(set(pool)) > 8_000  # enough for the most unbalanced term ("gay": ~3,000)
+        assert not set(pool) & set(audit["sentence"])
+        assert not [s for s in pool if word_ngrams(s, 5) & neutral_ngrams]
+
+
+def test_fixed_count_sentences_are_seeded_and_bounded():
+    sentences = augmentation_sentences(300, seed=1)
+    assert len(set(sentences)) == 300 and sentences == augmentation_sentences(300, seed=1)
+    assert sentences != augmentation_sentences(300, seed=2)
+    with pytest.raises(ValueError, match="at most 765"):
+        augmentation_sentences(766, seed=0)
+
+
+def test_balancing_brings_a_term_to_the_base_rate_and_gives_every_term_the_minimum():
+    # 20 comments, base rate 0.25; "gay" in 4 of them, 3 toxic: 3 / (4 + x) = 0.25 -> x = 8 (the minimum wins)
+    texts = ["you gay idiot"] * 3 + ["a gay editor"] + ["you idiot"] * 2 + ["fine edit"] * 14
+    labels = [1, 1, 1, 0, 1, 1] + [0] * 14
+    assert balancing_counts(texts, labels, minimum=0)["gay"] == 8
+    assert balancing_counts(texts, labels, minimum=0)["Muslim"] == 0
+    counts = balancing_counts(texts, labels)
+    assert counts["gay"] == MIN_PER_TERM and set(counts) == set(audit_terms())
+    many_toxic = ["you gay idiot"] * 30 + ["fine edit"] * 70
+    assert balancing_counts(many_toxic, [1] * 30 + [0] * 70, minimum=0)["gay"] == 70  # 30 / 0.3 - 30
+    with pytest.raises(ValueError, match="no toxic"):
+        balancing_counts(["fine"], [0])
+
+
+def test_balanced_sentences_follow_the_counts_and_the_seed():
+    texts, labels = ["you gay idiot"] * 30 + ["fine edit"] * 70, [1] * 30 + [0] * 70
+    sentences, counts = balanced_sentences(texts, labels, seed=0)
+    assert len(sentences) == sum(counts.values()) == 70 + MIN_PER_TERM * (len(counts) - 1)
+    assert len(set(sentences)) == len(sentences)
+    assert sum(bool(re.search(r"\bgay\b", s)) for s in sentences) == 70
+    assert balanced_sentences(texts, labels, seed=0)[0] == sentences != balanced_sentences(texts, labels, seed=1)[0]
+
+
+def parse_training_args(argv):
+    from toxiclf import training
+
+    parser = argparse.ArgumentParser()
+    training.add_common_args(parser, output_dir="out", learning_rate=5e-5, epochs=1)
+    args = parser.parse_args(argv)
+    training.check_common_args(parser, args)
+    return args
+
+
+@pytest.mark.parametrize("value", ["-3", "some", "1.5"])
+def test_a_bad_augmentation_value_is_a_usage_error(value, capsys):
+    with pytest.raises(SystemExit):
+        parse_training_args(["--identity-augmentation", value])
+    assert "number of sentences or 'balanced'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("augmentation", ["25", "balanced"])
+def test_training_data_gets_the_identity_sentences(augmentation, tiny_dataset_dir, tokenizer):
+    from toxiclf import training
+
+    args = parse_training_args(["--dataset", str(tiny_dataset_dir), "--identity-augmentation", augmentation])
+    train, validation, _ = training.load_training_data(args, tokenizer)
+    added = len(train) - 140
+    assert added == 25 if augmentation == "25" else added >= MIN_PER_TERM * len(audit_terms())
+    assert len(validation) == 20 and train["labels"][-added:] == [0] * added
