@@ -11,6 +11,7 @@
 #   bash scripts/gpu_full_run.sh teacher      # GPU, with part1: the teacher alone (a short loan: teacher, ensemble)
 #   PACK_DIR=... bash scripts/gpu_full_run.sh debias     # GPU, with part2 after part1: MiniLM-L6 with non-toxic
 #                                             # identity sentences balanced per term, run_eval.py, pack it
+#   PACK_DIR=... bash scripts/gpu_full_run.sh debias-statements   # the same, statements ("X is gay.") balanced too
 #   python scripts/gpu_results.py unpack DIR  # here: the returned files -> results/gpu/ and outputs/gpu/<student>
 #   bash scripts/ship_round.sh --teacher outputs/teacher   # here: ship the best of both runs, card, README, ...
 #
@@ -28,7 +29,7 @@ while [ "${1:-}" = --dry-run ] || [ "${1:-}" = --installed ]; do
   [ "$1" = --installed ] && INSTALLED=1
   shift
 done
-[ $# -gt 0 ] || { echo "usage: gpu_full_run.sh [--dry-run] [--installed] teacher|train|evaluate|ensemble|debias|all ..." >&2; exit 2; }
+[ $# -gt 0 ] || { echo "usage: gpu_full_run.sh [--dry-run] [--installed] teacher|train|evaluate|ensemble|debias|debias-statements|all ..." >&2; exit 2; }
 [[ ${TRAIN_UNTIL_S:-0} =~ ^[0-9]+$ ]] || { echo "TRAIN_UNTIL_S must be a whole number of seconds, got '$TRAIN_UNTIL_S'" >&2; exit 2; }
 
 if [ $DRY_RUN = 1 ]; then
@@ -40,6 +41,7 @@ if [ $DRY_RUN = 1 ]; then
   SOFT=(--max-rows 64 --max-seq-length 64)
   PACK=(--allow-subset)
   IDENTITY=32  # 'balanced' adds at least 50 per term: thousands of sentences to 64 training rows
+  IDENTITY_STATEMENTS=32
 else
   RUN=${RUN_DIR:-outputs/gpu}
   RESULTS=results/gpu  # its own table and comparisons: 2 GPU epochs are not ranked against 1 CPU epoch
@@ -48,6 +50,7 @@ else
   SOFT=()
   PACK=()
   IDENTITY=balanced  # per term, as many as bring its toxic share in the training comments to the base rate
+  IDENTITY_STATEMENTS=balanced-statements
 fi
 PACK_DIR=${PACK_DIR:-$RUN/pack}
 BUNDLE=${BUNDLE:-gpu_bundle}
@@ -123,15 +126,18 @@ for phase in "$@"; do
       train student-odd-ens $PY run_distill.py --layers odd --teacher "$RUN/teacher" --soft-labels "$RUN/soft_labels.npz"
       evaluate teacher minilm-l6 minilm-l6-ens student-odd-ens
       ;;
-    debias)  # MiniLM-L6 plus non-toxic identity sentences, balanced per term (Dixon et al.); packed by name. Its
-      # base, minilm-l6, is an earlier call's: both are audited where both are (see the README's bias section).
-      train minilm-l6-debiased $PY run_finetune.py --model minilm-l6 --identity-augmentation "$IDENTITY"
-      PACK_MODEL=(--model minilm-l6-debiased)
-      evaluate minilm-l6-debiased
+    debias|debias-statements)  # MiniLM-L6 plus non-toxic identity sentences balanced per term (Dixon et al.;
+      # debias-statements: statements that someone is the term too), packed by name. Their base, minilm-l6, is an
+      # earlier call's: all are audited where all are (see the README's bias section).
+      name=minilm-l6-$([ "$phase" = debias ] && echo debiased || echo debiased-statements)
+      recipe=$([ "$phase" = debias ] && echo "$IDENTITY" || echo "$IDENTITY_STATEMENTS")
+      train "$name" $PY run_finetune.py --model minilm-l6 --identity-augmentation "$recipe"
+      PACK_MODEL=(--model "$name")
+      evaluate "$name"
       PACK_MODEL=()
       ;;
     teacher|train|evaluate) ;;
-    *) echo "unknown phase $phase (teacher, train, evaluate, ensemble, debias or all)" >&2; exit 2 ;;
+    *) echo "unknown phase $phase (teacher, train, evaluate, ensemble, debias, debias-statements or all)" >&2; exit 2 ;;
   esac
 done
 echo "== $(date -u +%FT%TZ) phases $* done in $((SECONDS - started)) s"

@@ -1,6 +1,7 @@
 """The mitigation's training sentences: disjoint from the audit, seeded, and balanced per term as Dixon et al."""
 
 import argparse
+import itertools
 import re
 
 import pytest
@@ -24,11 +25,12 @@ def word_ngrams(sentence: str, n: int) -> set[tuple[str, ...]]:
 def test_no_training_sentence_is_an_audit_sentence_or_shares_five_words_with_a_neutral_one():
     audit = audit_sentences()
     neutral_ngrams = set().union(*(word_ngrams(s, 5) for s in audit.loc[audit["label"] == 0, "sentence"]))
-    for term in ("gay", "mentally ill", "Muslim"):
-        pool = term_pool(term)
+    for term, statements in itertools.product(audit_terms(), (False, True)):
+        pool = term_pool(term, statements)
         assert len(pool) == len(set(pool)) > 8_000  # enough for the most unbalanced term ("gay": ~3,000)
         assert not set(pool) & set(audit["sentence"])
         assert not [s for s in pool if word_ngrams(s, 5) & neutral_ngrams]
+    assert "Our new coach is gay." in term_pool("gay", statements=True) and "Our new coach is gay." not in term_pool("gay")
 
 
 def test_fixed_count_sentences_are_seeded_and_bounded():
@@ -51,6 +53,17 @@ def test_balancing_brings_a_term_to_the_base_rate_and_gives_every_term_the_minim
     assert balancing_counts(many_toxic, [1] * 30 + [0] * 70, minimum=0)["gay"] == 70  # 30 / 0.3 - 30
     with pytest.raises(ValueError, match="no toxic"):
         balancing_counts(["fine"], [0])
+
+
+def test_statements_are_balanced_against_the_comments_that_say_someone_is_the_term():
+    # base rate 0.4; "is gay" in 3 comments, 3 toxic ("u r gay" counts): 3 / 0.4 - 3 = 4.5 -> 5
+    texts = ["u r gay", "he is so gay lol", "you are a gay loser", "gay rights article", "a gay editor"] + ["ok"] * 5
+    labels = [1, 1, 1, 1, 0] + [0] * 5
+    assert balancing_counts(texts, labels, minimum=0, statements=True)["gay"] == 5
+    assert balancing_counts(texts, labels, minimum=0)["gay"] == 5  # 4 / 0.4 - 5
+    sentences, counts = balanced_sentences(texts, labels, seed=0, minimum=0, statements=True)
+    assert counts["gay"] == counts["gay (statements)"] == 5 and len(sentences) == 10
+    assert set(sentences[5:]) <= set(term_pool("gay", statements=True))
 
 
 def test_balanced_sentences_follow_the_counts_and_the_seed():
@@ -76,15 +89,16 @@ def parse_training_args(argv):
 def test_a_bad_augmentation_value_is_a_usage_error(value, capsys):
     with pytest.raises(SystemExit):
         parse_training_args(["--identity-augmentation", value])
-    assert "number of sentences or 'balanced'" in capsys.readouterr().err
+    assert "number of sentences or one of balanced, balanced-statements" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("augmentation", ["25", "balanced"])
+@pytest.mark.parametrize("augmentation", ["25", "balanced", "balanced-statements"])
 def test_training_data_gets_the_identity_sentences(augmentation, tiny_dataset_dir, tokenizer):
     from toxiclf import training
 
     args = parse_training_args(["--dataset", str(tiny_dataset_dir), "--identity-augmentation", augmentation])
     train, validation, _ = training.load_training_data(args, tokenizer)
     added = len(train) - 140
-    assert added == 25 if augmentation == "25" else added >= MIN_PER_TERM * len(audit_terms())
+    per_term = {"25": 0, "balanced": 1, "balanced-statements": 2}[augmentation] * MIN_PER_TERM
+    assert added == 25 if augmentation == "25" else added >= per_term * len(audit_terms())
     assert len(validation) == 20 and train["labels"][-added:] == [0] * added

@@ -77,9 +77,10 @@ def template_audit(sentences: pd.DataFrame, scores, threshold: float) -> dict:
     return {"overall": {**overall, "toxic_recall": 1 - overall["toxic_false_negative_rate"]}, "terms": per_term}
 
 
-def mentions(texts: list[str], term: str) -> np.ndarray:
-    """Whether each text holds the term as a whole word, any case."""
-    pattern, needle = re.compile(rf"\b{re.escape(term)}\b", re.IGNORECASE), term.casefold()
+def mentions(texts: list[str], term: str, context: str | None = None) -> np.ndarray:
+    """Whether each text holds the term as a whole word, any case; or the regex `context` with {term} in it."""
+    pattern = (context or r"\b{term}\b").replace("{term}", re.escape(term))
+    pattern, needle = re.compile(pattern, re.IGNORECASE), term.casefold()
     # the substring test first: ten times faster than the regex, which then runs on the few texts that pass
     return np.array([needle in text.casefold() and bool(pattern.search(text)) for text in texts])
 

@@ -9,6 +9,10 @@ sentences that mention each such term until its toxic share falls to the base ra
 - `balanced_sentences(texts, labels, seed)`: per term, as many as bring its toxic share in *these* training
   comments down to their base rate, and at least `MIN_PER_TERM` (a term the comments never use is learnt from
   these alone), drawn from the templates and the frames: `--identity-augmentation balanced`.
+- `balanced_sentences(..., statements=True)`: also, per term, statements that someone *is* the term ("Our new coach is
+  gay."), balanced the same way against the training comments that say so ("is gay": 116 of 170 toxic, as an
+  insult): `--identity-augmentation balanced-statements`. The frames put the term before a noun; a model trained
+  with them alone still flagged "My best friend is gay."
 
 The templates, frames and terms are data (`resources/identity_augmentation.json`, `resources/identity_terms.json`);
 none of the sentences is an audit sentence, so that the audit (toxiclf.identity_audit) stays a fair test.
@@ -25,7 +29,9 @@ from .paths import RESOURCES
 
 AUGMENTATION_FILE = RESOURCES / "identity_augmentation.json"
 MIN_PER_TERM = 50
-BALANCED = "balanced"
+RECIPES = ("balanced", "balanced-statements")
+# A statement that someone or something is the term, as the training comments write it ("u r gay" too).
+STATEMENT = r"\b(?:is|am|are|was|were|be|being|been|r|ur)\s+(?:a\s+|an\s+|so\s+|very\s+)?{term}\b"
 
 
 def audit_terms() -> list[str]:
@@ -42,41 +48,50 @@ def augmentation_sentences(count: int, seed: int) -> list[str]:
     return [pool[i] for i in rng.choice(len(pool), size=count, replace=False)]
 
 
-def term_pool(term: str) -> list[str]:
-    """Every sentence for one term: the templates, then every shape x determiner x noun x predicate."""
+def term_pool(term: str, statements: bool = False) -> list[str]:
+    """Every sentence for one term: the templates, then every shape x determiner x noun x predicate of the frames,
+    or (`statements`) of the statement shapes."""
     spec = json.loads(AUGMENTATION_FILE.read_text())
     frames = spec["frames"]
-    sentences = [template.replace("{term}", term) for template in spec["templates"]]
+    shapes = spec["statements"]["shapes"] if statements else frames["shapes"]
+    sentences = [] if statements else [template.replace("{term}", term) for template in spec["templates"]]
     for shape, determiner, noun, predicate in itertools.product(
-        frames["shapes"], frames["determiners"], frames["nouns"], frames["predicates"]
+        shapes, frames["determiners"], frames["nouns"], frames["predicates"]
     ):
-        sentences.append(shape.format(determiner=determiner, term=term, noun=noun, predicate=predicate))
+        sentence = shape.format(
+            determiner=determiner, determiner_lower=determiner.lower(), term=term, noun=noun, predicate=predicate
+        )
+        if not sentences or sentence != sentences[-1]:  # a shape without {predicate} repeats per predicate
+            sentences.append(sentence)
     return sentences
 
 
-def balancing_counts(texts: list[str], labels, minimum: int = MIN_PER_TERM) -> dict[str, int]:
-    """Per term, the non-toxic sentences that bring the toxic share of the comments mentioning it down to the
-    base rate of all the comments (toxic / (mentions + added) = base rate), and at least `minimum`."""
+def balancing_counts(texts: list[str], labels, minimum: int = MIN_PER_TERM, statements: bool = False) -> dict:
+    """Per term, the non-toxic sentences that bring the toxic share of the comments mentioning it (or, with
+    `statements`, saying that someone is it) down to the base rate of all the comments (toxic / (mentions + added)
+    = base rate), and at least `minimum`."""
     labels = np.asarray(labels)
     base_rate = labels.mean()
     if base_rate == 0:
         raise ValueError("the training comments hold no toxic one: there is no toxic share to balance")
     counts = {}
     for term in audit_terms():
-        in_term = mentions(texts, term)
+        in_term = mentions(texts, term, STATEMENT if statements else None)
         toxic = int(labels[in_term].sum())
         counts[term] = max(minimum, math.ceil(toxic / base_rate - in_term.sum()))
     return counts
 
 
-def balanced_sentences(texts: list[str], labels, seed: int, minimum: int = MIN_PER_TERM) -> tuple[list[str], dict]:
-    """(sentences, per-term counts): each term's count drawn without replacement from its pool, seeded."""
-    counts = balancing_counts(texts, labels, minimum)
+def balanced_sentences(texts: list[str], labels, seed: int, minimum: int = MIN_PER_TERM, statements: bool = False):
+    """(sentences, per-term counts): each term's count drawn without replacement from its pool, seeded; with
+    `statements`, the statements balanced likewise follow (counts keyed "term" and "term (statements)")."""
     rng = np.random.default_rng(seed)
-    sentences = []
-    for term, count in counts.items():
-        pool = term_pool(term)
-        if count > len(pool):
-            raise ValueError(f"'{term}' needs {count} sentences to be balanced, and its pool holds {len(pool)}")
-        sentences += [pool[i] for i in rng.choice(len(pool), size=count, replace=False)]
+    sentences, counts = [], {}
+    for kind in (False, True) if statements else (False,):
+        for term, count in balancing_counts(texts, labels, minimum, statements=kind).items():
+            pool = term_pool(term, statements=kind)
+            if count > len(pool):
+                raise ValueError(f"'{term}' needs {count} sentences to be balanced, and its pool holds {len(pool)}")
+            sentences += [pool[i] for i in rng.choice(len(pool), size=count, replace=False)]
+            counts[f"{term} (statements)" if kind else term] = count
     return sentences, counts

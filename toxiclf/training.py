@@ -49,9 +49,10 @@ def add_common_args(parser: argparse.ArgumentParser, *, output_dir: Path, learni
     )  # fmt: skip
     parser.add_argument("--max-seq-length", type=int, default=DEFAULT_MAX_LENGTH, help="truncate comments")
     parser.add_argument(
-        "--identity-augmentation", type=identity_augmentation, default=0, metavar="N|balanced",
+        "--identity-augmentation", type=identity_augmentation, default=0, metavar="N|balanced|balanced-statements",
         help="add N non-toxic training sentences that mention identity terms, or 'balanced': per term as many as "
-        "bring its toxic share in the training comments down to the base rate (bias mitigation; default 0)",
+        "bring its toxic share in the training comments down to the base rate; 'balanced-statements': also "
+        "statements that someone is the term, balanced likewise (bias mitigation; default 0)",
     )  # fmt: skip
     parser.add_argument("--num-train-epochs", type=float, default=epochs, help="training epochs")
     parser.add_argument("--learning-rate", type=float, default=learning_rate, help="peak learning rate")
@@ -72,11 +73,13 @@ def add_common_args(parser: argparse.ArgumentParser, *, output_dir: Path, learni
 
 
 def identity_augmentation(value: str) -> int | str:
-    """--identity-augmentation: a sentence count, or 'balanced' (toxiclf.identity_augmentation)."""
-    if value == "balanced":
+    """--identity-augmentation: a sentence count, or a balancing recipe (toxiclf.identity_augmentation)."""
+    from .identity_augmentation import RECIPES
+
+    if value in RECIPES:
         return value
     if not value.isdigit():
-        raise argparse.ArgumentTypeError(f"takes a number of sentences or 'balanced', got {value!r}")
+        raise argparse.ArgumentTypeError(f"takes a number of sentences or one of {', '.join(RECIPES)}, got {value!r}")
     return int(value)
 
 
@@ -150,14 +153,16 @@ def load_training_data(args, tokenizer, soft_labels=None):
 
 def with_identity_sentences(train, augmentation: int | str, seed: int):
     """The training split plus non-toxic identity sentences (toxiclf.identity_augmentation), label 0: a fixed
-    number, or as many per term as balance its toxic share in these training rows."""
+    number, or as many per term (and per term's statements) as balance its toxic share in these training rows."""
     import datasets
 
     from .identity_augmentation import augmentation_sentences, balanced_sentences
 
     try:
-        if augmentation == "balanced":
-            sentences, counts = balanced_sentences(list(train[TEXT_COLUMN]), list(train[LABEL_COLUMN]), seed)
+        if isinstance(augmentation, str):
+            statements = augmentation == "balanced-statements"
+            texts, labels = list(train[TEXT_COLUMN]), list(train[LABEL_COLUMN])
+            sentences, counts = balanced_sentences(texts, labels, seed, statements=statements)
             most = sorted(counts.items(), key=lambda item: -item[1])[:5]
             logger.info("Balanced identity sentences, most for: %s", ", ".join(f"{t} {n}" for t, n in most))
         else:
