@@ -30,7 +30,8 @@ def test_no_training_sentence_is_an_audit_sentence_or_shares_five_words_with_a_n
         assert len(pool) == len(set(pool)) > 8_000  # enough for the most unbalanced term ("gay": ~3,000)
         assert not set(pool) & set(audit["sentence"])
         assert not [s for s in pool if word_ngrams(s, 5) & neutral_ngrams]
-    assert "Our new coach is gay." in term_pool("gay", statements=True) and "Our new coach is gay." not in term_pool("gay")
+    statement = "Our new coach is gay."
+    assert statement in term_pool("gay", statements=True) and statement not in term_pool("gay")
 
 
 def test_fixed_count_sentences_are_seeded_and_bounded():
