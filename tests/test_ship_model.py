@@ -152,6 +152,13 @@ def test_the_card_names_how_the_model_was_made(tmp_path, checkpoint, tiny_datase
     (output / "run_config.json").write_text(json.dumps(fine_tuned))
     card = model_card(output, None)
     assert "tags: [toxicity, moderation]\n" in card and "Trained from `minilm-l6` by this repository" in card
+    assert "identity sentences" not in card
+    fine_tuned["args"]["identity_augmentation"] = "balanced-statements"
+    fine_tuned["data"] = {"split_sizes": {"train": 140}}
+    (output / "run_config.json").write_text(json.dumps(fine_tuned))
+    assert "plus non-toxic identity sentences against bias (`--identity-augmentation balanced-statements`)" in (
+        model_card(output, None)
+    )
 
 
 def test_calibration_and_thresholds_are_fitted_on_validation_texts_only(
@@ -244,3 +251,23 @@ def test_a_mitigated_model_replaces_its_base_only_when_the_audit_and_validation_
     write_audits(tmp_path, **audits)
     checkpoint, _ = ship_model.best_small_model((tmp_path,))
     assert checkpoint.name == ("student-odd-debiased" if replaces else "student-odd")
+
+
+@pytest.mark.parametrize(
+    "statements_audit, holder",
+    [
+        ((0.01, 0.2, 1.0), "minilm-l6-debiased-statements"),  # better than the first mitigation too
+        ((0.04, 0.5, 1.0), "minilm-l6-debiased"),  # better than the base, not than the first mitigation
+        (None, "minilm-l6-debiased"),  # not audited
+    ],
+)
+def test_a_second_mitigation_is_weighed_against_the_first(tmp_path, statements_audit, holder):
+    write_contender(tmp_path, "minilm-l6", 0.9863)
+    write_contender(tmp_path, "minilm-l6-debiased", 0.9865)
+    write_contender(tmp_path, "minilm-l6-debiased-statements", 0.9863)
+    audits = {"minilm-l6": (0.09, 0.7, 1.0), "minilm-l6-debiased": (0.03, 0.5, 1.0)}
+    if statements_audit:
+        audits["minilm-l6-debiased-statements"] = statements_audit
+    write_audits(tmp_path, **audits)
+    checkpoint, _ = ship_model.best_small_model((tmp_path,))
+    assert checkpoint.name == holder

@@ -11,7 +11,13 @@ def _training_scale(run: dict) -> str:
     args, split = run.get("args", {}), run.get("data", {}).get("split_sizes", {})
     rows = args.get("max_train_samples") or split.get("train")
     scope = "a subset" if args.get("max_train_samples") else "all training comments"
-    return f"{rows:,} training comments ({scope}), {args.get('num_train_epochs')} epoch(s)" if rows else "unknown"
+    if not rows:
+        return "unknown"
+    scale = f"{rows:,} training comments ({scope}), {args.get('num_train_epochs')} epoch(s)"
+    augmentation = args.get("identity_augmentation")
+    if augmentation and augmentation != "0":  # run_config.json stores the flags as text
+        scale += f", plus non-toxic identity sentences against bias (`--identity-augmentation {augmentation}`)"
+    return scale
 
 
 def _test_section(result: dict | None, thresholds: dict) -> str:
