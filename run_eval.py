@@ -283,6 +283,8 @@ def bias_audit(args, test, validation) -> dict:
     so that a mitigated model and the shipped one are compared as each would be served. A model audited before
     with the same inputs (weights, threshold and calibration files, backend, sentences, test and validation rows)
     keeps its earlier audit: every shipping round audits all trained models, and each costs minutes on a CPU.
+    The file keeps the earlier audits of models not named this time while they still describe the files at their
+    path (e.g. the model a shipped one mitigates), and drops those whose files changed or went.
     """
     from toxiclf.identity_audit import audit_sentences
     from toxiclf.report import plot_bias
@@ -304,13 +306,25 @@ def bias_audit(args, test, validation) -> dict:
         logger.info("%s: neutral false-positive rate %.3f, toxic recall %.3f; worst: %s", name,
                     overall["neutral_false_positive_rate"], overall["toxic_recall"],
                     audits[name]["worst_terms_by_neutral_false_positive_rate"])  # fmt: skip
+    kept = {name: entry for name, entry in earlier.items() if name not in audits and still_current(entry, inputs)}
     checkpoints = " ".join(f"{k}={shown_path(v)}" for k, v in args.checkpoints.items())
     result = {"command": f"python run_eval.py --bias-audit --backend {args.backend} --checkpoints {checkpoints}",
-              "terms": int(sentences["term"].nunique()), "sentences": len(sentences), "models": audits}  # fmt: skip
+              "terms": int(sentences["term"].nunique()), "sentences": len(sentences),
+              "models": {**kept, **audits}}  # fmt: skip
     args.results_dir.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(result, indent=2) + "\n")
-    plot_bias(audits, args.results_dir)
+    staged = output.with_name(f".{output.name}.new")  # a write cut half-way leaves the earlier file whole
+    staged.write_text(json.dumps(result, indent=2) + "\n")
+    staged.replace(output)
+    plot_bias(result["models"], args.results_dir)
     return result
+
+
+def still_current(entry: dict, inputs: str) -> bool:
+    """Whether an earlier audit still describes the files at its path, for the same audit rows."""
+    path = Path(entry.get("path", ""))
+    path = path if path.is_absolute() else REPO_ROOT / path
+    backend = entry.get("backend")
+    return bool(backend) and path.is_dir() and entry.get("audit_key") == audit_key(path, backend, inputs)
 
 
 def earlier_audits(output: Path) -> dict:

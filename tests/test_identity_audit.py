@@ -108,3 +108,21 @@ def test_an_unreadable_earlier_audit_is_audited_again(tmp_path, tiny_dataset_dir
     run_eval.main(["--bias-audit", "--dataset", str(tiny_dataset_dir), "--backend", "torch",
                    "--checkpoints", f"tiny={tiny_classifier_dir}", "--results-dir", str(tmp_path)])  # fmt: skip
     assert "audit_key" in json.loads((tmp_path / "bias.json").read_text())["models"]["tiny"]
+
+
+def test_earlier_audits_stay_while_their_files_are_unchanged(tmp_path, tiny_dataset_dir, tiny_classifier_dir):
+    import shutil
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    shutil.copytree(tiny_classifier_dir, first)
+    shutil.copytree(tiny_classifier_dir, second)
+    (second / "threshold.json").write_text(json.dumps({"thresholds": {"torch": {"threshold": 0.7}}}))
+    audit = ["--bias-audit", "--dataset", str(tiny_dataset_dir), "--backend", "torch", "--results-dir", str(tmp_path)]
+    run_eval.main([*audit, "--checkpoints", f"before={first}"])
+    run_eval.main([*audit, "--checkpoints", f"after={second}"])  # e.g. the mitigated model, shipped
+    assert set(json.loads((tmp_path / "bias.json").read_text())["models"]) == {"before", "after"}
+
+    (first / "threshold.json").write_text(json.dumps({"thresholds": {"torch": {"threshold": 0.9}}}))
+    run_eval.main([*audit, "--checkpoints", f"after={second}"])  # "before" now describes other files: dropped
+    assert set(json.loads((tmp_path / "bias.json").read_text())["models"]) == {"after"}
+    assert not list(tmp_path.glob(".bias.json*"))
