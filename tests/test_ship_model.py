@@ -271,3 +271,29 @@ def test_a_second_mitigation_is_weighed_against_the_first(tmp_path, statements_a
     write_audits(tmp_path, **audits)
     checkpoint, _ = ship_model.best_small_model((tmp_path,))
     assert checkpoint.name == holder
+
+
+def test_the_card_marks_the_audited_model_before_mitigation(tmp_path, checkpoint, tiny_dataset_dir):
+    from toxiclf.model_card import model_card
+
+    output = tmp_path / "model"
+    ship_model.ship(checkpoint, results_for(tmp_path, checkpoint, tiny_dataset_dir), output, backends=("torch",))
+    run = json.loads((output / "run_config.json").read_text())
+    run["args"]["identity_augmentation"] = "balanced-statements"
+    (output / "run_config.json").write_text(json.dumps(run))
+    trained = {"before": 0, "other": "balanced", "unrelated": 0}
+    for name, augmentation in trained.items():
+        (tmp_path / name).mkdir()
+        args = {**run["args"], "identity_augmentation": augmentation, "output_dir": str(tmp_path / name)}
+        if name == "unrelated":
+            args["learning_rate"] = 1.0
+        (tmp_path / name / "run_config.json").write_text(json.dumps({**run, "args": args}))
+    results = tmp_path / "results"
+    results.mkdir()
+    entry = {"threshold": 0.5, "backend": "onnx-int8", "worst_terms_by_neutral_false_positive_rate": [["gay", 0.5]],
+             "templates": {"overall": {"neutral_false_positive_rate": 0.09, "toxic_recall": 1.0}}}  # fmt: skip
+    models = {"shipped": entry, **{name: {**entry, "path": str(tmp_path / name)} for name in trained}}
+    (results / "bias.json").write_text(json.dumps({"terms": 51, "sentences": 1020, "models": models}))
+    card = model_card(output, None, results)
+    assert "| before (before mitigation) | 0.500 |" in card and "| other (other mitigation) | 0.500 |" in card
+    assert "| unrelated | 0.500 |" in card

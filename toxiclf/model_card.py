@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 from .classifier import THRESHOLD_FILE
+from .paths import REPO_ROOT
 from .training import RUN_CONFIG_FILE
 
 
@@ -54,7 +55,26 @@ def _calibration_section(results_dir: Path | None) -> str:
     )
 
 
-def _bias_section(results_dir: Path | None) -> str:
+def _mitigation_role(entry: dict, shipped_run: dict) -> str:
+    """' (before mitigation)' for an audited model trained as the shipped one but without identity sentences, ' (other
+    mitigation)' for one trained so with other identity sentences, else ''; read from their run_config.json."""
+    path = Path(entry.get("path", ""))
+    config = (path if path.is_absolute() else REPO_ROOT / path) / RUN_CONFIG_FILE
+    if not shipped_run.get("args") or not config.exists():
+        return ""
+    other = json.loads(config.read_text())
+    ignored = {"output_dir", "identity_augmentation"}
+    mine = {k: v for k, v in shipped_run["args"].items() if k not in ignored}
+    theirs = {k: v for k, v in other.get("args", {}).items() if k not in ignored}
+    if other.get("script") != shipped_run.get("script") or mine != theirs:
+        return ""
+    augmentation = other["args"].get("identity_augmentation")
+    if augmentation == shipped_run["args"].get("identity_augmentation"):
+        return ""
+    return " (before mitigation)" if augmentation in (0, "0", None) else " (other mitigation)"
+
+
+def _bias_section(results_dir: Path | None, shipped_run: dict) -> str:
     path = results_dir / "bias.json" if results_dir else None
     audit = json.loads(path.read_text()) if path and path.exists() else {}
     shipped = audit.get("models", {}).get("shipped")
@@ -70,14 +90,15 @@ def _bias_section(results_dir: Path | None) -> str:
         "Do not use the scores to judge comments about identity groups without a human reading them."
     )
     others = {name: entry for name, entry in audit["models"].items() if name != "shipped"}
-    if others:  # the candidates audited beside it: the model before mitigation among them
+    if others:  # the candidates audited beside it, the model before mitigation marked
         rows = "\n".join(
-            f"| {name} | {entry['threshold']:.3f} | {entry['templates']['overall']['neutral_false_positive_rate']:.1%} "
+            f"| {name}{_mitigation_role(entry, shipped_run)} | {entry['threshold']:.3f} "
+            f"| {entry['templates']['overall']['neutral_false_positive_rate']:.1%} "
             f"| {_worst(entry)} | {entry['templates']['overall']['toxic_recall']:.1%} |"
             for name, entry in others.items()
         )
         section += (
-            "\n\nThe other models audited in the same run, each at its own validation threshold "
+            "\n\nThe other models audited, each at its own validation threshold "
             f"({shipped['backend']} backend):\n\n| model | threshold | neutral flagged | worst terms (neutral flagged) "
             f"| toxic caught |\n|---|---|---|---|---|\n{rows}"
         )
@@ -131,7 +152,7 @@ Chosen per serving backend on the {thresholds.get("chosen_on", "validation split
 {_calibration_section(results_dir)}
 
 ## Identity-term bias
-{_bias_section(results_dir)}
+{_bias_section(results_dir, run)}
 
 ## Intended use
 Screening English comments for moderators: rank and flag for a human to review. Not for automatic sanctions.
