@@ -321,8 +321,7 @@ def bias_audit(args, test, validation) -> dict:
 
 def still_current(entry: dict, inputs: str) -> bool:
     """Whether an earlier audit still describes the files at its path, for the same audit rows."""
-    path = Path(entry.get("path", ""))
-    path = path if path.is_absolute() else REPO_ROOT / path
+    path = REPO_ROOT / entry.get("path", "")  # an absolute path stays itself
     backend = entry.get("backend")
     return bool(backend) and path.is_dir() and entry.get("audit_key") == audit_key(path, backend, inputs)
 

@@ -16,7 +16,7 @@ def _training_scale(run: dict) -> str:
         return "unknown"
     scale = f"{rows:,} training comments ({scope}), {args.get('num_train_epochs')} epoch(s)"
     augmentation = args.get("identity_augmentation")
-    if augmentation and augmentation != "0":  # run_config.json stores the flags as text
+    if augmentation not in (0, "0", None):  # 0 as parsed, "0" as logged
         scale += f", plus non-toxic identity sentences against bias (`--identity-augmentation {augmentation}`)"
     return scale
 
@@ -58,8 +58,7 @@ def _calibration_section(results_dir: Path | None) -> str:
 def _mitigation_role(entry: dict, shipped_run: dict) -> str:
     """' (before mitigation)' for an audited model trained as the shipped one but without identity sentences, ' (other
     mitigation)' for one trained so with other identity sentences, else ''; read from their run_config.json."""
-    path = Path(entry.get("path", ""))
-    config = (path if path.is_absolute() else REPO_ROOT / path) / RUN_CONFIG_FILE
+    config = REPO_ROOT / entry.get("path", "") / RUN_CONFIG_FILE  # an absolute path stays itself
     if not shipped_run.get("args") or not config.exists():
         return ""
     other = json.loads(config.read_text())
