@@ -25,7 +25,7 @@ from transformers import set_seed
 from toxiclf.baselines import MajorityBaseline, TfidfBaseline
 from toxiclf.bench import bench_markdown, run_benchmark
 from toxiclf.calibration import CALIBRATION_FILE, invert, reliability
-from toxiclf.classifier import BACKENDS, THRESHOLD_FILE, load_classifier, read_threshold
+from toxiclf.classifier import BACKENDS, PREPROCESSING_FILE, THRESHOLD_FILE, load_classifier, read_threshold
 from toxiclf.comparisons import ids_checksum, save_scores, write_comparisons
 from toxiclf.data import (
     DEFAULT_SEED,
@@ -84,6 +84,15 @@ def parse_args(argv=None):
         "--bias-audit",
         action="store_true",
         help="instead: the identity-term audit of --checkpoints -> results/bias.json, bias.png",
+    )
+    parser.add_argument(
+        "--functional",
+        action="store_true",
+        help="instead: the functional suite's pass rates of --checkpoints (and TF-IDF unless --no-baselines) -> "
+        "results/functional.json, functional.png",
+    )
+    parser.add_argument(
+        "--normalise", action="store_true", help="--functional: also score the suite normalised (toxiclf.obfuscation)"
     )
     parser.add_argument("--baseline-max-train-samples", type=int, help="fit TF-IDF on the first N training rows")
     parser.add_argument("--no-cost", action="store_true", help="skip the CPU latency / throughput measurement")
@@ -188,6 +197,8 @@ def main(argv=None):
         return bench(args, test_texts, test_labels)
     if args.bias_audit:
         return bias_audit(args, test, validation)
+    if args.functional:
+        return functional(args, splits["train"], validation)
 
     common = {
         "data": source,
@@ -319,6 +330,32 @@ def bias_audit(args, test, validation) -> dict:
     return result
 
 
+def functional(args, train, validation) -> dict:
+    """The functional suite (toxiclf.functional_suite) for each checkpoint at its served threshold, and TF-IDF."""
+    from toxiclf import functional_eval
+
+    scorers = {}
+    for name, path in args.checkpoints.items():
+        classifier = load_classifier(path, args.backend, batch_size=args.batch_size)
+        weights = path / "model.safetensors"
+        scorers[name] = (classifier, read_threshold(path, classifier.backend),
+                         {"path": shown_path(path), "backend": classifier.backend,
+                          "model_sha256": sha256_file(weights) if weights.exists() else None})  # fmt: skip
+    if not args.no_baselines:
+        if args.baseline_max_train_samples:
+            train = train.select(range(min(args.baseline_max_train_samples, len(train))))
+        tfidf = TfidfBaseline(seed=args.seed).fit(train[TEXT_COLUMN], np.array(train[LABEL_COLUMN]))
+        scorers[tfidf.name] = (tfidf, None, {"path": None, "backend": "scikit-learn", "train_rows": len(train)})
+    result = functional_eval.evaluate(scorers, validation[TEXT_COLUMN], validation[LABEL_COLUMN], args.results_dir,
+                                      normalise=args.normalise)  # fmt: skip
+    # the +normalise twins are in the JSON; the table keeps one column per model
+    table = functional_eval.markdown_table(result["models"], [n for n in result["models"] if "+normalise" not in n])
+    if args.update_readme and replace_readme_section(REPO_ROOT / "README.md", "functional", table + "\n"):
+        logger.info("Updated the README's functional-suite table")
+    print(table)
+    return result
+
+
 def still_current(entry: dict, inputs: str) -> bool:
     """Whether an earlier audit still describes the files at its path, for the same audit rows."""
     path = REPO_ROOT / entry.get("path", "")  # an absolute path stays itself
@@ -338,7 +375,7 @@ def earlier_audits(output: Path) -> dict:
 def audit_key(path: Path, backend: str, inputs: str) -> str:
     """What an audit's numbers depend on: the files that make the scores and the threshold, and the rows."""
     parts = [backend, inputs]
-    for file in ("model.safetensors", THRESHOLD_FILE, CALIBRATION_FILE):
+    for file in ("model.safetensors", THRESHOLD_FILE, CALIBRATION_FILE, PREPROCESSING_FILE):
         parts.append(sha256_file(path / file) if (path / file).exists() else "-")
     return ids_checksum(parts)
 

@@ -18,6 +18,9 @@ logger = logging.getLogger(__name__)
 def create_app(test_config=None):
     """Application factory: configuration, the model (loaded once, here), blueprints and error handlers."""
     app = Flask(__name__)
+    # Werkzeug answers "//" in a path with a redirect whose Location is built from the client's Host header; a
+    # path with an empty segment is simply not found here.
+    app.url_map.merge_slashes = False
     app.config.from_mapping(
         MODEL_DIR=os.environ.get("TOXICLF_MODEL"),  # None: the shipped model
         BACKEND=os.environ.get("TOXICLF_BACKEND", "auto"),  # auto | torch | onnx-int8

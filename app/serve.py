@@ -123,7 +123,7 @@ def run(app, host: str, port: int, threads: int, grace_seconds: float = GRACE_SE
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, stop_gracefully(server, in_flight, grace_seconds))
     signal.signal(signal.SIGUSR1, _end_loop)
-    logger.info("Listening on http://%s:%d", host, server.effective_port)
+    logger.info("Listening on http://%s:%s", host, server.effective_port)  # waitress gives the port as a str
     server.run()  # returns when _end_loop raises SystemExit in it (waitress then joins its worker threads)
     logger.info("Stopped")
 

@@ -27,7 +27,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from toxiclf.calibration import CALIBRATION_FILE  # noqa: E402
-from toxiclf.classifier import SERVING_BACKENDS, THRESHOLD_FILE  # noqa: E402
+from toxiclf.classifier import PREPROCESSING_FILE, SERVING_BACKENDS, THRESHOLD_FILE  # noqa: E402
 from toxiclf.model_card import model_card  # noqa: E402
 from toxiclf.paths import GPU_RESULTS_DIR, RESULTS_DIR, SHIPPED_MODEL_DIR, sha256_file, shown_path  # noqa: E402
 from toxiclf.training import RUN_CONFIG_FILE  # noqa: E402
@@ -124,7 +124,9 @@ def swap_in(staging: Path, output: Path) -> None:
     shutil.rmtree(retired, ignore_errors=True)
 
 
-def ship(checkpoint: Path, results_file: Path, output: Path, backends=SERVING_BACKENDS) -> Path:
+def ship(
+    checkpoint: Path, results_file: Path, output: Path, backends=SERVING_BACKENDS, normalise: bool = False
+) -> Path:
 
     from toxiclf.data import data_provenance, load_splits
 
@@ -138,6 +140,8 @@ def ship(checkpoint: Path, results_file: Path, output: Path, backends=SERVING_BA
     )
     staging = output.with_name(f".{output.name}.staging")
     stage(checkpoint, staging)
+    if normalise:  # before the thresholds and calibrations: they are fitted on what the model will see
+        (staging / PREPROCESSING_FILE).write_text(json.dumps({"normalise_obfuscation": True}) + "\n")
     size_mb = sum(f.stat().st_size for f in staging.iterdir() if f.is_file()) / 2**20
     if size_mb > MAX_SHIPPED_MB:
         shutil.rmtree(staging)
@@ -295,6 +299,11 @@ def main(argv=None):
     )
     parser.add_argument("--output", type=Path, default=SHIPPED_MODEL_DIR, help="where to ship (default: model/)")
     parser.add_argument(
+        "--normalise",
+        action="store_true",
+        help="serve with spaced-out letters and look-alike digits undone first (preprocessing.json)",
+    )
+    parser.add_argument(
         "--rethreshold",
         action="store_true",
         help="only choose the shipped folder's thresholds again, on the validation split",
@@ -320,7 +329,7 @@ def main(argv=None):
                 raise SystemExit(ALREADY_SHIPPED)
             ship(checkpoint, results_file, args.output)
         elif args.checkpoint and args.results:
-            ship(args.checkpoint, args.results, args.output)
+            ship(args.checkpoint, args.results, args.output, normalise=args.normalise)
         else:
             parser.error("give --checkpoint and --results, --best, or --refresh-card")
     except (ShipError, FileNotFoundError) as error:

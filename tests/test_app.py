@@ -345,3 +345,9 @@ def test_the_page_links_the_model_card(tmp_path, tiny_classifier_dir):
     card = client.get("/model-card")
     assert card.status_code == 200 and card.get_data(as_text=True) == "# A card\n"
     assert card.headers["Content-Type"].startswith("text/markdown")
+
+
+def test_a_doubled_slash_is_not_found_rather_than_redirected_to_the_client_s_host(client):
+    for path in ("/static//style.css", "//api/v1/classify", "/api//v1/classify"):
+        response = client.get(path, headers={"Host": "evil.example"})
+        assert response.status_code in (404, 405) and "Location" not in response.headers, path

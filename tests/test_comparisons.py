@@ -39,7 +39,8 @@ def test_scores_of_other_test_rows_are_never_compared(tmp_path):
     save_scores(tmp_path, "old-split-model", good, ids_checksum(["other", "rows"]))
     assert set(load_scores(tmp_path, ids_checksum(range(len(labels))))) == {"minilm-l6", "student-odd"}
     result = write_comparisons(tmp_path, labels, ids_checksum(range(len(labels))), resamples=100)
-    assert [(c["model"], c["against"]) for c in result["comparisons"]] == [("student-odd", "minilm-l6")]
+    pairs = [(c["model"], c["against"]) for c in result["comparisons"]]
+    assert pairs == [("student-odd", "minilm-l6"), ("minilm-l6", "student-odd")]  # the odd student is a reference too
     assert json.loads((tmp_path / "comparisons.json").read_text()) == result
 
 
@@ -50,5 +51,6 @@ def test_run_eval_compares_every_model_with_the_references(pipeline_outputs, tin
                    f"student-odd={out / 'student-odd'}"])  # fmt: skip
     pairs = {(c["model"], c["against"]) for c in json.loads((tmp_path / "comparisons.json").read_text())["comparisons"]}
     assert ("student-odd", "minilm-l6") in pairs and ("student-odd", "teacher") in pairs
+    assert ("teacher", "student-odd") in pairs  # odd against the others: the seed's question
     assert ("tfidf-logreg", "teacher") in pairs and not any(model == "majority" for model, _ in pairs)
     assert "### Paired differences" in (tmp_path / "summary.md").read_text()

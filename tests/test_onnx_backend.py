@@ -134,3 +134,24 @@ def test_a_failed_export_leaves_no_partial_folder(tmp_path, tiny_classifier_dir,
     with pytest.raises(RuntimeError, match="export failed"):
         onnx_backend.build_onnx(model)
     assert sorted(p.name for p in model.iterdir() if p.is_dir()) == []
+
+
+@pytest.mark.parametrize("backend", ["torch", "onnx-int8"])
+def test_a_folder_that_asks_for_normalisation_scores_disguised_words_as_the_words(tmp_path, tiny_classifier_dir,
+                                                                                  backend):  # fmt: skip
+    import json
+    import shutil
+
+    from toxiclf.classifier import load_classifier
+
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_classifier_dir, folder)
+    plain = load_classifier(folder, backend)
+    assert not plain.normalises
+    assert plain.scores(["you 1d10t"])[0] != pytest.approx(plain.scores(["you idiot"])[0], abs=1e-6)
+    (folder / "preprocessing.json").write_text(json.dumps({"normalise_obfuscation": True}))
+    normalised = load_classifier(folder, backend)
+    assert normalised.scores(["you 1d10t", "you i d i o t"]) == pytest.approx(normalised.scores(["you idiot"] * 2))
+    (folder / "preprocessing.json").write_text(json.dumps({"lowercase": True}))
+    with pytest.raises(ValueError, match="preprocessing.json is not a valid preprocessing file"):
+        load_classifier(folder, backend)

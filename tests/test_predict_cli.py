@@ -111,3 +111,49 @@ def test_interrupted_scoring_leaves_nothing_behind(tmp_path, tiny_classifier_dir
     with pytest.raises(KeyboardInterrupt):
         score(tmp_path, tiny_classifier_dir, "in.csv", "comment_text\nhello\n")
     assert [p.name for p in tmp_path.iterdir()] == ["in.csv"]
+
+
+def test_the_console_script_exits_0_and_prints_no_object(tmp_path, tiny_classifier_dir):
+    """`toxiclf-predict` calls sys.exit(main()): a successful run must exit 0 and print no return value."""
+    import subprocess
+    import sys
+
+    source = tmp_path / "in.csv"
+    pd.DataFrame({"comment_text": ["fine", "you idiot"]}).to_csv(source, index=False)
+    script = "import sys; from toxiclf.predict import main; sys.exit(main())"
+    result = subprocess.run([sys.executable, "-c", script, "--input", str(source), "--output", str(tmp_path / "o.csv"),
+                             "--model", str(tiny_classifier_dir), "--backend", "torch", "--no-progress"],
+                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "ScoringRun" not in result.stdout + result.stderr and len(pd.read_csv(tmp_path / "o.csv")) == 2
+
+
+def test_outputs_get_the_user_s_umask_and_sigterm_leaves_no_partial_file(tmp_path, tiny_classifier_dir, monkeypatch):
+    import os
+    import signal
+
+    source = tmp_path / "in.csv"
+    pd.DataFrame({"comment_text": ["fine", "you idiot"]}).to_csv(source, index=False)
+    argv = ["--input", str(source), "--model", str(tiny_classifier_dir), "--backend", "torch", "--no-progress"]
+    previous = os.umask(0o022)
+    try:
+        predict.main([*argv, "--output", str(tmp_path / "o.csv")])
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "o.csv").stat().st_mode & 0o777 == 0o644  # not mkstemp's 0600
+
+    original = predict.score_values
+
+    def terminated(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)  # as `kill` from another shell, in the middle of a run
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(predict, "score_values", terminated)
+    default = signal.getsignal(signal.SIGTERM)
+    try:
+        with pytest.raises(SystemExit) as stopped:
+            predict.main([*argv, "--output", str(tmp_path / "stopped.csv")])
+    finally:
+        signal.signal(signal.SIGTERM, default)
+    assert stopped.value.code == 128 + signal.SIGTERM
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "o.csv"]  # no output, no .partial left

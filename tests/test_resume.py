@@ -60,3 +60,17 @@ def test_resuming_with_other_flags_is_refused(tmp_path, tiny_model_dir, tiny_dat
     with pytest.raises(SystemExit, match=r"checkpoints of another run \(--learning-rate 0.001 -> 0.002\)"):
         run_finetune.main([*argv, "--learning-rate", "2e-3"])
     assert [p.name for p in (tmp_path / "run").glob("checkpoint-*")] == ["checkpoint-3"]
+
+
+def test_checkpoints_written_before_a_flag_existed_resume_when_it_is_left_off(
+    tmp_path, tiny_model_dir, tiny_dataset_dir, monkeypatch
+):
+    argv = flags(tiny_model_dir, tiny_dataset_dir, tmp_path / "run")
+    kill_after_first_checkpoint(monkeypatch, argv)
+    recorded = tmp_path / "run" / "run_args.json"
+    older = {k: v for k, v in json.loads(recorded.read_text()).items() if k not in ("noise_share", "davidson")}
+    recorded.write_text(json.dumps(older))  # as an earlier release wrote it
+    with pytest.raises(SystemExit, match=r"another run \(--noise-share None -> 0.5\)"):
+        run_finetune.main([*argv, "--noise-share", "0.5"])  # turned on: another run
+    run_finetune.main(argv)  # left off: the same run, resumed
+    assert (tmp_path / "run" / "run_config.json").exists()

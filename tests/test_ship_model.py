@@ -161,6 +161,32 @@ def test_the_card_names_how_the_model_was_made(tmp_path, checkpoint, tiny_datase
     )
 
 
+def test_the_card_states_the_functional_suite_of_these_weights_only(tmp_path, checkpoint, tiny_dataset_dir):
+    from toxiclf.model_card import model_card
+    from toxiclf.paths import sha256_file
+
+    output = tmp_path / "model"
+    ship_model.ship(checkpoint, results_for(tmp_path, checkpoint, tiny_dataset_dir), output, backends=("torch",))
+    results = tmp_path / "results"
+    results.mkdir()
+    functionalities = {
+        "threat_direct": {"label": 1, "flagged_rate": 0.95, "goal": "caught >= 90%", "meets_goal": True},
+        "derogation_implicit": {"label": 1, "flagged_rate": 0.41, "goal": "caught >= 90%", "meets_goal": False},
+        "question_neutral": {"label": 0, "flagged_rate": 0.02},
+    }
+    shipped = {"model_sha256": sha256_file(output / "model.safetensors"), "backend": "onnx-int8", "cases": 1768,
+               "toxic_caught": 0.8081, "non_toxic_flagged": 0.0532, "goals_met": 1, "goals": 2,
+               "functionalities": functionalities}  # fmt: skip
+    (results / "functional.json").write_text(json.dumps({"models": {"shipped": shipped}}))
+    card = model_card(output, None, results)
+    assert "1,768 short templated sentences in 3 functionalities" in card and "caught **80.8%**" in card
+    assert "flagged **5.3%**; 1 of 2 goals met" in card
+    assert "Still wrong too often: derogation_implicit (41% flagged; goal: caught >= 90%)." in card
+    shipped["model_sha256"] = "0" * 64  # measured on other weights: not this model's numbers
+    (results / "functional.json").write_text(json.dumps({"models": {"shipped": shipped}}))
+    assert "Not measured yet (`python run_eval.py --functional" in model_card(output, None, results)
+
+
 def test_calibration_and_thresholds_are_fitted_on_validation_texts_only(
     tmp_path, checkpoint, tiny_dataset_dir, monkeypatch
 ):
@@ -297,3 +323,22 @@ def test_the_card_marks_the_audited_model_before_mitigation(tmp_path, checkpoint
     card = model_card(output, None, results)
     assert "| before (before mitigation) | 0.500 |" in card and "| other (other mitigation) | 0.500 |" in card
     assert "| unrelated | 0.500 |" in card
+
+
+def test_shipping_with_normalisation_writes_it_before_the_thresholds(tmp_path, checkpoint, tiny_dataset_dir,
+                                                                     monkeypatch):  # fmt: skip
+    from toxiclf.classifier import load_classifier
+
+    seen = []
+    original = ship_model.validation_thresholds
+
+    def recording(model_dir, backends, validation):
+        seen.append(load_classifier(model_dir, "torch").normalises)  # what the thresholds are fitted with
+        return original(model_dir, backends, validation)
+
+    monkeypatch.setattr(ship_model, "validation_thresholds", recording)
+    output = tmp_path / "model"
+    results = results_for(tmp_path, checkpoint, tiny_dataset_dir)
+    ship_model.ship(checkpoint, results, output, backends=("torch",), normalise=True)
+    assert seen == [True] and json.loads((output / "preprocessing.json").read_text()) == {"normalise_obfuscation": True}
+    assert "Texts are normalised before tokenizing" in (output / "README.md").read_text()

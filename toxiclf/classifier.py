@@ -14,10 +14,12 @@ import torch
 from .calibration import apply as calibrated_probability
 from .calibration import read_calibration
 from .data import DEFAULT_MAX_LENGTH, LABELS
+from .obfuscation import normalise
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_THRESHOLD = 0.5
+PREPROCESSING_FILE = "preprocessing.json"  # {"normalise_obfuscation": true}: toxiclf.obfuscation.normalise first
 THRESHOLD_FILE = "threshold.json"  # written next to a served model: the threshold chosen on validation
 BACKENDS = ("auto", "torch", "onnx-int8", "onnx-fp32")
 SERVING_BACKENDS = ("torch", "onnx-int8")  # the ones a shipped model gets a threshold for
@@ -39,6 +41,21 @@ def read_threshold(model_dir: str | Path, backend: str = "torch") -> float | Non
         return float(entry["threshold"]) if entry else None
     except (ValueError, KeyError, TypeError) as error:
         raise ValueError(f"{path} is not a valid threshold file ({type(error).__name__}: {error})") from None
+
+
+def read_preprocessing(model_dir: str | Path) -> dict:
+    """The text preprocessing a model folder asks for (`preprocessing.json`); {} for none."""
+    path = Path(model_dir) / PREPROCESSING_FILE
+    if not path.exists():
+        return {}
+    try:
+        stored = json.loads(path.read_text())
+        unknown = set(stored) - {"normalise_obfuscation"}
+        if not isinstance(stored.get("normalise_obfuscation", False), bool) or unknown:
+            raise ValueError(f"unknown or non-boolean settings {sorted(unknown) or ['normalise_obfuscation']}")
+        return stored
+    except ValueError as error:
+        raise ValueError(f"{path} is not a valid preprocessing file ({error})") from None
 
 
 def trained_max_length(model_dir: Path) -> int | None:
@@ -63,6 +80,9 @@ class _BatchScorer:
         self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
         # The calibration of this backend (calibration.json), if the model has one: `score` is then a probability.
         self.calibration = read_calibration(model_dir, self.backend) if calibrated else None
+        # Undoing spaced-out letters and look-alike digits before tokenizing, where the folder asks for it: its
+        # thresholds and calibration were then fitted on normalised validation texts too.
+        self.normalises = read_preprocessing(model_dir).get("normalise_obfuscation", False)
         stored = read_threshold(model_dir, self.backend)
         self.threshold = threshold if threshold is not None else (stored if stored is not None else DEFAULT_THRESHOLD)
         # The length the model was trained with, never longer than its position table.
@@ -79,6 +99,8 @@ class _BatchScorer:
     def logits(self, texts: list[str], batch_size: int | None = None, progress: bool = False) -> np.ndarray:
         """The raw two-class logits (no calibration) of each text, in input order."""
         batch_size = batch_size or self.batch_size
+        if self.normalises:
+            texts = [normalise(text) for text in texts]
         # Sorting by length puts similar lengths in one batch, so dynamic padding pads little.
         order = np.argsort([len(t) for t in texts], kind="stable")
         out = np.empty((len(texts), 2), dtype=np.float64)

@@ -18,7 +18,7 @@ from .bootstrap import SortedScores, both_classes, resample_counts
 
 SCORES_SUBDIR = "scores"
 COMPARISONS_FILE = "comparisons.json"
-REFERENCES = ("minilm-l6", "teacher")  # what every model is compared with, where they were scored
+REFERENCES = ("minilm-l6", "teacher", "student-odd")  # what every model is compared with, where scored
 METRICS = {"roc_auc": roc_auc_score, "pr_auc": average_precision_score}
 
 

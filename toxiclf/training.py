@@ -31,6 +31,7 @@ from .provenance import device_info, git_commit, library_versions
 logger = logging.getLogger(__name__)
 
 RUN_CONFIG_FILE = "run_config.json"  # written when a run finishes
+DAVIDSON_SAMPLES = 5000  # --davidson without --davidson-samples
 RUN_ARGS_FILE = "run_args.json"  # written when a run starts: a resumed run must be the same run
 # Flags that change where or how verbosely a run reports, not the model it trains.
 _ARGS_FREE_TO_CHANGE = {"output_dir", "overwrite_output_dir", "logging_steps", "per_device_eval_batch_size"}
@@ -54,6 +55,18 @@ def add_common_args(parser: argparse.ArgumentParser, *, output_dir: Path, learni
         "bring its toxic share in the training comments down to the base rate; 'balanced-statements': also "
         "statements that someone is the term, balanced likewise (bias mitigation; default 0)",
     )  # fmt: skip
+    parser.add_argument(
+        "--robustness-augmentation", type=int, default=0, metavar="N",
+        help="add N templated sentences that pair the same words with both labels (negated hate, counter-speech, "
+        "threats, dehumanisation; toxiclf.robustness_augmentation; default 0)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--noise-share", type=float, default=0.0, metavar="F",
+        help="spell this share of the training rows, of both labels, with disguises (leet digits, swapped or "
+        "dropped letters, spaced letters, joined words; default 0)",
+    )  # fmt: skip
+    parser.add_argument("--davidson", type=Path, help="Davidson et al.'s labelled tweets CSV, as extra training rows")
+    parser.add_argument("--davidson-samples", type=int, help="with --davidson: how many tweets (default 5,000)")
     parser.add_argument("--num-train-epochs", type=float, default=epochs, help="training epochs")
     parser.add_argument("--learning-rate", type=float, default=learning_rate, help="peak learning rate")
     parser.add_argument("--per-device-train-batch-size", type=int, default=32, help="training batch per device")
@@ -90,6 +103,10 @@ def check_common_args(parser: argparse.ArgumentParser, args) -> None:
             parser.error(f"--{flag.replace('_', '-')} must be a positive number, got {value}")
     if args.max_train_samples and not args.max_eval_samples:
         args.max_eval_samples = args.max_train_samples  # a quick run should not validate on 16k rows
+    if args.robustness_augmentation < 0:
+        parser.error(f"--robustness-augmentation must not be negative, got {args.robustness_augmentation}")
+    if not 0 <= args.noise_share <= 1:
+        parser.error(f"--noise-share must be between 0 and 1, got {args.noise_share}")
     if not 0 <= args.warmup_ratio < 1:
         parser.error(f"--warmup-ratio must be in [0, 1), got {args.warmup_ratio}")
 
@@ -138,6 +155,13 @@ def load_training_data(args, tokenizer, soft_labels=None):
             splits[split] = splits[split].select(range(min(limit, len(splits[split]))))
     if args.identity_augmentation:
         splits["train"] = with_identity_sentences(splits["train"], args.identity_augmentation, args.seed)
+    if args.robustness_augmentation or args.noise_share:
+        splits["train"] = with_robustness_data(
+            splits["train"], args.robustness_augmentation, args.noise_share, args.seed
+        )
+    if args.davidson:
+        count = args.davidson_samples or DAVIDSON_SAMPLES
+        splits["train"] = with_davidson_tweets(splits["train"], args.davidson, count, args.seed)
     if soft_labels is not None:
         try:
             soft_labels.check_matches(provenance, args.max_seq_length)
@@ -178,6 +202,50 @@ def with_identity_sentences(train, augmentation: int | str, seed: int):
         features=train.features,
     )
     logger.info("Added %d non-toxic identity sentences to the %d training rows", len(sentences), len(train))
+    return datasets.concatenate_datasets([train, extra])
+
+
+def with_robustness_data(train, count: int, noise_share: float, seed: int):
+    """The training rows, a `noise_share` of them (both labels, identity sentences too) spelt with disguises, plus
+    `count` contrastive templated sentences (toxiclf.robustness_augmentation), which stay as written."""
+    import datasets
+
+    from .robustness_augmentation import noisy_texts, robustness_sentences
+
+    if noise_share:
+        texts, changed = noisy_texts(list(train[TEXT_COLUMN]), noise_share, seed)
+        train = train.map(lambda _, index: {TEXT_COLUMN: texts[index]}, with_indices=True)
+        logger.info("Spelt %d of %d training rows with disguises", changed.sum(), len(train))
+    if count:
+        try:
+            sentences, labels, _ = robustness_sentences(count, seed)
+        except ValueError as error:
+            raise SystemExit(f"error: --robustness-augmentation: {error}") from None
+        extra = datasets.Dataset.from_dict(
+            {ID_COLUMN: [f"robustness-{i}" for i in range(len(sentences))], TEXT_COLUMN: sentences,
+             LABEL_COLUMN: labels},
+            features=train.features,
+        )  # fmt: skip
+        logger.info("Added %d templated sentences (%d toxic) to the training rows", len(sentences), sum(labels))
+        train = datasets.concatenate_datasets([train, extra])
+    return train
+
+
+def with_davidson_tweets(train, path: Path, count: int, seed: int):
+    """The training rows plus `count` of Davidson et al.'s tweets (hate or offensive: toxic)."""
+    import datasets
+
+    from .robustness_augmentation import davidson_tweets
+
+    try:
+        texts, labels = davidson_tweets(path, count, seed)
+    except ValueError as error:
+        raise SystemExit(f"error: --davidson: {error}") from None
+    extra = datasets.Dataset.from_dict(
+        {ID_COLUMN: [f"davidson-{i}" for i in range(len(texts))], TEXT_COLUMN: texts, LABEL_COLUMN: labels},
+        features=train.features,
+    )
+    logger.info("Added %d tweets of Davidson et al. (%d toxic) to the training rows", len(texts), sum(labels))
     return datasets.concatenate_datasets([train, extra])
 
 
@@ -318,7 +386,11 @@ def _checkpoint_to_resume(args, output_dir: Path) -> str | None:
         logger.warning("%s has no %s; resuming %s without checking the flags", output_dir, RUN_ARGS_FILE, last)
         return last
     recorded = json.loads(recorded_path.read_text())
-    changed = sorted(k for k in set(recorded) | set(_run_args(args)) if recorded.get(k) != _run_args(args).get(k))
+    current = _run_args(args)
+    # A flag added to the scripts after the checkpoints were written, and left off here, changes nothing.
+    changed = sorted(
+        k for k in set(recorded) | set(current) if recorded.get(k) != current.get(k) and (k in recorded or current[k])
+    )
     if changed:
         differences = ", ".join(
             f"--{k.replace('_', '-')} {recorded.get(k)} -> {_run_args(args).get(k)}" for k in changed
@@ -356,6 +428,9 @@ def train_and_save(trainer, args, *, data_source: dict, extra_config: dict | Non
             "world_size": trainer.args.world_size,
             "bf16": trainer.args.bf16,
             "train_seconds": _train_seconds(trainer, wall_seconds),
+            # the Trainer's mean of the logged training loss (the method's own loss: CE + KL + cosine for
+            # distillation), as the seed reports it; a resumed run averages the steps since it resumed
+            "train_loss": result.metrics.get("train_loss"),
             "git_commit": git_commit(),
             "libraries": library_versions(),
         }

@@ -1,0 +1,34 @@
+"""The seed's table (odd, even or LoRA?) from results files: values as recorded, odd minus the others, gaps named."""
+
+import json
+
+from toxiclf.methods_report import methods_markdown, plot_methods
+
+
+def result(name, roc_auc, accuracy, loss=None, throughput=80.0):
+    return {
+        "model": name, "backend": "torch",
+        "metrics": {"threshold_validation": {"accuracy": accuracy, "roc_auc": roc_auc, "pr_auc": 0.9, "f1": 0.8},
+                    "bootstrap_95ci": {"roc_auc": [roc_auc - 0.002, roc_auc + 0.002]}},
+        "cost": {"parameters": 29_150_000, "trainable_parameters": 296_066,
+                 "throughput_comments_per_s_batch32": throughput},
+        "provenance": {"training": {"train_loss": loss, "train_seconds": 3600.4}},
+    }  # fmt: skip
+
+
+def test_the_table_shows_each_method_as_recorded_and_odd_minus_the_others(tmp_path):
+    (tmp_path / "student-odd.json").write_text(json.dumps(result("student-odd", 0.9854, 0.9656, loss=0.1234)))
+    (tmp_path / "lora.json").write_text(json.dumps(result("lora", 0.9830, 0.9600, throughput=40)))
+    comparison = {"model": "lora", "against": "student-odd",
+                  "roc_auc": {"difference": -0.0024, "ci95": [-0.0031, -0.0017], "established": True},
+                  "pr_auc": {"difference": -0.004, "ci95": [-0.009, 0.001], "established": False}}  # fmt: skip
+    (tmp_path / "comparisons.json").write_text(json.dumps({"comparisons": [comparison]}))
+    table = methods_markdown(tmp_path)
+    assert (
+        "| student-odd | 0.1234 | 96.56% | 0.9854 [0.9834, 0.9874] | 0.900 | 0.800 | 29.1 M / 0.30 M | 3,600 "
+        "| 80 | 95.48% |"
+    ) in table
+    assert "| student-even | not scored yet | | | | | | | | 11.60% |" in table
+    assert "| student-odd − lora | +0.0024 [+0.0017, +0.0031] | +0.0040 [-0.0010, +0.0090] (not established) |" in table
+    assert "| student-odd − student-even | not scored yet | |" in table
+    assert plot_methods(tmp_path).read_bytes()[:4] == b"\x89PNG"

@@ -1,0 +1,92 @@
+"""Training-time robustness data: disguised spellings, their undoing at inference, and the contrastive sentences."""
+
+import datasets
+import numpy as np
+import pandas as pd
+import pytest
+
+from toxiclf.obfuscation import WORD_NOISE, drop_letter, leet, noisy, normalise, space_letters, swap_letters
+from toxiclf.robustness_augmentation import noisy_texts, robustness_sentences
+from toxiclf.training import with_robustness_data
+
+
+def test_each_disguise_keeps_the_word_readable():
+    rng = np.random.default_rng(0)
+    assert space_letters("idiot") == "i d i o t"
+    dropped = drop_letter("idiot", rng)
+    assert len(dropped) == 4 and dropped[0] == "i" and dropped[-1] == "t"
+    swapped = swap_letters("stupid", rng)
+    assert sorted(swapped) == sorted("stupid") and swapped != "stupid" and swapped[0] == "s" and swapped[-1] == "d"
+    assert swap_letters("aaaa", rng) == "aaaa" and swap_letters("ok", rng) == "ok"  # nothing to swap
+    disguised = leet("idiot", rng)
+    assert disguised != "idiot" and normalise(disguised) == "idiot"
+
+
+def test_normalise_undoes_spaced_and_leet_words_and_leaves_numbers_and_codes():
+    assert normalise("you are an 1d10t") == "you are an idiot"
+    assert normalise("what an s t u p i d edit") == "what an stupid edit"
+    assert normalise("what a s t u p i d edit") == "what astupid edit"  # a one-letter word before it joins it
+    kept = "In 1999 I bought an mp3 player, a win10 laptop and a 401k plan; I'm 2nd. A B testing"
+    assert normalise(kept) == kept
+
+
+def test_noise_is_seeded_and_changes_about_the_asked_share_of_texts():
+    texts = [f"this comment number {i} is written plainly by someone" for i in range(2000)]
+    changed_texts, changed = noisy_texts(texts, 0.2, seed=3)
+    assert changed_texts == noisy_texts(texts, 0.2, seed=3)[0]
+    assert 0.17 < changed.mean() < 0.23
+    assert all((a != b) == bool(c) or a == b for a, b, c in zip(texts, changed_texts, changed, strict=True))
+    assert sum(a != b for a, b in zip(texts, changed_texts, strict=True)) > 0.9 * changed.sum()
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        noisy_texts(texts, 1.5, seed=0)
+    assert noisy("ok", np.random.default_rng(0)) == "ok" and set(WORD_NOISE) == {
+        "leet",
+        "swapped_letters",
+        "dropped_letter",
+        "spaces_added",
+    }
+
+
+def test_robustness_sentences_are_distinct_seeded_and_spread_over_every_kind():
+    texts, labels, kinds = robustness_sentences(3000, seed=0)
+    assert len(texts) == 3000 and len({t.casefold().rstrip(".") for t in texts}) == 3000
+    assert (texts, labels) == robustness_sentences(3000, seed=0)[:2]
+    by_kind = {kind: {label for label, k in zip(labels, kinds, strict=True) if k == kind} for kind in set(kinds)}
+    assert len(by_kind) == 11 and all(len(values) == 1 for values in by_kind.values())
+    assert by_kind["counter_speech"] == {0} and by_kind["threat"] == {1}
+    assert 0.3 < np.mean(labels) < 0.7  # both labels, for the same words
+    with pytest.raises(ValueError, match="distinct sentences"):
+        robustness_sentences(10**6, seed=0)
+
+
+def test_training_rows_get_the_noise_and_the_sentences_with_their_labels():
+    train = datasets.Dataset.from_dict({"id": [f"r{i}" for i in range(400)],
+                                        "comment_text": ["a perfectly ordinary sentence about editing"] * 400,
+                                        "label": [i % 2 for i in range(400)]})  # fmt: skip
+    augmented = with_robustness_data(train, 100, 0.5, seed=0)
+    assert len(augmented) == 500 and augmented.features == train.features
+    noisy_rows = [t != "a perfectly ordinary sentence about editing" for t in augmented["comment_text"][:400]]
+    assert 120 < sum(noisy_rows) < 250  # half chosen; a chosen row may draw no disguise
+    assert augmented["id"][400:] == [f"robustness-{i}" for i in range(100)]
+    assert augmented["label"][400:] == robustness_sentences(100, seed=0)[1]
+
+
+def test_davidson_tweets_are_cleaned_labelled_and_sampled(tmp_path):
+    from toxiclf.robustness_augmentation import davidson_tweets
+
+    source = tmp_path / "labeled_data.csv"
+    pd.DataFrame({
+        "count": [3] * 4, "class": [0, 1, 2, 2],
+        "tweet": ["RT @a: you are trash &amp; worse http://t.co/x", "@b what a dumb take!!!", "lovely day @c", "@d"],
+    }).to_csv(source)  # fmt: skip
+    texts, labels = davidson_tweets(source, 3, seed=0)
+    assert sorted(zip(texts, labels, strict=True)) == [
+        ("lovely day", 0),
+        ("what a dumb take", 1),
+        ("you are trash & worse", 1),
+    ]  # the empty one is dropped
+    with pytest.raises(ValueError, match="holds 3 usable tweets, asked for 4"):
+        davidson_tweets(source, 4, seed=0)
+    (tmp_path / "other.csv").write_text("text,label\nhi,0\n")
+    with pytest.raises(ValueError, match="is not Davidson et al.'s labelled tweets CSV"):
+        davidson_tweets(tmp_path / "other.csv", 1, seed=0)

@@ -1,0 +1,94 @@
+"""How people disguise words, as functions of a word and a seeded generator; and a normalisation that undoes some.
+
+The functional suite (toxiclf.functional_suite) spells its marked words with these, and training-time noise
+(toxiclf.robustness_augmentation) applies them to random words of training comments of both labels, so that an
+odd spelling is learnt as the word it hides and not as a sign of toxicity in itself.
+"""
+
+import re
+
+import numpy as np
+
+LEET = {"i": "1", "e": "3", "o": "0", "a": "4@", "s": "5$", "t": "7", "l": "1"}
+LEET_BACK = {"1": "i", "3": "e", "0": "o", "4": "a", "@": "a", "5": "s", "$": "s", "7": "t"}
+
+
+def leet(word: str, rng: np.random.Generator) -> str:
+    """Some of the letters that have a look-alike digit or symbol replaced by it (at least one where any can be)."""
+    positions = [i for i, char in enumerate(word) if char.lower() in LEET]
+    if not positions:
+        return word
+    chosen = {i for i in positions if rng.random() < 0.6} or {positions[int(rng.integers(len(positions)))]}
+    return "".join(
+        rng.choice(list(LEET[char.lower()])) if i in chosen else char for i, char in enumerate(word)
+    )  # fmt: skip
+
+
+def swap_letters(word: str, rng: np.random.Generator) -> str:
+    """Two different neighbouring letters inside the word swapped (the first and last letters stay, as readers
+    skim by them)."""
+    positions = [i for i in range(1, len(word) - 2) if word[i] != word[i + 1]]
+    if not positions:
+        return word
+    i = positions[int(rng.integers(len(positions)))]
+    return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+
+
+def drop_letter(word: str, rng: np.random.Generator) -> str:
+    """One letter inside the word (neither the first nor the last) dropped."""
+    if len(word) < 4:
+        return word
+    i = int(rng.integers(1, len(word) - 1))
+    return word[:i] + word[i + 1 :]
+
+
+def space_letters(word: str, rng: np.random.Generator | None = None) -> str:
+    return " ".join(word)
+
+
+WORD_NOISE = {
+    "leet": leet,
+    "swapped_letters": swap_letters,
+    "dropped_letter": drop_letter,
+    "spaces_added": space_letters,
+}
+
+_WORD = re.compile(r"[A-Za-z]{3,}")
+
+
+def noisy(text: str, rng: np.random.Generator, word_rate: float = 0.25, join_rate: float = 0.1) -> str:
+    """Training-time noise: each word of three or more letters is disguised with probability `word_rate` (one of
+    the four word kinds, at random), and each space between two words removed with probability `join_rate`."""
+    kinds = list(WORD_NOISE.values())
+
+    def disguise(match: re.Match) -> str:
+        word = match.group(0)
+        return kinds[int(rng.integers(len(kinds)))](word, rng) if rng.random() < word_rate else word
+
+    text = _WORD.sub(disguise, text)
+    return re.sub(r"(?<=\w) (?=\w)", lambda _: "" if rng.random() < join_rate else " ", text)
+
+
+_SPACED = re.compile(r"\b(?:[A-Za-z] ){2,}[A-Za-z]\b")
+_LEET_BEFORE_LETTER = re.compile(r"[013457@$][A-Za-z]")
+_LEET_WORD = re.compile(r"(?=\S*[A-Za-z])(?=\S*[013457@$])[A-Za-z013457@$]{3,}")
+
+
+def normalise(text: str) -> str:
+    """Undo the two disguises that a tokenizer cannot see through and that read the same undone: letters spaced
+    out ("i d i o t" -> "idiot") and look-alike digits inside words ("1d10t" -> "idiot"). Numbers, tokens of
+    two characters, tokens of mostly digits ("401k") and tokens whose digits only end them ("mp3", "win10") are
+    left as they are. A one-letter word just before spaced letters joins them ("a s t u p i d" -> "astupid"):
+    without a dictionary the two readings cannot be told apart."""
+    text = _SPACED.sub(lambda match: match.group(0).replace(" ", ""), text)
+
+    def unleet(match: re.Match) -> str:
+        token = match.group(0)
+        letters = sum(char.isalpha() for char in token)
+        if letters < 2 or letters < len(token) / 2 - 1:  # mostly digits: a code or a number, not a word
+            return token
+        if not _LEET_BEFORE_LETTER.search(token):  # a version or model number: "mp3", "win10"
+            return token
+        return "".join(LEET_BACK.get(char, char) for char in token)
+
+    return _LEET_WORD.sub(unleet, text)
