@@ -342,3 +342,16 @@ def test_shipping_with_normalisation_writes_it_before_the_thresholds(tmp_path, c
     ship_model.ship(checkpoint, results, output, backends=("torch",), normalise=True)
     assert seen == [True] and json.loads((output / "preprocessing.json").read_text()) == {"normalise_obfuscation": True}
     assert "Texts are normalised before tokenizing" in (output / "README.md").read_text()
+
+
+def test_the_card_names_a_weight_averaged_model_s_base_by_its_weights(tmp_path, checkpoint, tiny_dataset_dir):
+    from toxiclf.model_card import model_card
+
+    output = tmp_path / "model"
+    ship_model.ship(checkpoint, results_for(tmp_path, checkpoint, tiny_dataset_dir), output, backends=("torch",))
+    run = json.loads((output / "run_config.json").read_text())
+    run.update(base_model="model", weight_averaging={"alpha": 0.7, "base_sha256": "ab" * 32})
+    (output / "run_config.json").write_text(json.dumps(run))
+    card = model_card(output, None)
+    assert "Fine-tuned further from the model shipped before it (weights sha256 `abababababab…`), then averaged" in card
+    assert "0.3 × that model + 0.7 × the fine-tuned one" in card and "from `model`" not in card

@@ -151,6 +151,12 @@ def model_card(model_dir: Path, result: dict | None, results_dir: Path | None = 
     )
     tags = ["toxicity", "moderation"] + (["distillation"] if run.get("method") == "distillation" else [])
     base = f" from `{run['base_model']}`" if run.get("base_model") else ""
+    averaged = run.get("weight_averaging")
+    made = "Fine-tuned" if averaged else "Trained"
+    if averaged:  # the base was the folder shipped then: name it by its weights, not by a path that moved on
+        base = (f" further from the model shipped before it (weights sha256 `{averaged['base_sha256'][:12]}…`), then"
+                f" averaged with it in weight space ({1 - averaged['alpha']:g} × that model + {averaged['alpha']:g} ×"
+                " the fine-tuned one, WiSE-FT: `toxiclf/weight_averaging.py`),")  # fmt: skip
     return f"""---
 language: [en]
 license: mit
@@ -160,7 +166,7 @@ tags: [{", ".join(tags)}]
 
 # A small toxic-comment classifier ({config.get("num_hidden_layers")} layers, {run.get("method", "unknown method")})
 
-Labels `non-toxic` / `toxic`. Trained{base} by this repository (`{run.get("script", "?")}`, configuration in
+Labels `non-toxic` / `toxic`. {made}{base} by this repository (`{run.get("script", "?")}`, configuration in
 `{RUN_CONFIG_FILE}`) on {_training_scale(run)}, from `{thresholds.get("source", "?")}`.
 
 ## Data

@@ -56,7 +56,7 @@ WORD_NOISE = {
 _WORD = re.compile(r"[A-Za-z]{3,}")
 
 
-def noisy(text: str, rng: np.random.Generator, word_rate: float = 0.25, join_rate: float = 0.1) -> str:
+def noisy(text: str, rng: np.random.Generator, word_rate: float = 0.25, join_rate: float = 0.05) -> str:
     """Training-time noise: each word of three or more letters is disguised with probability `word_rate` (one of
     the four word kinds, at random), and each space between two words removed with probability `join_rate`."""
     kinds = list(WORD_NOISE.values())
