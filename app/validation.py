@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+from toxiclf.text_checks import text_problem
+
 
 @dataclass
 class InvalidInput(Exception):
@@ -53,6 +55,9 @@ def check_text(text, max_chars: int, where: str = "text") -> str:
         raise InvalidInput(f"{where} must be a string, got {type(text).__name__}")
     if not text.strip():
         raise InvalidInput(f"{where} is empty")
+    problem = text_problem(text)  # what the batch CLI and Python refuse too (a lone surrogate)
+    if problem:
+        raise InvalidInput(f"{where}: {problem}")
     if len(text) > max_chars:
         raise InvalidInput(f"{where} has {len(text):,} characters; at most {max_chars:,}")
     return text

@@ -351,3 +351,10 @@ def test_a_doubled_slash_is_not_found_rather_than_redirected_to_the_client_s_hos
     for path in ("/static//style.css", "//api/v1/classify", "/api//v1/classify"):
         response = client.get(path, headers={"Host": "evil.example"})
         assert response.status_code in (404, 405) and "Location" not in response.headers, path
+
+
+def test_a_lone_surrogate_is_a_400_with_a_sentence_not_a_500(client):
+    response = client.post("/api/v1/classify", data='{"texts": ["fine", "bad \\ud800"]}',
+                           content_type="application/json")  # fmt: skip
+    assert response.status_code == 400
+    assert "texts[1]: text holds a lone surrogate" in response.get_json()["error"]["message"]

@@ -157,3 +157,25 @@ def test_outputs_get_the_user_s_umask_and_sigterm_leaves_no_partial_file(tmp_pat
         signal.signal(signal.SIGTERM, default)
     assert stopped.value.code == 128 + signal.SIGTERM
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "o.csv"]  # no output, no .partial left
+
+
+def test_a_lone_surrogate_is_an_error_row_and_the_record_is_written_back_unchanged(tmp_path, tiny_classifier_dir):
+    lines = ['{"id": 1, "comment_text": "bad \\ud800 text"}', '{"id": 2, "comment_text": "you idiot"}']
+    output = score(tmp_path, tiny_classifier_dir, "in.jsonl", "\n".join(lines) + "\n")
+    rows = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
+    assert rows[0]["comment_text"] == "bad \ud800 text" and rows[0]["toxic_score"] is None
+    assert "lone surrogate (U+D800 at character 4)" in rows[0]["toxic_error"]
+    assert rows[1]["toxic_error"] == "" and 0 <= rows[1]["toxic_score"] <= 1
+
+
+def test_python_refuses_what_the_api_and_the_cli_refuse(tiny_classifier_dir):
+    classifier = Classifier(tiny_classifier_dir)
+    refused = [("", ValueError, "empty text"), ("a \ud800", ValueError, "lone surrogate"),
+               ([None], TypeError, "missing text"), (["ok", 3], TypeError, "texts\\[1\\]: text is a int"),
+               (None, TypeError, "a string or a list of strings")]  # fmt: skip
+    for bad, error, message in refused:
+        with pytest.raises(error, match=message):
+            classifier.predict(bad)
+    with pytest.raises(TypeError, match="texts\\[0\\]: text is a bytes"):
+        classifier.scores([b"bytes"])
+    assert classifier.scores([""]).shape == (1,)  # scoring itself takes an empty text (explanations delete words)

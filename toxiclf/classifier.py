@@ -15,6 +15,7 @@ from .calibration import apply as calibrated_probability
 from .calibration import read_calibration
 from .data import DEFAULT_MAX_LENGTH, LABELS
 from .obfuscation import normalise
+from .text_checks import encodable_problem, text_problem
 
 logger = logging.getLogger(__name__)
 
@@ -99,6 +100,10 @@ class _BatchScorer:
     def logits(self, texts: list[str], batch_size: int | None = None, progress: bool = False) -> np.ndarray:
         """The raw two-class logits (no calibration) of each text, in input order."""
         batch_size = batch_size or self.batch_size
+        for i, text in enumerate(texts):
+            problem = encodable_problem(text)
+            if problem:
+                raise (ValueError if isinstance(text, str) else TypeError)(f"texts[{i}]: {problem}")
         if self.normalises:
             texts = [normalise(text) for text in texts]
         # Sorting by length puts similar lengths in one batch, so dynamic padding pads little.
@@ -123,6 +128,12 @@ class _BatchScorer:
         """Score, label and flag at the model's threshold: a dict for one text, a list of dicts for a list."""
         if isinstance(texts, str):
             return self.predict([texts])[0]
+        if not isinstance(texts, list | tuple):
+            raise TypeError(f"predict takes a string or a list of strings, got {type(texts).__name__}")
+        for i, text in enumerate(texts):  # the rule of the API and the batch CLI: no empty text either
+            problem = text_problem(text)
+            if problem:
+                raise (ValueError if isinstance(text, str) else TypeError)(f"texts[{i}]: {problem}")
         return [
             {"score": float(s), "label": LABELS[int(s >= self.threshold)], "flagged": bool(s >= self.threshold)}
             for s in self.scores(texts)

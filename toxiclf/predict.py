@@ -28,6 +28,7 @@ import pandas as pd
 from .classifier import BACKENDS
 from .data import TEXT_COLUMN
 from .paths import SHIPPED_MODEL_DIR
+from .text_checks import text_problem
 
 logger = logging.getLogger(__name__)
 
@@ -110,15 +111,15 @@ def jsonl_chunks(path: Path) -> Iterator[list[tuple[int, dict]]]:
         yield chunk
 
 
-def text_problem(value) -> str | None:
-    """Why a text cannot be scored, or None."""
-    if value is None:
-        return "missing text"
-    if not isinstance(value, str):
-        return f"text is a {type(value).__name__}, not a string"
-    if not value.strip():
-        return "empty text"
-    return None
+def json_line(record: dict) -> str:
+    """The record as one JSON line, non-ASCII kept as written; a lone surrogate (no UTF-8 can hold it) escaped as
+    \\uXXXX, as it came in, so that the user's value is written back unchanged rather than lost."""
+    line = json.dumps(record, ensure_ascii=False)
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        line = json.dumps(record)
+    return line + "\n"
 
 
 def score_values(texts: list, classifier, explain: bool = False) -> list[dict]:
@@ -193,7 +194,7 @@ class ScoringRun:
                 self._note(values, [number for number, _ in chunk])
                 for record, value in zip(records, values, strict=True):
                     record.update({column: value[name] for name, column in self.added.items()})
-                    out.write(json.dumps(record, ensure_ascii=False) + "\n")
+                    out.write(json_line(record))
         if first:
             raise InputError(f"{self.args.input} holds no JSON records")
 
