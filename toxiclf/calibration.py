@@ -129,4 +129,24 @@ def read_calibration(model_dir: Path, backend: str) -> dict | None:
         per_backend = json.loads(path.read_text())["backends"]
     except (ValueError, KeyError, TypeError) as error:
         raise ValueError(f"{path} is not a valid calibration file ({type(error).__name__}: {error})") from None
-    return per_backend.get(backend) or per_backend.get({"onnx-fp32": "torch"}.get(backend, backend))
+    calibration = per_backend.get(backend) or per_backend.get({"onnx-fp32": "torch"}.get(backend, backend))
+    problem = calibration_problem(calibration) if calibration else None
+    if problem:
+        raise ValueError(f"{path} is not a valid calibration file ({backend}: {problem})")
+    return calibration
+
+
+def calibration_problem(calibration: dict) -> str | None:
+    """Why a stored map cannot serve (it must be a finite, strictly increasing map), or None."""
+    try:
+        if calibration["method"] == "temperature":
+            values, positive = [calibration["temperature"]], calibration["temperature"]
+        elif calibration["method"] == "platt":
+            values, positive = [calibration["slope"], calibration["intercept"]], calibration["slope"]
+        else:
+            return f"unknown method {calibration['method']!r}"
+        if not all(np.isfinite(float(v)) for v in values) or not float(positive) > 0:
+            return f"{calibration['method']} map {values} is not finite and increasing"
+    except (KeyError, TypeError, ValueError) as error:
+        return f"{type(error).__name__}: {error}"
+    return None

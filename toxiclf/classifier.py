@@ -39,7 +39,10 @@ def read_threshold(model_dir: str | Path, backend: str = "torch") -> float | Non
             return float(stored["threshold"])
         per_backend = stored["thresholds"]
         entry = per_backend.get(backend) or per_backend.get(_SAME_SCORES_AS.get(backend, backend))
-        return float(entry["threshold"]) if entry else None
+        threshold = float(entry["threshold"]) if entry else None
+        if threshold is not None and not 0 < threshold < 1:  # NaN fails this too
+            raise ValueError(f"the {backend} threshold {threshold} is not between 0 and 1")
+        return threshold
     except (ValueError, KeyError, TypeError) as error:
         raise ValueError(f"{path} is not a valid threshold file ({type(error).__name__}: {error})") from None
 
@@ -199,6 +202,21 @@ class OnnxClassifier(_BatchScorer):
         return self.session.run(["logits"], feed)[0]
 
 
+# Scored at every load: a folder whose weights give NaN (tampered or cut bytes behind an intact header) refuses to
+# load instead of serving "non-toxic" for everything.
+SELF_CHECK_TEXTS = ["thanks for fixing the citation", "you are a complete idiot"]
+
+
+def self_checked(classifier):
+    scores = classifier.scores(SELF_CHECK_TEXTS)
+    if not np.all(np.isfinite(scores)):
+        raise ValueError(
+            f"{classifier.model_dir / 'model.safetensors'} gives non-finite scores with the {classifier.backend} "
+            "backend: the weights are broken"
+        )
+    return classifier
+
+
 def load_classifier(model_dir=None, backend: str = "auto", **kwargs):
     """A classifier for `model_dir` (default: the shipped model) with the named backend.
 
@@ -214,9 +232,9 @@ def load_classifier(model_dir=None, backend: str = "auto", **kwargs):
     if backend == "auto":
         return load_classifier_for_serving(model_dir, **kwargs)
     if backend == "torch":
-        return Classifier(model_dir, **kwargs)
+        return self_checked(Classifier(model_dir, **kwargs))
     if backend in ("onnx-int8", "onnx-fp32"):
-        return OnnxClassifier(model_dir, quantized=backend == "onnx-int8", **kwargs)
+        return self_checked(OnnxClassifier(model_dir, quantized=backend == "onnx-int8", **kwargs))
     raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
 
 
@@ -225,9 +243,9 @@ def load_classifier_for_serving(model_dir, backend: str = "auto", **kwargs):
     if backend != "auto":
         return load_classifier(model_dir, backend, **kwargs)
     if torch.cuda.is_available():
-        return Classifier(model_dir, **kwargs)
+        return self_checked(Classifier(model_dir, **kwargs))
     try:
-        return OnnxClassifier(model_dir, quantized=True, **kwargs)
+        return self_checked(OnnxClassifier(model_dir, quantized=True, **kwargs))
     except Exception as error:  # noqa: BLE001 - any export/runtime failure must not stop the server
         logger.warning("ONNX int8 backend unavailable (%s); serving with PyTorch", error)
-        return Classifier(model_dir, **kwargs)
+        return self_checked(Classifier(model_dir, **kwargs))  # which must pass the same check, or nothing is served
