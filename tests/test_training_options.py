@@ -56,3 +56,13 @@ def test_distillation_weights_are_relative_and_the_ablation_is_plain_ce():
     assert (ablation.alpha_ce, ablation.alpha_kl, ablation.alpha_cos) == (1.0, 0.0, 0.0)
     default = run_distill.parse_args(["--layers", "odd"])
     assert (default.alpha_ce, default.alpha_kl, default.alpha_cos) == pytest.approx((1 / 3, 1 / 3, 1 / 3))
+
+
+@pytest.mark.parametrize("flags", [["--davidson-samples", "0"], ["--noise-share", "1.5"],
+                                   ["--robustness-augmentation", "-1"]])  # fmt: skip
+def test_robustness_flags_out_of_range_are_usage_errors(flags, capsys):
+    import run_finetune
+
+    with pytest.raises(SystemExit) as stopped:
+        run_finetune.parse_args(flags)
+    assert stopped.value.code == 2 and "error: --" in capsys.readouterr().err  # one line naming the flag

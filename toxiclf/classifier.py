@@ -71,6 +71,14 @@ def trained_max_length(model_dir: Path) -> int | None:
     return None
 
 
+def _refuse_unscorable(texts, problem_of) -> None:
+    """TypeError for a text that is no string, ValueError for one that is not scorable, naming its index."""
+    for i, text in enumerate(texts):
+        problem = problem_of(text)
+        if problem:
+            raise (ValueError if isinstance(text, str) else TypeError)(f"texts[{i}]: {problem}")
+
+
 class _BatchScorer:
     """The backend-independent part: tokenization, length-sorted batching, labels and thresholds."""
 
@@ -103,10 +111,7 @@ class _BatchScorer:
     def logits(self, texts: list[str], batch_size: int | None = None, progress: bool = False) -> np.ndarray:
         """The raw two-class logits (no calibration) of each text, in input order."""
         batch_size = batch_size or self.batch_size
-        for i, text in enumerate(texts):
-            problem = encodable_problem(text)
-            if problem:
-                raise (ValueError if isinstance(text, str) else TypeError)(f"texts[{i}]: {problem}")
+        _refuse_unscorable(texts, encodable_problem)
         if self.normalises:
             texts = [normalise(text) for text in texts]
         # Sorting by length puts similar lengths in one batch, so dynamic padding pads little.
@@ -133,10 +138,7 @@ class _BatchScorer:
             return self.predict([texts])[0]
         if not isinstance(texts, list | tuple):
             raise TypeError(f"predict takes a string or a list of strings, got {type(texts).__name__}")
-        for i, text in enumerate(texts):  # the rule of the API and the batch CLI: no empty text either
-            problem = text_problem(text)
-            if problem:
-                raise (ValueError if isinstance(text, str) else TypeError)(f"texts[{i}]: {problem}")
+        _refuse_unscorable(texts, text_problem)  # the rule of the API and the batch CLI: no empty text either
         return [
             {"score": float(s), "label": LABELS[int(s >= self.threshold)], "flagged": bool(s >= self.threshold)}
             for s in self.scores(texts)

@@ -65,8 +65,7 @@ def _base_target(base: str) -> str:
 def _obfuscated(sentence: str, kind: str, rng: np.random.Generator) -> str:
     """The sentence with its [marked] words disguised; `spaces_removed` joins each marked word to its neighbours."""
     if kind == "spaces_removed":
-        joined = re.sub(r"\s*\[([^\]]+)\]\s*", r"\1", sentence)
-        return joined
+        return re.sub(r"\s*\[([^\]]+)\]\s*", r"\1", sentence)
     return _MARKED.sub(lambda match: WORD_NOISE[kind](match.group(1), rng), sentence)
 
 

@@ -53,10 +53,6 @@ def _surface(sentence: str, rng: np.random.Generator) -> str:
     return sentence
 
 
-def all_templates(spec_file=ROBUSTNESS_FILE) -> dict[str, list[str]]:
-    return {kind: entry["templates"] for kind, entry in json.loads(spec_file.read_text())["kinds"].items()}
-
-
 def robustness_sentences(count: int, seed: int, spec_file=ROBUSTNESS_FILE) -> tuple[list[str], list[int], list[str]]:
     """(texts, labels, kinds): `count` distinct sentences drawn without replacement, seeded, the same number from
     each kind as near as their pools allow (a kind with a small pool gives all it has, the others share the rest)."""

@@ -103,6 +103,8 @@ def check_common_args(parser: argparse.ArgumentParser, args) -> None:
             parser.error(f"--{flag.replace('_', '-')} must be a positive number, got {value}")
     if args.max_train_samples and not args.max_eval_samples:
         args.max_eval_samples = args.max_train_samples  # a quick run should not validate on 16k rows
+    if args.davidson_samples is not None and args.davidson_samples < 1:
+        parser.error(f"--davidson-samples must be a positive number, got {args.davidson_samples}")
     if args.robustness_augmentation < 0:
         parser.error(f"--robustness-augmentation must not be negative, got {args.robustness_augmentation}")
     if not 0 <= args.noise_share <= 1:
@@ -175,10 +177,20 @@ def load_training_data(args, tokenizer, soft_labels=None):
     return tokenized["train"], tokenized["validation"], provenance
 
 
+def with_rows(train, source: str, texts: list[str], labels: list[int]):
+    """The training rows plus extra ones with ids "<source>-<n>", in the training split's schema."""
+    import datasets
+
+    extra = datasets.Dataset.from_dict(
+        {ID_COLUMN: [f"{source}-{i}" for i in range(len(texts))], TEXT_COLUMN: texts, LABEL_COLUMN: labels},
+        features=train.features,
+    )
+    return datasets.concatenate_datasets([train, extra])
+
+
 def with_identity_sentences(train, augmentation: int | str, seed: int):
     """The training split plus non-toxic identity sentences (toxiclf.identity_augmentation), label 0: a fixed
     number, or as many per term (and per term's statements) as balance its toxic share in these training rows."""
-    import datasets
 
     from .identity_augmentation import augmentation_sentences, balanced_sentences
 
@@ -193,22 +205,13 @@ def with_identity_sentences(train, augmentation: int | str, seed: int):
             sentences = augmentation_sentences(augmentation, seed)
     except ValueError as error:
         raise SystemExit(f"error: {error}") from None
-    extra = datasets.Dataset.from_dict(
-        {
-            ID_COLUMN: [f"identity-{i}" for i in range(len(sentences))],
-            TEXT_COLUMN: sentences,
-            LABEL_COLUMN: [0] * len(sentences),
-        },
-        features=train.features,
-    )
     logger.info("Added %d non-toxic identity sentences to the %d training rows", len(sentences), len(train))
-    return datasets.concatenate_datasets([train, extra])
+    return with_rows(train, "identity", sentences, [0] * len(sentences))
 
 
 def with_robustness_data(train, count: int, noise_share: float, seed: int):
     """The training rows, a `noise_share` of them (both labels, identity sentences too) spelt with disguises, plus
     `count` contrastive templated sentences (toxiclf.robustness_augmentation), which stay as written."""
-    import datasets
 
     from .robustness_augmentation import noisy_texts, robustness_sentences
 
@@ -221,19 +224,13 @@ def with_robustness_data(train, count: int, noise_share: float, seed: int):
             sentences, labels, _ = robustness_sentences(count, seed)
         except ValueError as error:
             raise SystemExit(f"error: --robustness-augmentation: {error}") from None
-        extra = datasets.Dataset.from_dict(
-            {ID_COLUMN: [f"robustness-{i}" for i in range(len(sentences))], TEXT_COLUMN: sentences,
-             LABEL_COLUMN: labels},
-            features=train.features,
-        )  # fmt: skip
         logger.info("Added %d templated sentences (%d toxic) to the training rows", len(sentences), sum(labels))
-        train = datasets.concatenate_datasets([train, extra])
+        train = with_rows(train, "robustness", sentences, labels)
     return train
 
 
 def with_davidson_tweets(train, path: Path, count: int, seed: int):
     """The training rows plus `count` of Davidson et al.'s tweets (hate or offensive: toxic)."""
-    import datasets
 
     from .robustness_augmentation import davidson_tweets
 
@@ -241,12 +238,8 @@ def with_davidson_tweets(train, path: Path, count: int, seed: int):
         texts, labels = davidson_tweets(path, count, seed)
     except ValueError as error:
         raise SystemExit(f"error: --davidson: {error}") from None
-    extra = datasets.Dataset.from_dict(
-        {ID_COLUMN: [f"davidson-{i}" for i in range(len(texts))], TEXT_COLUMN: texts, LABEL_COLUMN: labels},
-        features=train.features,
-    )
     logger.info("Added %d tweets of Davidson et al. (%d toxic) to the training rows", len(texts), sum(labels))
-    return datasets.concatenate_datasets([train, extra])
+    return with_rows(train, "davidson", texts, labels)
 
 
 def data_collator(tokenizer):
