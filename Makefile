@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install lint test serve smoke clean
+.PHONY: install lint test test-fast serve smoke clean
 
 $(VENV)/installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ lint: install
 
 test: install
 	$(PY) -m pytest
+
+# The unit tests alone: no end-to-end runs, no browser, no embedded data or teacher (the edit-test loop).
+test-fast: install
+	$(PY) -m pytest -q -m "not slow and not browser and not embedded"
 
 serve: install
 	$(PY) -m app.serve

@@ -41,7 +41,7 @@ from toxiclf.evaluation import BOOTSTRAP_RESAMPLES, evaluate_scores, folder_size
 from toxiclf.metrics import best_f1_threshold
 from toxiclf.paths import OUTPUTS_DIR, REPO_ROOT, RESULTS_DIR, SHIPPED_MODEL_DIR, sha256_file, shown_path
 from toxiclf.provenance import device_info, git_commit, library_versions
-from toxiclf.report import replace_readme_section, update_readme, write_report
+from toxiclf.report import replace_doc_section, update_docs, write_report
 from toxiclf.training import RUN_CONFIG_FILE
 
 logger = logging.getLogger(__name__)
@@ -97,11 +97,11 @@ def parse_args(argv=None):
     parser.add_argument("--baseline-max-train-samples", type=int, help="fit TF-IDF on the first N training rows")
     parser.add_argument("--no-cost", action="store_true", help="skip the CPU latency / throughput measurement")
     parser.add_argument("--bootstrap-resamples", type=int, default=BOOTSTRAP_RESAMPLES, help="for the 95 %% CIs")
-    parser.add_argument("--update-readme", action="store_true", help="regenerate the README's results section")
+    parser.add_argument("--update-readme", action="store_true", help="regenerate the README and docs/ tables")
     parser.add_argument(
         "--readme-section",
         default="results",
-        help="with --update-readme: the README section to regenerate (results-gpu for --results-dir results/gpu)",
+        help="with --update-readme: the section to regenerate (results-gpu for --results-dir results/gpu)",
     )
     parser.add_argument(
         "--report-only",
@@ -279,10 +279,11 @@ def report(args):
     summary = write_report(args.results_dir)
     logger.info("Wrote %s and plots to %s", summary.name, args.results_dir)
     if args.update_readme:
-        if update_readme(REPO_ROOT / "README.md", args.results_dir, args.readme_section):
-            logger.info("Updated the README's %s section", args.readme_section)
+        changed = update_docs(args.results_dir, args.readme_section)
+        if changed:
+            logger.info("Updated the %s section of %s", args.readme_section, ", ".join(p.name for p in changed))
         else:
-            logger.warning("README.md has no %s markers; not updated", args.readme_section)
+            logger.warning("No page has %s markers; nothing updated", args.readme_section)
     print(summary.read_text())
 
 
@@ -353,8 +354,8 @@ def functional(args, train, validation) -> dict:
         (n for n in result["models"] if "+normalise" not in n), key=lambda n: result["models"][n]["pass_rate"]
     )
     table = functional_eval.markdown_table(result["models"], names)
-    if args.update_readme and replace_readme_section(REPO_ROOT / "README.md", "functional", table + "\n"):
-        logger.info("Updated the README's functional-suite table")
+    if args.update_readme and replace_doc_section("functional", table + "\n"):
+        logger.info("Updated the functional-suite table (docs/robustness.md)")
     print(table)
     return result
 
@@ -414,8 +415,8 @@ def bench(args, texts, labels) -> dict:
     )  # fmt: skip
     args.results_dir.mkdir(parents=True, exist_ok=True)
     (args.results_dir / "inference_bench.json").write_text(json.dumps(result, indent=2) + "\n")
-    if args.update_readme and replace_readme_section(REPO_ROOT / "README.md", "bench", bench_markdown(result)):
-        logger.info("Updated the README's benchmark section")
+    if args.update_readme and replace_doc_section("bench", bench_markdown(result)):
+        logger.info("Updated the benchmark section (docs/inference.md)")
     print(bench_markdown(result))
     return result
 

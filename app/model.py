@@ -9,7 +9,7 @@ from pathlib import Path
 
 from toxiclf.classifier import load_classifier_for_serving
 from toxiclf.paths import RESULTS_DIR, SHIPPED_MODEL_DIR, sha256_file
-from toxiclf.report import load_results
+from toxiclf.results_files import load_results
 
 logger = logging.getLogger(__name__)
 

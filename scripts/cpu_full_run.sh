@@ -4,8 +4,8 @@
 #   bash scripts/cpu_full_run.sh            # starts in the background and returns; progress and ETA in the log
 #   tail -f outputs/cpu_full_run.log
 #
-# Order: the fine-tuned teacher again (on a new machine outputs/ is empty), the even student, the odd CE-only
-# ablation and LoRA, each scored on the whole test split right after training (run_eval.py: its results file,
+# Order: the fine-tuned teacher again (on a new machine outputs/ is empty), the even student, LoRA and the odd
+# CE-only ablation (last: the table's three contenders come first), each scored on the whole test split right after training (run_eval.py: its results file,
 # its test scores and the paired comparisons). Training checkpoints every SAVE_STEPS steps; rerunning the script
 # (after a reboot, a killed session) resumes the unfinished step from its last checkpoint and skips finished ones.
 set -euo pipefail
@@ -85,8 +85,8 @@ echo "== $(date -u +%FT%TZ) cpu_full_run.sh on $(nproc) cores: $(grep -m1 'model
 train teacher $PY run_finetune.py "${TRAIN[@]}"
 train student-even $PY run_distill.py --layers even --teacher "$OUT/teacher" "${TRAIN[@]}"
 evaluate 6 student-even
-train student-odd-ce $PY run_distill.py --layers odd --teacher "$OUT/teacher" --alpha-kl 0 --alpha-cos 0 "${TRAIN[@]}"
-evaluate 7 student-odd-ce
 train lora $PY run_lora.py "${TRAIN[@]}"
-evaluate 8 lora
+evaluate 7 lora
+train student-odd-ce $PY run_distill.py --layers odd --teacher "$OUT/teacher" --alpha-kl 0 --alpha-cos 0 "${TRAIN[@]}"
+evaluate 8 student-odd-ce
 echo "== $(date -u +%FT%TZ) all steps finished"

@@ -24,9 +24,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 sys.path.insert(0, str(REPO_ROOT / "scripts"))
 
-from ship_model import ShipError, best_small_model  # noqa: E402
-
 from toxiclf.paths import GPU_RESULTS_DIR, sha256_file  # noqa: E402
+from toxiclf.shipping import ShipError, best_small_model  # noqa: E402
 
 PACK_FILE, RESULTS_ARCHIVE, STUDENT_PART = "pack.json", "results.tar.gz", "student.tar.part{:02d}"
 PART_MIB = 15  # under a 16 MiB limit per returned file

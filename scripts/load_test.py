@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from toxiclf.data import TEXT_COLUMN, load_splits  # noqa: E402
 from toxiclf.paths import RESULTS_DIR, SHIPPED_MODEL_DIR, shown_path  # noqa: E402
 from toxiclf.provenance import cpu_name  # noqa: E402
-from toxiclf.report import replace_readme_section  # noqa: E402
+from toxiclf.report import replace_doc_section  # noqa: E402
 
 MAX_SECONDS = 300  # hard cap, whatever is asked: this is a bounded test
 MAX_CONCURRENCY = 64
@@ -142,10 +142,10 @@ def main(argv=None):
     parser.add_argument("--concurrency", type=int, default=16, help=f"client threads (at most {MAX_CONCURRENCY})")
     parser.add_argument("--server-threads", type=int, default=48, help="waitress worker threads")
     parser.add_argument("--heavy-clients", type=int, default=0, help="clients sending maximum-size requests")
-    parser.add_argument("--readme-section", default="serving", help="README markers to write between")
+    parser.add_argument("--readme-section", default="serving", help="markers (in the README or docs/) to write between")
     parser.add_argument("--slow-connections", type=int, default=0, help="connections trickling header bytes")
     parser.add_argument("--output", type=Path, default=RESULTS_DIR / "serving.json", help="where to write")
-    parser.add_argument("--update-readme", action="store_true", help="regenerate the README's serving section")
+    parser.add_argument("--update-readme", action="store_true", help="regenerate the serving section (docs/serving.md)")
     args = parser.parse_args(argv)
     seconds, concurrency = min(args.seconds, MAX_SECONDS), min(args.concurrency, MAX_CONCURRENCY)
 
@@ -216,7 +216,7 @@ def main(argv=None):
     print(json.dumps(result, indent=2))
     if args.update_readme:
         shown = shown_path(args.output)
-        replace_readme_section(REPO_ROOT / "README.md", args.readme_section, serving_markdown(result, shown))
+        replace_doc_section(args.readme_section, serving_markdown(result, shown))
     return result
 
 

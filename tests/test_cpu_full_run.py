@@ -48,7 +48,7 @@ def test_steps_run_in_order_and_a_rerun_skips_them(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     made = calls(tmp_path)
     trained = [call.split("--output-dir ")[1].split("/")[-1] for call in made if "--output-dir" in call]
-    assert trained == ["teacher", "student-even", "student-odd-ce", "lora"]
+    assert trained == ["teacher", "student-even", "lora", "student-odd-ce"]
     even = next(call for call in made if call.endswith("/student-even"))
     assert "--layers even" in even and "/teacher" in even
     ablation = next(call for call in made if call.endswith("/student-odd-ce"))
@@ -56,8 +56,8 @@ def test_steps_run_in_order_and_a_rerun_skips_them(tmp_path):
     # each model is scored right after it is trained, without the baselines (they are committed)
     scored = [call for call in made if call.startswith("run_eval.py")]
     assert [call.split("--checkpoints ")[1].split()[0].split("=")[0] for call in scored] == [
-        "student-even", "student-odd-ce", "lora"]  # fmt: skip
-    assert all("--no-baselines" in call for call in scored) and scored[-1].split()[2].endswith("/lora/merged")
+        "student-even", "lora", "student-odd-ce"]  # fmt: skip
+    assert all("--no-baselines" in call for call in scored) and scored[1].split()[2].endswith("/lora/merged")
     assert made.index(scored[0]) == made.index(even) + 1
     assert "all steps finished" in result.stdout
     before = len(made)

@@ -114,7 +114,7 @@ def test_with_a_tiny_model_that_reads_one_token_that_word_comes_first(tiny_class
     from toxiclf.classifier import Classifier
 
     classifier = Classifier(tiny_classifier_dir)
-    idiot = classifier.tokenizer.convert_tokens_to_ids("idiot")
+    idiot = classifier.tokenizer.token_to_id("idiot")
     with torch.no_grad():  # the toxic logit reads one embedding dimension that only "idiot" carries
         embeddings = classifier.model.bert.embeddings.word_embeddings.weight
         embeddings[:, 0] = 0.0

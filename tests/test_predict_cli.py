@@ -179,3 +179,24 @@ def test_python_refuses_what_the_api_and_the_cli_refuse(tiny_classifier_dir):
     with pytest.raises(TypeError, match="texts\\[0\\]: text is a bytes"):
         classifier.scores([b"bytes"])
     assert classifier.scores([""]).shape == (1,)  # scoring itself takes an empty text (explanations delete words)
+
+
+def test_parquet_keeps_types_and_nulls_and_refuses_a_clashing_column(tmp_path, tiny_classifier_dir):
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    table = pa.table({"id": pa.array([9007199254740993, 2, 3], pa.int64()),
+                      "comment_text": ["you idiot", None, ""], "when": pa.array([1.5, None, 2.0])})  # fmt: skip
+    pq.write_table(table, tmp_path / "in.parquet")
+    predict.main(["--input", str(tmp_path / "in.parquet"), "--output", str(tmp_path / "out.parquet"),
+                  "--model", str(tiny_classifier_dir), "--backend", "torch", "--no-progress"])  # fmt: skip
+    scored = pq.read_table(tmp_path / "out.parquet")
+    assert scored.select(["id", "comment_text", "when"]).equals(table)  # values, nulls and types untouched
+    assert scored.schema.field("toxic_score").type == pa.float64()
+    assert scored.column("toxic_error").to_pylist() == ["", "missing text", "empty text"]
+    expected = Classifier(tiny_classifier_dir).scores(["you idiot"])[0]
+    assert scored.column("toxic_score").to_pylist()[0] == pytest.approx(expected, abs=1e-6)
+    pq.write_table(table.append_column("toxic_label", pa.array(["a", "b", "c"])), tmp_path / "clash.parquet")
+    with pytest.raises(SystemExit, match="already has column"):
+        predict.main(["--input", str(tmp_path / "clash.parquet"), "--output", str(tmp_path / "out2.parquet"),
+                      "--model", str(tiny_classifier_dir), "--no-progress"])  # fmt: skip
+    assert not (tmp_path / "out2.parquet").exists()

@@ -1,15 +1,11 @@
 """scripts/ship_model.py: refusals, the staged swap, thresholds per backend, the card."""
 
 import json
-import sys
 
 import pytest
 
+from toxiclf import shipping as ship_model  # noqa: E402
 from toxiclf.data import data_provenance, load_splits
-from toxiclf.paths import REPO_ROOT
-
-sys.path.insert(0, str(REPO_ROOT / "scripts"))
-import ship_model  # noqa: E402
 
 
 @pytest.fixture

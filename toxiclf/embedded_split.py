@@ -5,16 +5,16 @@ release could move a few rows; the shipped assignment cannot. `resources/embedde
 `split<TAB>id` in each split's order; `resources/embedded_split.json` records the seed, the inputs' checksums and
 what each cleaning rule removed or grouped. Rebuild both (after regenerating the tweet mask, say) with:
 
-    python -m toxiclf.embedded_split
+    python -m toxiclf.data --rebuild-split
 """
 
-import argparse
 import gzip
 import json
 import logging
 from pathlib import Path
 
 from .paths import RESOURCES, sha256_file
+from .schema import EMBEDDED_SHA256, ID_COLUMN, DataError
 from .tweets import TWEET_ROWS_FILE
 
 logger = logging.getLogger(__name__)
@@ -25,14 +25,14 @@ REPORT_FILE = RESOURCES / "embedded_split.json"
 
 def load_shipped_split(seed: int, split_file: Path = SPLIT_FILE, report_file: Path = REPORT_FILE):
     """(ids per split, cleaning report) of the shipped split for this seed; None for another seed."""
-    from .data import EMBEDDED_SHA256, DataError
-
     report = json.loads(report_file.read_text())
     if report["seed"] != seed:
         logger.warning("No shipped split for seed %d: computing one (near-duplicate search, minutes)", seed)
         return None
     if report["tweet_rows_sha256"] != sha256_file(TWEET_ROWS_FILE) or report["data_sha256"] != EMBEDDED_SHA256:
-        raise DataError(f"{split_file.name} was built from other data; rebuild it: python -m toxiclf.embedded_split")
+        raise DataError(
+            f"{split_file.name} was built from other data; rebuild it: python -m toxiclf.data --rebuild-split"
+        )
     ids = {"train": [], "validation": [], "test": []}
     with gzip.open(split_file, "rt") as lines:
         for line in lines:
@@ -42,8 +42,6 @@ def load_shipped_split(seed: int, split_file: Path = SPLIT_FILE, report_file: Pa
 
 
 def save_split(frames: dict, cleaning: dict, seed: int, split_file: Path = SPLIT_FILE, report_file: Path = REPORT_FILE):
-    from .data import EMBEDDED_SHA256, ID_COLUMN
-
     # mtime=0: the same split gives the same bytes, so rebuilding changes nothing in git.
     with open(split_file, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as out:
         for split, frame in frames.items():
@@ -56,19 +54,3 @@ def save_split(frames: dict, cleaning: dict, seed: int, split_file: Path = SPLIT
         "split_sizes": {split: len(frame) for split, frame in frames.items()},
     }
     report_file.write_text(json.dumps(report, indent=2) + "\n")
-
-
-def main(argv=None):
-    from .data import DEFAULT_SEED, clean_and_split, load_embedded_comments
-
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="split seed")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    frames, cleaning = clean_and_split(load_embedded_comments(), args.seed)
-    save_split(frames, cleaning, args.seed)
-    print(json.dumps({"cleaning": cleaning, "split_sizes": {k: len(v) for k, v in frames.items()}}, indent=2))
-
-
-if __name__ == "__main__":
-    main()

@@ -94,17 +94,19 @@ def quantize_int8(fp32_path: Path, int8_path: Path) -> None:
     )
 
 
-def cache_folder(model_dir: Path, wanted: dict) -> Path:
-    """`<model>/onnx`, or a folder in the user cache where the model folder is read-only (an installed package)."""
-    if os.access(model_dir, os.W_OK):
+def cache_folder(model_dir: Path, wanted: dict, needed=(FP32_FILE, INT8_FILE)) -> Path:
+    """`<model>/onnx` when it holds what is needed (a shipped model carries its int8 graph) or can be written; else
+    a folder in the user cache (a read-only model folder, e.g. an installed package)."""
+    if os.access(model_dir, os.W_OK) or cache_is_intact(model_dir / CACHE_SUBDIR, wanted, needed):
         return model_dir / CACHE_SUBDIR
     from .paths import cache_dir
 
     return cache_dir() / CACHE_SUBDIR / wanted["files"]["model.safetensors"][:16]
 
 
-def cache_is_intact(cache: Path, wanted: dict) -> bool:
-    """The cache was built from these source files by this recipe, and its ONNX files are what was built."""
+def cache_is_intact(cache: Path, wanted: dict, needed=(FP32_FILE, INT8_FILE)) -> bool:
+    """The cache was built from these source files by this recipe, and the needed ONNX files are what was built
+    (a shipped model folder carries the int8 graph only: the fp32 one is rebuilt where it is asked for)."""
     stored_path = cache / FINGERPRINT_FILE
     try:
         stored = json.loads(stored_path.read_text())
@@ -112,21 +114,25 @@ def cache_is_intact(cache: Path, wanted: dict) -> bool:
         return False
     if {k: v for k, v in stored.items() if k != "built"} != wanted:
         return False
-    for name, digest in stored.get("built", {}).items():
-        if not (cache / name).exists() or sha256_file(cache / name) != digest:
+    built = stored.get("built", {})
+    for name in needed:
+        if name not in built or not (cache / name).exists():
+            return False
+        if sha256_file(cache / name) != built[name]:
             logger.warning(
                 "%s does not match its recorded checksum (corrupt?); rebuilding the ONNX files", cache / name
             )
             return False
-    return bool(stored.get("built"))
+    return True
 
 
-def build_onnx(model_dir: Path, force: bool = False) -> Path:
-    """The cache folder with fp32 and int8 ONNX files for `model_dir`, built if missing or stale."""
+def build_onnx(model_dir: Path, force: bool = False, needed=(FP32_FILE, INT8_FILE)) -> Path:
+    """The cache folder with the `needed` ONNX files for `model_dir`; both are built (PyTorch, transformers and
+    onnx needed) if one is missing or stale."""
     model_dir = Path(model_dir)
     wanted = fingerprint(model_dir)
-    cache = cache_folder(model_dir, wanted)
-    if not force and cache_is_intact(cache, wanted):
+    cache = cache_folder(model_dir, wanted, needed)
+    if not force and cache_is_intact(cache, wanted, needed):
         return cache
     from transformers import AutoConfig
 

@@ -1,7 +1,8 @@
-"""Score a CSV or JSONL file of comments, streaming it in chunks.
+"""Score a CSV, JSONL or Parquet file of comments, streaming it in chunks.
 
     toxiclf-predict --input comments.csv --text-column comment_text --output scored.csv
     python -m toxiclf.predict --input comments.jsonl --output scored.jsonl --model outputs/student-odd
+    toxiclf-predict --engine ray --input 'corpus/*.parquet' --output scored.parquet   # a corpus: Ray Data
 
 Every input row comes back exactly as given, in order, with four columns added: `toxic_score`, `toxic_label`,
 `toxic_flagged` and `toxic_error` (`--prefix` changes `toxic_`). An input that already has one of them is refused
@@ -17,7 +18,6 @@ import csv
 import json
 import logging
 import os
-import re
 import signal
 import tempfile
 from collections.abc import Iterator
@@ -26,39 +26,21 @@ from pathlib import Path
 import pandas as pd
 
 from .classifier import BACKENDS
-from .data import TEXT_COLUMN
 from .paths import SHIPPED_MODEL_DIR
-from .text_checks import text_problem
+from .row_scoring import (  # noqa: F401 - json_line and score_values are this CLI's public helpers too
+    InputError,
+    added_columns,
+    file_format,
+    json_line,
+    neutralize_formula,
+    score_table,
+    score_values,
+)
+from .schema import TEXT_COLUMN
 
 logger = logging.getLogger(__name__)
 
-FORMATS = {".csv": "csv", ".jsonl": "jsonl"}
 CHUNK_ROWS = 2048  # rows read, scored and written at a time: memory stays bounded whatever the file size
-ADDED = ("score", "label", "flagged", "error")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
-
-
-class InputError(ValueError):
-    """A problem with the user's file or flags; one line, raised before or instead of writing anything."""
-
-
-def file_format(path: Path) -> str:
-    try:
-        return FORMATS[path.suffix.lower()]
-    except KeyError:
-        raise InputError(f"{path} must end in .csv or .jsonl") from None
-
-
-def added_columns(prefix: str, explain: bool = False) -> dict[str, str]:
-    return {name: f"{prefix}{name}" for name in ADDED + (("top_words",) if explain else ())}
-
-
-def neutralize_formula(value):
-    """A cell a spreadsheet would evaluate, made inert with a leading apostrophe (OWASP's advice)."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _PLAIN_NUMBER.match(value):
-        return "'" + value
-    return value
 
 
 def check_csv_header(path: Path, text_column: str, added: dict) -> list[str]:
@@ -109,34 +91,6 @@ def jsonl_chunks(path: Path) -> Iterator[list[tuple[int, dict]]]:
                 chunk = []
     if chunk:
         yield chunk
-
-
-def json_line(record: dict) -> str:
-    """The record as one JSON line, non-ASCII kept as written; a lone surrogate (no UTF-8 can hold it) escaped as
-    \\uXXXX, as it came in, so that the user's value is written back unchanged rather than lost."""
-    line = json.dumps(record, ensure_ascii=False)
-    try:
-        line.encode("utf-8")
-    except UnicodeEncodeError:
-        line = json.dumps(record)
-    return line + "\n"
-
-
-def score_values(texts: list, classifier, explain: bool = False) -> list[dict]:
-    """One dict of the added values per text; texts that cannot be scored get only an error."""
-    problems = [text_problem(t) for t in texts]
-    valid = [t for t, p in zip(texts, problems, strict=True) if p is None]
-    predictions = iter(classifier.predict(valid) if valid else [])
-    if explain:
-        from .explain import explain as word_contributions
-        from .explain import top_words
-
-        predictions = iter(
-            {**prediction, "top_words": top_words(spans)}
-            for prediction, spans in zip(predictions, word_contributions(classifier, valid), strict=True)
-        )
-    empty = {"score": None, "label": None, "flagged": None, **({"top_words": None} if explain else {})}
-    return [{**empty, "error": problem} if problem else {**next(predictions), "error": ""} for problem in problems]
 
 
 class ScoringRun:
@@ -198,6 +152,30 @@ class ScoringRun:
         if first:
             raise InputError(f"{self.args.input} holds no JSON records")
 
+    def run_parquet(self, progress) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        try:
+            source = pq.ParquetFile(self.args.input)
+        except (pa.ArrowException, OSError) as error:
+            raise InputError(f"cannot read {self.args.input}: {error}") from None
+        _check_columns(self.args.input, source.schema_arrow.names, self.args.text_column, self.added)
+        writer = None
+        try:
+            for batch in progress(source.iter_batches(batch_size=CHUNK_ROWS)):
+                table = score_table(pa.Table.from_batches([batch]), self.classifier, self.args.text_column,
+                                    self.added, self.args.explain)  # fmt: skip
+                errors = table.column(self.added["error"]).to_pylist()
+                self._note([{"error": e} for e in errors], list(range(self.rows + 1, self.rows + 1 + len(errors))))
+                writer = writer or pq.ParquetWriter(self.temporary, table.schema)
+                writer.write_table(table)
+        finally:
+            if writer:
+                writer.close()
+        if writer is None:
+            raise InputError(f"{self.args.input} holds no rows")
+
     def _check_first_chunk(self, records: list[dict]) -> None:
         columns = list(dict.fromkeys(key for record in records for key in record))
         if not any(self.args.text_column in record for record in records):
@@ -215,8 +193,17 @@ class ScoringRun:
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--input", type=Path, required=True, help=".csv or .jsonl file of comments")
-    parser.add_argument("--output", type=Path, required=True, help=".csv or .jsonl file to write")
+    parser.add_argument(
+        "--input",
+        required=True,
+        help=".csv, .jsonl or .parquet file of comments (--engine ray: also a folder, a glob or a URI)",
+    )
+    parser.add_argument(
+        "--output",
+        required=True,
+        help="file to write, in the input's format (--engine ray: a folder of part files, .parquet or the input's "
+        "format)",
+    )
     parser.add_argument("--text-column", default=TEXT_COLUMN, help="column holding the comment text")
     parser.add_argument("--prefix", default="toxic_", help="prefix of the added columns (default: toxic_)")
     parser.add_argument("--model", type=Path, help="model folder (default: the shipped model)")
@@ -230,6 +217,12 @@ def parse_args(argv=None):
         help="write CSV cells exactly as read, formula-like ones included (unsafe in spreadsheets)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    corpus = parser.add_argument_group("corpus scale (toxiclf.distributed; needs the [ray] extra)")
+    corpus.add_argument("--engine", choices=("local", "ray"), default="local", help="local: one process, one file")
+    corpus.add_argument("--address", help="--engine ray: a running cluster (ray.init(address=...)); default: local")
+    corpus.add_argument("--actors", type=int, help="--engine ray: scoring actors (default: CPUs / threads)")
+    corpus.add_argument("--threads-per-actor", type=int, default=1, help="--engine ray: CPU threads of each actor")
+    corpus.add_argument("--replace", action="store_true", help="--engine ray: replace an existing output")
     parser.add_argument(
         "--explain",
         action="store_true",
@@ -240,8 +233,10 @@ def parse_args(argv=None):
 
 def check_args(args) -> None:
     """Everything that can be checked before the model loads or a row is scored."""
+    if args.address or args.actors or args.replace or args.threads_per_actor != 1:
+        raise InputError("--address, --actors, --threads-per-actor and --replace go with --engine ray")
     if file_format(args.input) != file_format(args.output):
-        raise InputError("--input and --output must have the same format (.csv or .jsonl)")
+        raise InputError("--input and --output must have the same format (.csv, .jsonl or .parquet)")
     if not args.input.is_file():
         raise InputError(f"{args.input} does not exist")
     if args.input.resolve() == args.output.resolve():
@@ -268,6 +263,11 @@ def _exit_on_sigterm(signum, frame):
 def main(argv=None):
     args = parse_args(argv)
     logging.basicConfig(format="%(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    if args.engine == "ray":
+        from .distributed import main as score_corpus
+
+        return score_corpus(args)
+    args.input, args.output = Path(args.input), Path(args.output)
     try:
         check_args(args)
     except InputError as error:
@@ -288,7 +288,7 @@ def main(argv=None):
         return tqdm(chunks, desc="Scoring", unit=f" chunk of {CHUNK_ROWS}")
 
     try:
-        (run.run_csv if file_format(args.input) == "csv" else run.run_jsonl)(progress)
+        {"csv": run.run_csv, "jsonl": run.run_jsonl, "parquet": run.run_parquet}[file_format(args.input)](progress)
         run.finish()
     except InputError as error:
         run.discard()

@@ -11,13 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from .methods_report import methods_markdown, plot_methods  # noqa: E402
-
-
-def load_results(results_dir: Path) -> list[dict]:
-    """The per-model results run_eval.py wrote (other JSON files there, e.g. serving.json, are skipped)."""
-    results = [json.loads(p.read_text()) for p in sorted(Path(results_dir).glob("*.json"))]
-    results = [r for r in results if "model" in r and "metrics" in r]
-    return sorted(results, key=lambda r: -r["metrics"]["threshold_validation"]["roc_auc"])
+from .results_files import load_results  # noqa: E402, F401 - re-exported
 
 
 def _ci(values) -> str:
@@ -138,10 +132,28 @@ def replace_readme_section(readme: Path, name: str, content: str) -> bool:
 
 def update_readme(readme: Path, results_dir: Path, section: str = "results") -> bool:
     """Regenerate a results table of the README (section `section`) from results_dir/*.json."""
+    return bool(update_docs(results_dir, section, pages=[readme]))
+
+
+def doc_pages() -> list[Path]:
+    """The pages whose generated sections the commands rewrite: the README and docs/*.md."""
+    from .paths import REPO_ROOT
+
+    return [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md"))]
+
+
+def replace_doc_section(name: str, content: str, pages=None) -> list[Path]:
+    """Replace the section `name` in every page that holds its markers; the pages changed."""
+    return [page for page in (pages or doc_pages()) if replace_readme_section(page, name, content)]
+
+
+def update_docs(results_dir: Path, section: str = "results", pages=None) -> list[Path]:
+    """Regenerate a results table (section `section`) from results_dir/*.json wherever its markers are; the seed's
+    question has its own table (`methods`), from the same files."""
     content = summary_markdown(load_results(results_dir)) + _comparisons(results_dir)
-    if section == "results":  # the seed's question has its own table, from the same files
-        replace_readme_section(readme, "methods", methods_markdown(results_dir))
-    return replace_readme_section(readme, section, content)
+    if section == "results":
+        replace_doc_section("methods", methods_markdown(results_dir), pages)
+    return replace_doc_section(section, content, pages)
 
 
 def plot_curves(results: list[dict], results_dir: Path) -> list[Path]:

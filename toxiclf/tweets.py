@@ -32,6 +32,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .embedded_source import embedded_csv_path, read_embedded_csv
 from .paths import RESOURCES
 
 logger = logging.getLogger(__name__)
@@ -151,8 +152,6 @@ def parse_args(argv=None):
 
 
 def main(argv=None):
-    from .data import embedded_csv_path, read_embedded_csv
-
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     source = read_embedded_csv(embedded_csv_path())
