@@ -19,6 +19,7 @@ failed run leaves the parts that finished there, and a rerun (`--replace`) score
 """
 
 import fnmatch
+import itertools
 import logging
 import os
 import posixpath
@@ -27,7 +28,16 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .row_scoring import FORMATS, InputError, added_columns, json_line, neutralize_formula, score_table, score_values
+from .row_scoring import (
+    FORMATS,
+    InputError,
+    added_columns,
+    json_line,
+    json_records,
+    neutralize_formula,
+    score_table,
+    score_values,
+)
 from .schema import TEXT_COLUMN
 
 logger = logging.getLogger(__name__)
@@ -98,7 +108,6 @@ def read_columns(corpus: Corpus) -> list[str]:
     """The columns of the first file (CSV header, Parquet schema, the fields of its first JSONL records)."""
     import csv
     import io
-    import json
 
     import pyarrow.parquet as pq
 
@@ -110,15 +119,9 @@ def read_columns(corpus: Corpus) -> list[str]:
         if corpus.format == "csv":
             return next(csv.reader(text), [])
         fields = {}
-        for number, line in zip(range(1, 2049), text, strict=False):  # the local CLI's first chunk
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise InputError(f"{corpus.uri_prefix}{first}, line {number}: not valid JSON ({error.msg})") from None
-            if isinstance(record, dict):
-                fields.update(dict.fromkeys(record))
+        # the records of the local CLI's first chunk
+        for _, record in itertools.islice(json_records(text, corpus.uri_prefix + first), 2048):
+            fields.update(dict.fromkeys(record))
         return list(fields)
 
 

@@ -15,7 +15,6 @@ plain number) are written with a leading apostrophe unless `--csv-exact` is give
 
 import argparse
 import csv
-import json
 import logging
 import os
 import signal
@@ -32,6 +31,7 @@ from .row_scoring import (  # noqa: F401 - json_line and score_values are this C
     added_columns,
     file_format,
     json_line,
+    json_records,
     neutralize_formula,
     score_table,
     score_values,
@@ -73,19 +73,11 @@ def csv_chunks(path: Path) -> Iterator[pd.DataFrame]:
 
 
 def jsonl_chunks(path: Path) -> Iterator[list[tuple[int, dict]]]:
-    """Lists of (line number, record); JSON's own parser keeps every value's type (big ints stay ints)."""
+    """Lists of (line number, record), CHUNK_ROWS at a time."""
     chunk = []
     with open(path, encoding="utf-8") as source:
-        for number, line in enumerate(source, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise InputError(f"{path}, line {number}: not valid JSON ({error.msg})") from None
-            if not isinstance(record, dict):
-                raise InputError(f"{path}, line {number}: expected a JSON object, got {type(record).__name__}")
-            chunk.append((number, record))
+        for numbered in json_records(source, path):
+            chunk.append(numbered)
             if len(chunk) == CHUNK_ROWS:
                 yield chunk
                 chunk = []

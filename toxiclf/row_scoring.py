@@ -2,6 +2,7 @@
 
 import json
 import re
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from .text_checks import text_problem
@@ -73,3 +74,18 @@ def score_values(texts: list, classifier, explain: bool = False) -> list[dict]:
         )
     empty = {"score": None, "label": None, "flagged": None, **({"top_words": None} if explain else {})}
     return [{**empty, "error": problem} if problem else {**next(predictions), "error": ""} for problem in problems]
+
+
+def json_records(lines: Iterable[str], source) -> Iterator[tuple[int, dict]]:
+    """(line number, record) for each non-blank line; a line that is not a JSON object is an InputError naming
+    `source` and the line. JSON's own parser keeps every value's type (big ints stay ints)."""
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise InputError(f"{source}, line {number}: not valid JSON ({error.msg})") from None
+        if not isinstance(record, dict):
+            raise InputError(f"{source}, line {number}: expected a JSON object, got {type(record).__name__}")
+        yield number, record
