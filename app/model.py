@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from toxiclf.classifier import load_classifier_for_serving
-from toxiclf.paths import RESULTS_DIR, SHIPPED_MODEL_DIR, sha256_file
-from toxiclf.results_files import load_results
+from toxiclf.paths import RESULTS_DIR, SHIPPED_MODEL_DIR
+from toxiclf.results_files import load_results, measured_on
 
 logger = logging.getLogger(__name__)
 
@@ -136,12 +136,10 @@ class ServedModel:
 def recorded_test_metrics(model_dir: Path, backend: str, results_dir: Path = RESULTS_DIR) -> dict | None:
     """Test metrics that run_eval.py recorded for these very weights served by this backend, if any."""
     target = model_dir.resolve()
-    weights = model_dir / "model.safetensors"
-    sha256 = sha256_file(weights) if weights.exists() else None
     for result in load_results(results_dir):
         recorded = result.get("path")
         same_folder = recorded and (RESULTS_DIR.parent / recorded).resolve() == target
-        if same_folder and result.get("backend") == backend and result.get("model_sha256") == sha256:
+        if same_folder and result.get("backend") == backend and measured_on(result, model_dir):
             metrics = result["metrics"]["threshold_validation"]
             return {
                 "roc_auc": metrics["roc_auc"],

@@ -111,18 +111,12 @@ def copy_teacher(target: Path) -> None:
 
 def minilm_fp16(target: Path) -> None:
     """The embedded MiniLM-L6 with fp16 weights (half the bytes; training loads them back as fp32)."""
-    from safetensors.torch import load_file, save_file
-
     from toxiclf.models import resolve_model
+    from toxiclf.shipping import fp16_weights
 
     source = Path(resolve_model("minilm-l6"))
     target.mkdir(parents=True)
-    weights = load_file(source / "model.safetensors")
-    save_file(
-        {name: t.half() if t.is_floating_point() else t for name, t in weights.items()},
-        target / "model.safetensors",
-        metadata={"format": "pt"},
-    )
+    (target / "model.safetensors").write_bytes(fp16_weights(source / "model.safetensors"))
     for name in ("config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt"):
         shutil.copy(source / name, target / name)
 

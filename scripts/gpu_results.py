@@ -25,7 +25,7 @@ sys.path.insert(0, str(REPO_ROOT))
 sys.path.insert(0, str(REPO_ROOT / "scripts"))
 
 from toxiclf.paths import GPU_RESULTS_DIR, sha256_file  # noqa: E402
-from toxiclf.shipping import ShipError, best_small_model  # noqa: E402
+from toxiclf.shipping import ShipError, best_small_model, fp16_weights  # noqa: E402
 
 PACK_FILE, RESULTS_ARCHIVE, STUDENT_PART = "pack.json", "results.tar.gz", "student.tar.part{:02d}"
 PART_MIB = 15  # under a 16 MiB limit per returned file
@@ -46,10 +46,7 @@ class PackError(Exception):
 
 def student_tar(checkpoint: Path) -> bytes:
     """The checkpoint as an uncompressed tar with fp16 weights (fp16 weights do not compress)."""
-    from safetensors.torch import load_file, save
-
-    weights = load_file(checkpoint / "model.safetensors")
-    half = save({name: t.half() if t.is_floating_point() else t for name, t in weights.items()}, {"format": "pt"})
+    half = fp16_weights(checkpoint / "model.safetensors")
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
         info = tarfile.TarInfo("model.safetensors")

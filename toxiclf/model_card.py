@@ -4,7 +4,8 @@ import json
 from pathlib import Path
 
 from .classifier import PREPROCESSING_FILE, THRESHOLD_FILE, read_preprocessing
-from .paths import REPO_ROOT, sha256_file
+from .paths import REPO_ROOT
+from .results_files import measured_on
 from .training import RUN_CONFIG_FILE
 
 
@@ -37,7 +38,7 @@ def _preprocessing_line(model_dir: Path) -> str:
 def _functional_section(results_dir: Path | None, model_dir: Path) -> str:
     path = results_dir / "functional.json" if results_dir else None
     shipped = json.loads(path.read_text())["models"].get("shipped") if path and path.exists() else None
-    if shipped and shipped.get("model_sha256") != sha256_file(model_dir / "model.safetensors"):
+    if shipped and not measured_on(shipped, model_dir):
         shipped = None  # measured on weights shipped before these
     if not shipped:
         return "Not measured yet (`python run_eval.py --functional --backend onnx-int8 --checkpoints shipped=model`)."

@@ -3,9 +3,19 @@
 import json
 from pathlib import Path
 
+from .paths import sha256_file
+
 
 def load_results(results_dir: Path) -> list[dict]:
     """The per-model results run_eval.py wrote (other JSON files there, e.g. serving.json, are skipped)."""
     results = [json.loads(p.read_text()) for p in sorted(Path(results_dir).glob("*.json"))]
     results = [r for r in results if "model" in r and "metrics" in r]
     return sorted(results, key=lambda r: -r["metrics"]["threshold_validation"]["roc_auc"])
+
+
+def measured_on(result: dict, model_dir: Path) -> bool:
+    """Whether a results file (of run_eval.py or another evaluation) was measured on the weights now in `model_dir`:
+    the sha256 of its model.safetensors, which every results file records. The one answer of the app's footer,
+    the model card and shipping to "do these numbers belong to these weights?"."""
+    weights = Path(model_dir) / "model.safetensors"
+    return bool(result.get("model_sha256")) and weights.exists() and result["model_sha256"] == sha256_file(weights)

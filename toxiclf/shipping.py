@@ -27,6 +27,7 @@ from .calibration import CALIBRATION_FILE
 from .classifier import PREPROCESSING_FILE, SERVING_BACKENDS, THRESHOLD_FILE
 from .model_card import model_card
 from .paths import GPU_RESULTS_DIR, REPO_ROOT, RESULTS_DIR, SHIPPED_MODEL_DIR, sha256_file, shown_path
+from .results_files import measured_on
 from .training import RUN_CONFIG_FILE
 
 MAX_SHIPPED_MB = 64
@@ -96,14 +97,23 @@ def validation_thresholds(model_dir: Path, backends, validation) -> tuple[dict, 
     return thresholds, {"backends": calibrations, "fitted_on": "validation split"}
 
 
+def fp16_weights(weights_file: Path) -> bytes:
+    """A safetensors file's bytes with every floating tensor in fp16: half the size, and the loaders cast back
+    to fp32 (the one conversion of shipping, the GPU run's returned files and the device bundle)."""
+    from safetensors.torch import load_file, save
+
+    weights = load_file(weights_file)
+    return save({name: t.half() if t.is_floating_point() else t for name, t in weights.items()}, {"format": "pt"})
+
+
 def stage(checkpoint: Path, staging: Path) -> None:
-    """fp16 weights (half the size; the CPU loaders cast back to fp32), tokenizer and training record."""
-    import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    """fp16 weights, config, tokenizer and training record."""
+    from transformers import AutoTokenizer
 
     shutil.rmtree(staging, ignore_errors=True)
-    model = AutoModelForSequenceClassification.from_pretrained(checkpoint, dtype=torch.float32)
-    model.half().save_pretrained(staging)
+    staging.mkdir(parents=True)
+    (staging / "model.safetensors").write_bytes(fp16_weights(checkpoint / "model.safetensors"))
+    shutil.copy(checkpoint / "config.json", staging / "config.json")
     AutoTokenizer.from_pretrained(checkpoint).save_pretrained(staging)
     for folder in (checkpoint, checkpoint.parent):  # LoRA's run_config.json sits one folder above merged/
         if (folder / RUN_CONFIG_FILE).exists():
@@ -273,8 +283,7 @@ def rethreshold(output: Path, backends=SERVING_BACKENDS) -> None:
 def refresh_card(output: Path, results_file: Path) -> None:
     """Rewrite the card with the test metrics run_eval.py measured on the shipped folder itself."""
     result = json.loads(results_file.read_text())
-    shipped_sha = sha256_file(output / "model.safetensors")
-    if result.get("model_sha256") != shipped_sha:
+    if not measured_on(result, output):
         raise ShipError(f"{results_file} was measured on other weights than {output}; run run_eval.py on it first")
     (output / "README.md").write_text(model_card(output, result, results_file.parent))
     print(f"Model card of {output} shows the test metrics of {results_file} ({result.get('backend')} backend)")
