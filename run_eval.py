@@ -141,12 +141,9 @@ def parse_checkpoints(parser, specs) -> dict[str, Path]:
 
 
 def training_record(model_dir: Path) -> dict | None:
-    """The run_config.json its training script wrote (LoRA's sits one folder up from merged/)."""
-    for folder in (model_dir, model_dir.parent):
-        path = folder / RUN_CONFIG_FILE
-        if path.exists():
-            return json.loads(path.read_text())
-    return None
+    """The run_config.json its training script wrote (run_lora.py writes one into merged/ too)."""
+    path = model_dir / RUN_CONFIG_FILE
+    return json.loads(path.read_text()) if path.exists() else None
 
 
 def calibration_report(calibration: dict | None, labels, scores) -> dict:

@@ -6,6 +6,7 @@ accelerate launch run_lora.py --max-train-samples 256
 
 import argparse
 import logging
+import shutil
 
 from peft import LoraConfig, TaskType, get_peft_model
 from transformers import Trainer, set_seed
@@ -85,6 +86,8 @@ def main(argv=None):
         merged = trainer.model.merge_and_unload()
         merged.save_pretrained(args.output_dir / MERGED_SUBDIR)
         tokenizer.save_pretrained(args.output_dir / MERGED_SUBDIR)
+        # the run record beside the weights it describes, so that every reader finds it where it finds any model's
+        shutil.copy(args.output_dir / training.RUN_CONFIG_FILE, args.output_dir / MERGED_SUBDIR)
     logger.info("Validation ROC-AUC %.4f", metrics["eval_roc_auc"])
     return metrics
 

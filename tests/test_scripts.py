@@ -81,3 +81,9 @@ def test_distillation_runs_under_ddp_with_two_processes(pipeline_outputs, tiny_d
     state = json.loads((tmp_path / "odd" / "trainer_state.json").read_text())
     assert run["world_size"] == 2
     assert state["global_step"] == 64 // (8 * 2) * 2  # 2 epochs of 64 rows at 8 per process, 2 processes
+
+
+def test_lora_writes_its_run_record_beside_the_merged_weights(pipeline_outputs):
+    out, _ = pipeline_outputs
+    merged = json.loads((out / "lora" / "merged" / "run_config.json").read_text())
+    assert merged == json.loads((out / "lora" / "run_config.json").read_text()) and merged["method"] == "LoRA"

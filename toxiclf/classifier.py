@@ -62,11 +62,10 @@ def read_preprocessing(model_dir: str | Path) -> dict:
 
 
 def trained_max_length(model_dir: Path) -> int | None:
-    """--max-seq-length of the run that trained the model (LoRA's record sits one folder up), if recorded."""
-    for folder in (model_dir, model_dir.parent):
-        path = folder / "run_config.json"
-        if path.exists():
-            return json.loads(path.read_text()).get("args", {}).get("max_seq_length")
+    """--max-seq-length of the run that trained the model, if recorded."""
+    path = model_dir / "run_config.json"
+    if path.exists():
+        return json.loads(path.read_text()).get("args", {}).get("max_seq_length")
     return None
 
 

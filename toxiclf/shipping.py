@@ -115,10 +115,8 @@ def stage(checkpoint: Path, staging: Path) -> None:
     (staging / "model.safetensors").write_bytes(fp16_weights(checkpoint / "model.safetensors"))
     shutil.copy(checkpoint / "config.json", staging / "config.json")
     AutoTokenizer.from_pretrained(checkpoint).save_pretrained(staging)
-    for folder in (checkpoint, checkpoint.parent):  # LoRA's run_config.json sits one folder above merged/
-        if (folder / RUN_CONFIG_FILE).exists():
-            shutil.copy(folder / RUN_CONFIG_FILE, staging / RUN_CONFIG_FILE)
-            break
+    if (checkpoint / RUN_CONFIG_FILE).exists():
+        shutil.copy(checkpoint / RUN_CONFIG_FILE, staging / RUN_CONFIG_FILE)
 
 
 def swap_in(staging: Path, output: Path) -> None:
