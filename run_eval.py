@@ -38,6 +38,7 @@ from toxiclf.data import (
     load_splits,
 )
 from toxiclf.evaluation import BOOTSTRAP_RESAMPLES, evaluate_scores, folder_size_mb, measure_cost
+from toxiclf.experiments import default_checkpoints
 from toxiclf.metrics import best_f1_threshold
 from toxiclf.paths import OUTPUTS_DIR, REPO_ROOT, RESULTS_DIR, SHIPPED_MODEL_DIR, sha256_file, shown_path
 from toxiclf.provenance import device_info, git_commit, library_versions
@@ -46,18 +47,8 @@ from toxiclf.training import RUN_CONFIG_FILE
 
 logger = logging.getLogger(__name__)
 
-# What run_eval.py looks for when --checkpoints is not given; missing ones are skipped.
-DEFAULT_CHECKPOINTS = {
-    "teacher": OUTPUTS_DIR / "teacher",
-    "student-odd": OUTPUTS_DIR / "student-odd",
-    "student-even": OUTPUTS_DIR / "student-even",
-    "lora": OUTPUTS_DIR / "lora" / "merged",
-    "student-odd-ce": OUTPUTS_DIR / "student-odd-ce",
-    "minilm-l6": OUTPUTS_DIR / "minilm-l6",
-    "student-odd-ens": OUTPUTS_DIR / "student-odd-ens",
-    "minilm-l6-ens": OUTPUTS_DIR / "minilm-l6-ens",
-    "shipped": SHIPPED_MODEL_DIR,
-}
+# What run_eval.py looks for when --checkpoints is not given (toxiclf.experiments); missing ones are skipped.
+DEFAULT_CHECKPOINTS = {**default_checkpoints(OUTPUTS_DIR), "shipped": SHIPPED_MODEL_DIR}
 
 
 def parse_args(argv=None):

@@ -59,34 +59,30 @@ step() {
   exec bash scripts/cpu_full_run.sh --next-step
 }
 
-train() {  # train NAME COMMAND...: a training step, finished when its run_config.json exists
-  local name=$1
-  shift
-  step "$name" "$OUT/$name/run_config.json" "$@" --output-dir "$OUT/$name"
+# The plan and each model's recipe come from toxiclf.experiments (read with the project's own Python, also when
+# PY is something else).
+CATALOG=(${CATALOG_PY:-.venv/bin/python} -m toxiclf.experiments)
+
+train() {  # train NAME: its recipe, finished when its run_config.json exists
+  local name=$1 recipe
+  read -ra recipe <<<"$("${CATALOG[@]}" command "$name" --run-dir "$OUT")"
+  step "$name" "$OUT/$name/run_config.json" $PY "${recipe[@]}" "${TRAIN[@]}"
 }
 
-# evaluate ROUND NAME...: score the named trained models on the whole test split (and the paired comparisons).
-evaluate() {
-  local round=$1
-  shift
-  local checkpoints=()
-  for name in "$@"; do
-    if [ "$name" = lora ]; then checkpoints+=("lora=$OUT/lora/merged"); else checkpoints+=("$name=$OUT/$name"); fi
-  done
-  step "evaluation $round" "$DONE/eval-$round" \
-    bash -c "$PY run_eval.py --checkpoints ${checkpoints[*]} --no-baselines && touch $DONE/eval-$round"
+evaluate() {  # evaluate NAME: score it on the whole test split (its results file, test scores, comparisons)
+  local name=$1 checkpoint
+  checkpoint=$("${CATALOG[@]}" checkpoint "$name" --run-dir "$OUT")
+  step "evaluation of $name" "$DONE/eval-$name" \
+    bash -c "$PY run_eval.py --checkpoints $name=$checkpoint --no-baselines && touch $DONE/eval-$name"
 }
 
 echo "== $(date -u +%FT%TZ) cpu_full_run.sh on $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)"
-# Rounds 1-5 (teacher, odd student, its debiased twin, MiniLM-L6, the ensemble students) are finished: their
-# results and test scores are committed in results/, so a new machine starts with the models the table still
-# lacks. The even student and the CE-only ablation are copies of the fine-tuned teacher, so it is trained again
-# first; LoRA starts from the pre-trained model.
-train teacher $PY run_finetune.py "${TRAIN[@]}"
-train student-even $PY run_distill.py --layers even --teacher "$OUT/teacher" "${TRAIN[@]}"
-evaluate 6 student-even
-train lora $PY run_lora.py "${TRAIN[@]}"
-evaluate 7 lora
-train student-odd-ce $PY run_distill.py --layers odd --teacher "$OUT/teacher" --alpha-kl 0 --alpha-cos 0 "${TRAIN[@]}"
-evaluate 8 student-odd-ce
+# The models whose results are committed (teacher, odd student and its debiased twin, MiniLM-L6, the ensemble
+# students) are not trained again: the plan is what the odd / even / LoRA table lacks. The even student and the
+# CE-only ablation are copies of the fine-tuned teacher, so it is trained again first (its results are committed,
+# its weights are not); LoRA starts from the pre-trained model.
+for name in $("${CATALOG[@]}" plan cpu); do
+  train "$name"
+  [ "$name" = teacher ] || evaluate "$name"
+done
 echo "== $(date -u +%FT%TZ) all steps finished"

@@ -38,6 +38,10 @@ def run_script(tmp_path, **env):
                           capture_output=True, text=True, timeout=120)  # fmt: skip
 
 
+def output_of(call: str) -> str:
+    return call.split("--output-dir ")[1].split()[0].split("/")[-1] if "--output-dir " in call else ""
+
+
 def calls(tmp_path) -> list[str]:
     path = tmp_path / "calls"
     return path.read_text().splitlines() if path.exists() else []
@@ -47,11 +51,11 @@ def test_steps_run_in_order_and_a_rerun_skips_them(tmp_path):
     result = run_script(tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     made = calls(tmp_path)
-    trained = [call.split("--output-dir ")[1].split("/")[-1] for call in made if "--output-dir" in call]
+    trained = [output_of(call) for call in made if "--output-dir" in call]
     assert trained == ["teacher", "student-even", "lora", "student-odd-ce"]
-    even = next(call for call in made if call.endswith("/student-even"))
+    even = next(call for call in made if output_of(call) == "student-even")
     assert "--layers even" in even and "/teacher" in even
-    ablation = next(call for call in made if call.endswith("/student-odd-ce"))
+    ablation = next(call for call in made if output_of(call) == "student-odd-ce")
     assert "--layers odd" in ablation and "--alpha-kl 0 --alpha-cos 0" in ablation
     # each model is scored right after it is trained, without the baselines (they are committed)
     scored = [call for call in made if call.startswith("run_eval.py")]
@@ -69,7 +73,7 @@ def test_steps_run_in_order_and_a_rerun_skips_them(tmp_path):
 def test_a_failed_step_stops_the_run_and_a_rerun_resumes_there(tmp_path):
     failed = run_script(tmp_path, FAIL_ON="--layers even --teacher")
     assert failed.returncode != 0
-    assert [c for c in calls(tmp_path) if "--output-dir" in c][-1].endswith("student-even")
+    assert output_of([c for c in calls(tmp_path) if "--output-dir" in c][-1]) == "student-even"
     (tmp_path / "calls").unlink()
     resumed = run_script(tmp_path)
     assert resumed.returncode == 0

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from .calibration import CALIBRATION_FILE
 from .classifier import PREPROCESSING_FILE, SERVING_BACKENDS, THRESHOLD_FILE
+from .experiments import MITIGATIONS, SMALL_MODELS
 from .model_card import model_card
 from .paths import GPU_RESULTS_DIR, REPO_ROOT, RESULTS_DIR, SHIPPED_MODEL_DIR, sha256_file, shown_path
 from .results_files import measured_on
@@ -165,16 +166,8 @@ def ship(
     return output
 
 
-# The 6-layer contenders for shipping; the teacher and LoRA (12 layers) are too slow to serve on a CPU.
-SMALL_MODELS = ("student-odd", "student-even", "student-odd-ce", "minilm-l6", "student-odd-ens", "minilm-l6-ens")
-# A bias-mitigated model and the model it mitigates (the same recipe plus non-toxic identity sentences): it takes
-# that model's place among the contenders when the identity audit says it is better and validation agrees. Two
-# mitigations of one model are weighed in this order, the second against whichever holds the place then.
-MITIGATIONS = {
-    "student-odd-debiased": "student-odd",
-    "minilm-l6-debiased": "minilm-l6",
-    "minilm-l6-debiased-statements": "minilm-l6",
-}
+# The 6-layer contenders for shipping, and the bias-mitigated models (toxiclf.experiments): a mitigated model takes
+# its base model's place among the contenders when the identity audit says it is better and validation agrees.
 MITIGATION_MAX_ROC_AUC_COST = 0.001  # validation ROC-AUC the mitigation may cost
 MITIGATION_MAX_RECALL_COST = 0.01  # toxic templated sentences it may miss more (5 of 510)
 

@@ -1,0 +1,39 @@
+"""toxiclf.experiments: the one list of models, and what reads it."""
+
+from pathlib import Path
+
+from toxiclf.experiments import CPU_PLAN, EXPERIMENTS, MITIGATIONS, SMALL_MODELS, default_checkpoints, main
+from toxiclf.paths import REPO_ROOT
+
+
+def test_recipes_name_their_teacher_soft_labels_and_output(tmp_path):
+    assert EXPERIMENTS["student-even"].command(tmp_path) == [
+        "run_distill.py", "--layers", "even", "--teacher", str(tmp_path / "teacher"),
+        "--output-dir", str(tmp_path / "student-even")]  # fmt: skip
+    assert f"{tmp_path}/soft_labels.npz" in EXPERIMENTS["minilm-l6-ens"].command(tmp_path)
+    assert EXPERIMENTS["lora"].checkpoint(tmp_path) == tmp_path / "lora" / "merged"
+
+
+def test_roles_follow_from_the_entries():
+    assert "teacher" not in SMALL_MODELS and "lora" not in SMALL_MODELS and "student-even" in SMALL_MODELS
+    assert MITIGATIONS["minilm-l6-debiased-statements"] == "minilm-l6"
+    assert set(CPU_PLAN) <= set(EXPERIMENTS)
+    assert not set(MITIGATIONS) & set(default_checkpoints(Path("x")))
+
+
+def test_run_eval_and_shipping_read_the_list():
+    import run_eval
+    from toxiclf import shipping
+
+    assert {k: v for k, v in run_eval.DEFAULT_CHECKPOINTS.items() if k != "shipped"} == default_checkpoints()
+    assert shipping.SMALL_MODELS == SMALL_MODELS and shipping.MITIGATIONS == MITIGATIONS
+
+
+def test_the_cpu_queue_names_no_model_but_the_teacher():
+    script = (REPO_ROOT / "scripts" / "cpu_full_run.sh").read_text()
+    assert not [name for name in EXPERIMENTS if name != "teacher" and name in script]
+
+
+def test_the_command_line_prints_a_recipe(capsys, tmp_path):
+    assert main(["command", "student-odd-ce", "--run-dir", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.split() == EXPERIMENTS["student-odd-ce"].command(tmp_path)

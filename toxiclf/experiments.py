@@ -1,0 +1,110 @@
+"""Every model the project trains, by name: its script and flags, where it lands, and what shipping may do with it.
+
+The one list: run_eval.py's default checkpoints, shipping's contenders and mitigations, and the CPU queue's recipes
+(`scripts/cpu_full_run.sh` asks for them) are read from here.
+
+    python -m toxiclf.experiments list                         # name, script, flags, role
+    python -m toxiclf.experiments command student-even --run-dir outputs   # the command that trains it
+"""
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from .paths import OUTPUTS_DIR
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str
+    script: str  # the training script at the repository's root
+    flags: tuple[str, ...] = ()  # beyond the plan's (epochs, batch size, checkpoints); {run_dir}: the run's folder
+    needs_teacher: bool = False  # --teacher RUN_DIR/teacher: a copy of the fine-tuned teacher
+    small: bool = False  # a 6-layer model: a contender for shipping (12 layers are too slow to serve on a CPU)
+    mitigates: str | None = None  # the model whose bias this one mitigates (same recipe plus identity sentences)
+    serving_subdir: str = ""  # where the servable checkpoint sits in its output folder (LoRA: merged)
+    what: str = ""
+
+    def checkpoint(self, run_dir: Path = OUTPUTS_DIR) -> Path:
+        return Path(run_dir) / self.name / self.serving_subdir if self.serving_subdir else Path(run_dir) / self.name
+
+    def command(self, run_dir: Path = OUTPUTS_DIR) -> list[str]:
+        teacher = ["--teacher", str(Path(run_dir) / "teacher")] if self.needs_teacher else []
+        flags = [flag.format(run_dir=run_dir) for flag in self.flags]
+        return [self.script, *flags, *teacher, "--output-dir", str(Path(run_dir) / self.name)]
+
+
+SOFT_LABELS = "{run_dir}/soft_labels.npz"  # the ensemble's soft labels (toxiclf.soft_labels), in the run's folder
+
+EXPERIMENTS = {
+    e.name: e
+    for e in (
+        Experiment("teacher", "run_finetune.py", what="the 12-layer e5-small teacher, fine-tuned"),
+        Experiment("student-odd", "run_distill.py", ("--layers", "odd"), needs_teacher=True, small=True,
+                   what="6 layers: the teacher's 1, 3, ..., 11, distilled (CE + KL + cosine)"),
+        Experiment("student-even", "run_distill.py", ("--layers", "even"), needs_teacher=True, small=True,
+                   what="6 layers: the teacher's 2, 4, ..., 12, distilled"),
+        Experiment("student-odd-ce", "run_distill.py", ("--layers", "odd", "--alpha-kl", "0", "--alpha-cos", "0"),
+                   needs_teacher=True, small=True, what="the odd student on labels only (the ablation)"),
+        Experiment("lora", "run_lora.py", serving_subdir="merged",
+                   what="LoRA r=8, alpha=32, dropout 0.1 on the pre-trained 12-layer model"),
+        Experiment("minilm-l6", "run_finetune.py", ("--model", "minilm-l6"), small=True,
+                   what="all-MiniLM-L6-v2 fine-tuned directly"),
+        Experiment("student-odd-ens", "run_distill.py", ("--layers", "odd", "--soft-labels", SOFT_LABELS),
+                   needs_teacher=True, small=True, what="the odd student on the ensemble's soft labels"),
+        Experiment("minilm-l6-ens", "run_distill.py",
+                   ("--student-init", "minilm-l6", "--soft-labels", SOFT_LABELS, "--alpha-cos", "0"), small=True,
+                   what="MiniLM-L6 on the ensemble's soft labels"),
+        Experiment("student-odd-debiased", "run_distill.py",
+                   ("--layers", "odd", "--identity-augmentation", "balanced"), needs_teacher=True,
+                   mitigates="student-odd", what="the odd student plus non-toxic identity sentences"),
+        Experiment("minilm-l6-debiased", "run_finetune.py",
+                   ("--model", "minilm-l6", "--identity-augmentation", "balanced"), mitigates="minilm-l6",
+                   what="MiniLM-L6 plus non-toxic identity sentences, balanced per term"),
+        Experiment("minilm-l6-debiased-statements", "run_finetune.py",
+                   ("--model", "minilm-l6", "--identity-augmentation", "balanced-statements"),
+                   mitigates="minilm-l6", what="the same with statements that someone is the term"),
+    )
+}  # fmt: skip
+
+# The CPU queue: what the odd / even / LoRA table still lacks (the other models' results are committed).
+CPU_PLAN = ("teacher", "student-even", "lora", "student-odd-ce")
+SMALL_MODELS = tuple(name for name, e in EXPERIMENTS.items() if e.small)
+# Two mitigations of one model are weighed in this order, the second against whichever holds the place then.
+MITIGATIONS = {name: e.mitigates for name, e in EXPERIMENTS.items() if e.mitigates}
+
+
+def default_checkpoints(run_dir: Path = OUTPUTS_DIR) -> dict[str, Path]:
+    """Where run_eval.py looks for each model when no --checkpoints is given."""
+    return {name: e.checkpoint(run_dir) for name, e in EXPERIMENTS.items() if not e.mitigates}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="action", required=True)
+    commands.add_parser("list", help="every experiment: name, script, flags, role")
+    command = commands.add_parser("command", help="the command line that trains NAME (without the plan's flags)")
+    command.add_argument("name", choices=sorted(EXPERIMENTS))
+    command.add_argument("--run-dir", type=Path, default=OUTPUTS_DIR, help="where the models of this run go")
+    checkpoint = commands.add_parser("checkpoint", help="the servable checkpoint folder of NAME")
+    checkpoint.add_argument("name", choices=sorted(EXPERIMENTS))
+    checkpoint.add_argument("--run-dir", type=Path, default=OUTPUTS_DIR)
+    plan = commands.add_parser("plan", help="the names of a plan, in order")
+    plan.add_argument("plan", choices=["cpu"])
+    args = parser.parse_args(argv)
+    if args.action == "list":
+        for e in EXPERIMENTS.values():
+            role = "small" if e.small else (f"mitigates {e.mitigates}" if e.mitigates else "")
+            print(f"{e.name:32} {e.script:16} {' '.join(e.flags):60} {role:24} {e.what}")
+    elif args.action == "command":
+        print(" ".join(EXPERIMENTS[args.name].command(args.run_dir)))
+    elif args.action == "checkpoint":
+        print(EXPERIMENTS[args.name].checkpoint(args.run_dir))
+    else:
+        print(" ".join(CPU_PLAN))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
