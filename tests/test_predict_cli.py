@@ -200,3 +200,46 @@ def test_parquet_keeps_types_and_nulls_and_refuses_a_clashing_column(tmp_path, t
         predict.main(["--input", str(tmp_path / "clash.parquet"), "--output", str(tmp_path / "out2.parquet"),
                       "--model", str(tiny_classifier_dir), "--no-progress"])  # fmt: skip
     assert not (tmp_path / "out2.parquet").exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("id,comment_text\n1,you idiot\n2,thanks, for the edit\n", "line 3: 3 fields where the header has 2"),
+        ("id,comment_text\n1,a,extra\n2,b\n", "line 2: 3 fields where the header has 2"),
+        ("id,comment_text\n1,caf\xe9\n", r"is not UTF-8 text \(it holds the byte 0xe9\)"),
+    ],
+    ids=["extra comma", "extra field on the first row", "latin-1"],
+)
+def test_a_csv_that_would_shift_or_garble_is_refused_with_its_line(tmp_path, tiny_classifier_dir, content, message):
+    source = tmp_path / "in.csv"
+    source.write_bytes(content.encode("latin-1"))
+    with pytest.raises(SystemExit, match=message):
+        predict.main(["--input", str(source), "--output", str(tmp_path / "scored.csv"), "--model",
+                      str(tiny_classifier_dir), "--no-progress"])  # fmt: skip
+    assert not (tmp_path / "scored.csv").exists()
+
+
+def test_blank_lines_of_a_one_column_csv_stay_rows_and_a_bom_is_no_part_of_the_header(tmp_path, tiny_classifier_dir):
+    source = tmp_path / "in.csv"
+    source.write_text("\ufeffcomment_text\nyou idiot\n\nthanks\n\nok\n", encoding="utf-8")
+    output = tmp_path / "scored.csv"
+    predict.main(["--input", str(source), "--output", str(output), "--model", str(tiny_classifier_dir),
+                  "--backend", "torch", "--no-progress"])  # fmt: skip
+    scored = pd.read_csv(output, dtype=str, keep_default_na=False, skip_blank_lines=False)
+    assert scored["comment_text"].tolist() == ["you idiot", "", "thanks", "", "ok"]
+    assert scored["toxic_error"].tolist() == ["", "empty text", "", "empty text", ""]
+
+
+def test_jsonl_fields_are_checked_in_every_record(tmp_path, tiny_classifier_dir, monkeypatch):
+    monkeypatch.setattr(predict, "CHUNK_ROWS", 2)  # the late records fall in a later chunk
+    late_text = '{"id": 1}\n{"id": 2}\n{"id": 3, "body": "you idiot"}\n'
+    output = score(tmp_path, tiny_classifier_dir, "late.jsonl", late_text, "--text-column", "body")
+    rows = [json.loads(line) for line in output.read_text().splitlines()]
+    assert [r["toxic_error"] for r in rows] == ["missing text", "missing text", ""]
+    late_clash = '{"body": "a"}\n{"body": "b"}\n{"body": "c", "toxic_score": 0.5}\n'
+    with pytest.raises(SystemExit, match=r"line 3, already has field\(s\) toxic_score"):
+        score(tmp_path, tiny_classifier_dir, "clash.jsonl", late_clash, "--text-column", "body")
+    with pytest.raises(SystemExit, match="has no field 'body'"):
+        score(tmp_path, tiny_classifier_dir, "none.jsonl", '{"id": 1}\n{"id": 2}\n{"id": 3}\n', "--text-column",
+              "body")  # fmt: skip

@@ -44,12 +44,44 @@ CHUNK_ROWS = 2048  # rows read, scored and written at a time: memory stays bound
 
 
 def check_csv_header(path: Path, text_column: str, added: dict) -> list[str]:
-    with open(path, newline="", encoding="utf-8") as source:
-        header = next(csv.reader(source), None)
+    header = next(csv_records(path), (1, None))[1]
     if not header:
         raise InputError(f"{path} is empty")
     _check_columns(path, header, text_column, added)
     return header
+
+
+def csv_records(path: Path) -> Iterator[tuple[int, list[str]]]:
+    """(line number, fields) of each CSV record (a quoted cell may span lines), read as UTF-8 with or without a
+    byte-order mark; a file in another encoding is one line naming the first byte that is not UTF-8."""
+    with open(path, newline="", encoding="utf-8-sig") as source:
+        reader = csv.reader(source)
+        try:
+            for fields in reader:
+                yield reader.line_num, fields
+        except UnicodeDecodeError as error:
+            raise not_utf8(path, error) from None
+        except csv.Error as error:
+            raise InputError(f"cannot read {path}, line {reader.line_num}: {error}") from None
+
+
+def not_utf8(path: Path, error: UnicodeDecodeError) -> InputError:
+    byte = error.object[error.start]
+    return InputError(f"{path} is not UTF-8 text (it holds the byte 0x{byte:02x}); convert it first, "
+                      "e.g. iconv -f latin1 -t utf-8")  # fmt: skip
+
+
+def check_csv_rows(path: Path) -> None:
+    """Every record has the header's number of fields, so that no value moves to another column (pandas would
+    make an extra first field the index and shift the rest); a blank line is an empty row, kept."""
+    records = csv_records(path)
+    _, header = next(records)
+    for line, fields in records:
+        if fields and len(fields) != len(header):
+            raise InputError(
+                f"{path}, line {line}: {len(fields)} fields where the header has {len(header)}; "
+                "quote cells that hold commas"
+            )
 
 
 def _check_columns(path: Path, columns: list[str], text_column: str, added: dict) -> None:
@@ -65,7 +97,9 @@ def _check_columns(path: Path, columns: list[str], text_column: str, added: dict
 
 def csv_chunks(path: Path) -> Iterator[pd.DataFrame]:
     # Every cell as the exact string it was: no type guessing, "NA" and "" stay what they are.
-    reader = pd.read_csv(path, dtype=str, keep_default_na=False, chunksize=CHUNK_ROWS, encoding="utf-8")
+    # A blank line is a row (an empty text in a one-column file), not nothing: no row is dropped.
+    reader = pd.read_csv(path, dtype=str, keep_default_na=False, chunksize=CHUNK_ROWS, encoding="utf-8-sig",
+                         skip_blank_lines=False, index_col=False)  # fmt: skip
     try:
         yield from reader
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
@@ -75,12 +109,15 @@ def csv_chunks(path: Path) -> Iterator[pd.DataFrame]:
 def jsonl_chunks(path: Path) -> Iterator[list[tuple[int, dict]]]:
     """Lists of (line number, record), CHUNK_ROWS at a time."""
     chunk = []
-    with open(path, encoding="utf-8") as source:
-        for numbered in json_records(source, path):
-            chunk.append(numbered)
-            if len(chunk) == CHUNK_ROWS:
-                yield chunk
-                chunk = []
+    with open(path, encoding="utf-8-sig") as source:
+        try:
+            for numbered in json_records(source, path):
+                chunk.append(numbered)
+                if len(chunk) == CHUNK_ROWS:
+                    yield chunk
+                    chunk = []
+        except UnicodeDecodeError as error:
+            raise not_utf8(path, error) from None
     if chunk:
         yield chunk
 
@@ -128,13 +165,12 @@ class ScoringRun:
             raise InputError(f"{self.args.input} has a header but no rows")
 
     def run_jsonl(self, progress) -> None:
-        first = True
+        first, fields = True, {}
         with open(self.temporary, "w", encoding="utf-8") as out:
             for chunk in progress(jsonl_chunks(self.args.input)):
                 records = [record for _, record in chunk]
-                if first:
-                    self._check_first_chunk(records)
-                    first = False
+                first = False
+                self._check_fields(chunk, fields)
                 values = score_values([r.get(self.args.text_column) for r in records], self.classifier,
                                       self.args.explain)  # fmt: skip
                 self._note(values, [number for number, _ in chunk])
@@ -143,6 +179,9 @@ class ScoringRun:
                     out.write(json_line(record))
         if first:
             raise InputError(f"{self.args.input} holds no JSON records")
+        if self.args.text_column not in fields:  # checked over every record: a late text field is not missed
+            found = ", ".join(fields)
+            raise InputError(f"{self.args.input} has no field '{self.args.text_column}' (found: {found})")
 
     def run_parquet(self, progress) -> None:
         import pyarrow as pa
@@ -168,13 +207,15 @@ class ScoringRun:
         if writer is None:
             raise InputError(f"{self.args.input} holds no rows")
 
-    def _check_first_chunk(self, records: list[dict]) -> None:
-        columns = list(dict.fromkeys(key for record in records for key in record))
-        if not any(self.args.text_column in record for record in records):
-            raise InputError(f"{self.args.input} has no field '{self.args.text_column}' (found: {', '.join(columns)})")
-        clashing = [c for c in self.added.values() if c in columns]
-        if clashing:
-            raise InputError(f"{self.args.input} already has field(s) {', '.join(clashing)}; choose another --prefix")
+    def _check_fields(self, chunk: list[tuple[int, dict]], fields: dict) -> None:
+        """Every record's fields, not the first chunk's only: a `toxic_*` field of the user's anywhere in the file
+        refuses the run (nothing is written), rather than being overwritten at record 2,049."""
+        for line, record in chunk:
+            clashing = [c for c in self.added.values() if c in record]
+            if clashing:
+                raise InputError(f"{self.args.input}, line {line}, already has field(s) {', '.join(clashing)}; "
+                                 "choose another --prefix")  # fmt: skip
+            fields.update(dict.fromkeys(record))
 
     def finish(self) -> None:
         os.replace(self.temporary, self.args.output)
@@ -246,6 +287,7 @@ def check_args(args) -> None:
         raise InputError(f"no model at {args.model}; pass --model with a trained checkpoint folder")
     if file_format(args.input) == "csv":
         check_csv_header(args.input, args.text_column, added_columns(args.prefix, args.explain))
+        check_csv_rows(args.input)
 
 
 def _exit_on_sigterm(signum, frame):
