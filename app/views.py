@@ -116,4 +116,5 @@ def healthz():
         return jsonify({"status": "no model", "model": None, "message": model.error}), 503
     return jsonify({"status": "ok", "model": model.name, "backend": model.classifier.backend,
                     "threshold": model.classifier.threshold,
-                    "calibrated": model.classifier.calibration is not None})  # fmt: skip
+                    "calibrated": model.classifier.calibration is not None,
+                    "self_check": getattr(model.classifier, "self_check", None)})  # fmt: skip

@@ -71,7 +71,8 @@ def test_the_cli_adds_the_top_words(tmp_path, tiny_classifier_dir, monkeypatch):
     import pandas as pd
 
     scored = pd.read_csv(output, dtype=str, keep_default_na=False)
-    assert scored["toxic_top_words"].tolist() == ["idiot (+0.80)"]
+    assert scored["toxic_top_words"].tolist() == ["idiot (+0.80)", ""]  # the blank line is a row, not explained
+    assert scored["toxic_error"].tolist() == ["", "empty text"]
 
 
 @pytest.mark.slow

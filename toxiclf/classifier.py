@@ -238,33 +238,48 @@ SELF_CHECK_TEXTS = ["thanks for fixing the citation", "you are a complete idiot"
 
 
 def self_checked(classifier):
+    """The classifier, once its scores of fixed texts are finite and, where the folder has `canaries.json`, equal
+    to those recorded at shipping within the backend's tolerance (toxiclf.canaries); else a ValueError naming the
+    file. `classifier.self_check` says which checks ran (for /healthz)."""
+    from .canaries import CANARIES_FILE, problem
+
     scores = classifier.scores(SELF_CHECK_TEXTS)
     if not np.all(np.isfinite(scores)):
         raise ValueError(
             f"{classifier.model_dir / 'model.safetensors'} gives non-finite scores with the {classifier.backend} "
             "backend: the weights are broken"
         )
+    reason = problem(classifier)
+    if reason:
+        raise ValueError(reason)
+    has_canaries = (classifier.model_dir / CANARIES_FILE).exists()
+    classifier.self_check = "canaries recorded at shipping" if has_canaries else "finite scores (no canaries.json)"
     return classifier
 
 
-def load_classifier(model_dir=None, backend: str = "auto", **kwargs):
+def _checked(classifier, check: bool):
+    return self_checked(classifier) if check else classifier
+
+
+def load_classifier(model_dir=None, backend: str = "auto", check: bool = True, **kwargs):
     """A classifier for `model_dir` (default: the shipped model) with the named backend.
 
     >>> from toxiclf import load_classifier
     >>> load_classifier().predict("thanks for the fix")  # {"score": ..., "label": "non-toxic", "flagged": False}
 
     `auto` picks the fastest backend that loads (see `load_classifier_for_serving`); `torch`, `onnx-int8` and
-    `onnx-fp32` name one.
+    `onnx-fp32` name one. Every load runs the self-check (`self_checked`); `check=False` skips it (shipping, which
+    records the canaries, and the calibration fit, which scores a folder before it has its calibration).
     """
     from .paths import SHIPPED_MODEL_DIR
 
     model_dir = Path(model_dir) if model_dir is not None else SHIPPED_MODEL_DIR
     if backend == "auto":
-        return load_classifier_for_serving(model_dir, **kwargs)
+        return load_classifier_for_serving(model_dir, check=check, **kwargs)
     if backend == "torch":
-        return self_checked(Classifier(model_dir, **kwargs))
+        return _checked(Classifier(model_dir, **kwargs), check)
     if backend in ("onnx-int8", "onnx-fp32"):
-        return self_checked(OnnxClassifier(model_dir, quantized=backend == "onnx-int8", **kwargs))
+        return _checked(OnnxClassifier(model_dir, quantized=backend == "onnx-int8", **kwargs), check)
     raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
 
 
@@ -277,14 +292,14 @@ def cuda_available() -> bool:
     return torch.cuda.is_available()
 
 
-def load_classifier_for_serving(model_dir, backend: str = "auto", **kwargs):
+def load_classifier_for_serving(model_dir, backend: str = "auto", check: bool = True, **kwargs):
     """`auto`: PyTorch on a GPU; on CPU ONNX int8 (the fastest there), falling back to PyTorch if it fails."""
     if backend != "auto":
-        return load_classifier(model_dir, backend, **kwargs)
+        return load_classifier(model_dir, backend, check=check, **kwargs)
     if cuda_available():
-        return self_checked(Classifier(model_dir, **kwargs))
+        return _checked(Classifier(model_dir, **kwargs), check)
     try:
-        return self_checked(OnnxClassifier(model_dir, quantized=True, **kwargs))
-    except Exception as error:  # noqa: BLE001 - any export/runtime failure must not stop the server
+        return _checked(OnnxClassifier(model_dir, quantized=True, **kwargs), check)
+    except Exception as error:  # noqa: BLE001 - any export/runtime failure (its canaries too) must not stop the server
         logger.warning("ONNX int8 backend unavailable (%s); serving with PyTorch", error)
-        return self_checked(Classifier(model_dir, **kwargs))  # which must pass the same check, or nothing is served
+        return _checked(Classifier(model_dir, **kwargs), check)  # which must pass the same check, or nothing is served

@@ -23,6 +23,7 @@ import os
 import shutil
 from pathlib import Path
 
+from . import canaries
 from .calibration import CALIBRATION_FILE
 from .classifier import PREPROCESSING_FILE, SERVING_BACKENDS, THRESHOLD_FILE
 from .experiments import MITIGATIONS, SMALL_MODELS
@@ -80,7 +81,9 @@ def validation_thresholds(model_dir: Path, backends, validation) -> tuple[dict, 
     texts, labels = validation[TEXT_COLUMN], np.array(validation[LABEL_COLUMN])
     chosen, calibrations = {}, {}
     for backend in backends:
-        raw = load_classifier(model_dir, backend, batch_size=64, calibrated=False).scores(texts, progress=True)
+        raw = load_classifier(model_dir, backend, batch_size=64, calibrated=False, check=False).scores(
+            texts, progress=True
+        )
         margins = margins_from_probabilities(raw)
         calibrations[backend] = choose_and_fit(margins, labels)
         scores = apply(calibrations[backend], margins)
@@ -118,6 +121,15 @@ def stage(checkpoint: Path, staging: Path) -> None:
     AutoTokenizer.from_pretrained(checkpoint).save_pretrained(staging)
     if (checkpoint / RUN_CONFIG_FILE).exists():
         shutil.copy(checkpoint / RUN_CONFIG_FILE, staging / RUN_CONFIG_FILE)
+
+
+def record_canaries(model_dir: Path, backends=SERVING_BACKENDS) -> dict:
+    """Score the canary texts with each serving backend, calibrated, and store them (toxiclf.canaries): every later
+    load compares."""
+    from .classifier import load_classifier
+
+    scores = {b: load_classifier(model_dir, b, check=False).scores(canaries.TEXTS) for b in backends}
+    return canaries.write(model_dir, scores)
 
 
 def swap_in(staging: Path, output: Path) -> None:
@@ -160,6 +172,7 @@ def ship(
                       model_sha256=sha256_file(staging / "model.safetensors"))  # fmt: skip
     (staging / CALIBRATION_FILE).write_text(json.dumps(calibrations, indent=2) + "\n")
     (staging / THRESHOLD_FILE).write_text(json.dumps(thresholds, indent=2) + "\n")
+    record_canaries(staging, backends)
     (staging / "README.md").write_text(model_card(staging, None))
     swap_in(staging, output)
     print(f"Shipped {checkpoint} to {output} ({size_mb:.1f} MiB)")
@@ -268,6 +281,7 @@ def rethreshold(output: Path, backends=SERVING_BACKENDS) -> None:
         staged = output / f".{name}.new"
         staged.write_text(json.dumps(content, indent=2) + "\n")
         os.replace(staged, output / name)
+    record_canaries(output, backends)  # the calibrated scores changed with the calibration
     (output / "README.md").write_text(model_card(output, None))
 
 
@@ -301,6 +315,11 @@ def main(argv=None):
         help="serve with spaced-out letters and look-alike digits undone first (preprocessing.json)",
     )
     parser.add_argument(
+        "--record-canaries",
+        action="store_true",
+        help="only record the shipped folder's canaries (toxiclf.canaries) with its weights as they are",
+    )
+    parser.add_argument(
         "--rethreshold",
         action="store_true",
         help="only choose the shipped folder's thresholds again, on the validation split",
@@ -315,7 +334,10 @@ def main(argv=None):
     )
     args = parser.parse_args(argv)
     try:
-        if args.rethreshold:
+        if args.record_canaries:
+            stored = record_canaries(args.output)
+            print(f"Recorded {len(stored['texts'])} canaries for {', '.join(stored['scores'])} in {args.output}")
+        elif args.rethreshold:
             rethreshold(args.output)
         elif args.refresh_card:
             refresh_card(args.output, args.refresh_card)
