@@ -140,8 +140,17 @@ def test_an_existing_output_is_refused_unless_replaced(tmp_path, tiny_classifier
         ('{"body": "a"}\n', ["--output-is-csv"], "write Parquet or the input's format"),
         ('{"body": "a"}\n{"body": \n', [], "in.jsonl, line 2: not valid JSON"),
         ('{"body": "a"}\n' * 3000 + '{"body": \n', [], "in.jsonl: a line is not valid JSON"),  # found by an actor
+        ('{"body": "a"}\n' * 3000 + '{"body": "b", "toxic_label": 1}\n', [], "already has field(s) toxic_label"),
     ],
-    ids=["no text column", "clashing column", "explain", "csv from jsonl", "bad json", "bad json far down"],
+    ids=[
+        "no text column",
+        "clashing column",
+        "explain",
+        "csv from jsonl",
+        "bad json",
+        "bad json far down",
+        "clashing field far down",
+    ],
 )
 def test_bad_input_is_one_line_and_writes_nothing(tmp_path, tiny_classifier_dir, content, extra, message):
     source = tmp_path / "in.jsonl"

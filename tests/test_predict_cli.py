@@ -243,3 +243,16 @@ def test_jsonl_fields_are_checked_in_every_record(tmp_path, tiny_classifier_dir,
     with pytest.raises(SystemExit, match="has no field 'body'"):
         score(tmp_path, tiny_classifier_dir, "none.jsonl", '{"id": 1}\n{"id": 2}\n{"id": 3}\n', "--text-column",
               "body")  # fmt: skip
+
+
+def test_score_table_refuses_a_table_without_the_text_or_with_a_clashing_column(tiny_classifier_dir):
+    """Each table of a corpus is checked (a later file may differ from the first): nothing is appended twice."""
+    pa = pytest.importorskip("pyarrow")
+    from toxiclf.row_scoring import InputError, added_columns, score_table
+
+    classifier = Classifier(tiny_classifier_dir)
+    with pytest.raises(InputError, match="no column 'comment_text'"):
+        score_table(pa.table({"text": ["a"]}), classifier, "comment_text", added_columns("toxic_"))
+    with pytest.raises(InputError, match=r"already has column\(s\) toxic_error"):
+        score_table(pa.table({"comment_text": ["a"], "toxic_error": ["x"]}), classifier, "comment_text",
+                    added_columns("toxic_"))  # fmt: skip

@@ -43,19 +43,28 @@ def write(model_dir: Path, scores: dict[str, list[float]]) -> dict:
     return canaries
 
 
-def problem(classifier) -> str | None:
-    """Why the classifier's canaries fail (one line naming the file), or None: no file, no entry for this backend
-    (onnx-fp32 shares torch's), or every score within its tolerance."""
+_NOT_RECORDED = "no scores for this backend"  # compared with `is`: a marker, not a reason
+
+
+def check(classifier) -> tuple[bool, str | None]:
+    """(whether canaries were compared for this backend, why they fail or None). Not compared: no file, or no entry
+    for this backend (onnx-fp32 shares torch's); failing: a broken file, other weights, a score out of tolerance
+    or not finite (one line naming the file)."""
     path = Path(classifier.model_dir) / CANARIES_FILE
     if not path.exists():
-        return None
+        return False, None
+    reason = _problem(classifier, path)
+    return reason is not _NOT_RECORDED, None if reason is _NOT_RECORDED else reason
+
+
+def _problem(classifier, path: Path) -> str | None:
     try:
         canaries = json.loads(path.read_text())
         texts, recorded = canaries["texts"], canaries["scores"]
         backend = classifier.backend if classifier.backend in recorded else {"onnx-fp32": "torch"}.get(
             classifier.backend)  # fmt: skip
         if backend not in recorded:
-            return None
+            return _NOT_RECORDED
         expected, tolerance = np.array(recorded[backend], dtype=float), float(canaries["tolerance"][backend])
         weights = sha256_file(Path(classifier.model_dir) / "model.safetensors")
     except (ValueError, KeyError, TypeError) as error:

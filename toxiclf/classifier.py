@@ -241,19 +241,17 @@ def self_checked(classifier):
     """The classifier, once its scores of fixed texts are finite and, where the folder has `canaries.json`, equal
     to those recorded at shipping within the backend's tolerance (toxiclf.canaries); else a ValueError naming the
     file. `classifier.self_check` says which checks ran (for /healthz)."""
-    from .canaries import CANARIES_FILE, problem
+    from .canaries import check
 
-    scores = classifier.scores(SELF_CHECK_TEXTS)
-    if not np.all(np.isfinite(scores)):
+    compared, reason = check(classifier)  # the canaries' comparison includes finiteness: scored once
+    if reason:
+        raise ValueError(reason)
+    if not compared and not np.all(np.isfinite(classifier.scores(SELF_CHECK_TEXTS))):
         raise ValueError(
             f"{classifier.model_dir / 'model.safetensors'} gives non-finite scores with the {classifier.backend} "
             "backend: the weights are broken"
         )
-    reason = problem(classifier)
-    if reason:
-        raise ValueError(reason)
-    has_canaries = (classifier.model_dir / CANARIES_FILE).exists()
-    classifier.self_check = "canaries recorded at shipping" if has_canaries else "finite scores (no canaries.json)"
+    classifier.self_check = "canaries recorded at shipping" if compared else "finite scores (no canaries.json)"
     return classifier
 
 

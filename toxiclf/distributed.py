@@ -195,6 +195,9 @@ class CorpusScorer:
                 raise InputError(f"{path}: a line is not valid JSON ({error.msg}): {line[:80]!r}") from None
             if not isinstance(record, dict):
                 raise InputError(f"{path}: expected a JSON object, got {type(record).__name__}: {line[:80]!r}")
+            clashing = [c for c in self.added.values() if c in record]
+            if clashing:  # in any record, as the local CLI checks: never overwritten
+                raise InputError(f"{path} already has field(s) {', '.join(clashing)}: {line[:80]!r}")
             records.append(record)
         values = score_values([r.get(self.text_column) for r in records], self.classifier)
         for record, value in zip(records, values, strict=True):

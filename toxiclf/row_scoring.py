@@ -35,6 +35,12 @@ def score_table(table, classifier, text_column: str, added: dict, explain: bool 
 
     types = {"score": pa.float64(), "label": pa.string(), "flagged": pa.bool_(), "error": pa.string(),
              "top_words": pa.string()}  # fmt: skip
+    # Checked on every table, not only on the first file's schema: a later file of a corpus may differ.
+    if text_column not in table.column_names:
+        raise InputError(f"no column '{text_column}' (found: {', '.join(table.column_names)})")
+    clashing = [c for c in added.values() if c in table.column_names]
+    if clashing:
+        raise InputError(f"the input already has column(s) {', '.join(clashing)}; choose another --prefix")
     values = score_values(table.column(text_column).to_pylist(), classifier, explain)
     for name, column in added.items():
         table = table.append_column(column, pa.array([v[name] for v in values], type=types[name]))
