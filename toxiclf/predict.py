@@ -43,14 +43,6 @@ logger = logging.getLogger(__name__)
 CHUNK_ROWS = 2048  # rows read, scored and written at a time: memory stays bounded whatever the file size
 
 
-def check_csv_header(path: Path, text_column: str, added: dict) -> list[str]:
-    header = next(csv_records(path), (1, None))[1]
-    if not header:
-        raise InputError(f"{path} is empty")
-    _check_columns(path, header, text_column, added)
-    return header
-
-
 def csv_records(path: Path) -> Iterator[tuple[int, list[str]]]:
     """(line number, fields) of each CSV record (a quoted cell may span lines), read as UTF-8 with or without a
     byte-order mark; a file in another encoding is one line naming the first byte that is not UTF-8."""
@@ -71,11 +63,15 @@ def not_utf8(path: Path, error: UnicodeDecodeError) -> InputError:
                       "e.g. iconv -f latin1 -t utf-8")  # fmt: skip
 
 
-def check_csv_rows(path: Path) -> None:
-    """Every record has the header's number of fields, so that no value moves to another column (pandas would
-    make an extra first field the index and shift the rest); a blank line is an empty row, kept."""
+def check_csv(path: Path, text_column: str, added: dict) -> None:
+    """In one pass before any scoring: the header has the text column and no added column, and every record has
+    the header's number of fields, so that no value moves to another column (pandas would make an extra first
+    field the index and shift the rest); a blank line is an empty row, kept."""
     records = csv_records(path)
-    _, header = next(records)
+    header = next(records, (1, None))[1]
+    if not header:
+        raise InputError(f"{path} is empty")
+    _check_columns(path, header, text_column, added)
     for line, fields in records:
         if fields and len(fields) != len(header):
             raise InputError(
@@ -286,8 +282,7 @@ def check_args(args) -> None:
     if not (args.model / "config.json").exists():
         raise InputError(f"no model at {args.model}; pass --model with a trained checkpoint folder")
     if file_format(args.input) == "csv":
-        check_csv_header(args.input, args.text_column, added_columns(args.prefix, args.explain))
-        check_csv_rows(args.input)
+        check_csv(args.input, args.text_column, added_columns(args.prefix, args.explain))
 
 
 def _exit_on_sigterm(signum, frame):
