@@ -241,7 +241,7 @@ def main(argv=None):
     for name, path in args.checkpoints.items():
         logger.info("Loading %s from %s", name, path)
         options = {"device": args.device} if args.backend == "torch" else {}
-        classifier = load_classifier(path, args.backend, batch_size=args.batch_size, **options)
+        classifier = load_classifier(path, args.backend, need_threshold=False, batch_size=args.batch_size, **options)
         training = training_record(path)
         method = (training or {}).get("method", "unknown")
         trainable = (training or {}).get("trainable_parameters", classifier.num_parameters)
@@ -325,7 +325,7 @@ def functional(args, train, validation) -> dict:
 
     scorers = {}
     for name, path in args.checkpoints.items():
-        classifier = load_classifier(path, args.backend, batch_size=args.batch_size)
+        classifier = load_classifier(path, args.backend, need_threshold=False, batch_size=args.batch_size)
         weights = path / "model.safetensors"
         scorers[name] = (classifier, read_threshold(path, classifier.backend),
                          {"path": shown_path(path), "backend": classifier.backend,
@@ -375,7 +375,7 @@ def audit_key(path: Path, backend: str, inputs: str) -> str:
 def audit_model(args, path: Path, sentences, test, validation) -> dict:
     from toxiclf.identity_audit import real_split_audit, template_audit, worst_terms
 
-    classifier = load_classifier(path, args.backend, batch_size=args.batch_size)
+    classifier = load_classifier(path, args.backend, need_threshold=False, batch_size=args.batch_size)
     threshold_source = THRESHOLD_FILE
     if read_threshold(path, classifier.backend) is None:
         val_scores = classifier.scores(validation[TEXT_COLUMN], progress=True)

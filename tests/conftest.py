@@ -1,5 +1,6 @@
 """Shared fixtures: a tiny random BERT with an offline tokenizer, and a tiny toxic-comment data set."""
 
+import json
 import random
 import sys
 from pathlib import Path
@@ -143,7 +144,14 @@ def tiny_classifier_dir(tmp_path_factory, tokenizer):
     path = tmp_path_factory.mktemp("tiny-classifier")
     make_tiny_bert(num_layers=2).save_pretrained(path)
     tokenizer.save_pretrained(path)
+    write_thresholds(path)
     return path
+
+
+def write_thresholds(model_dir, threshold=0.5, backends=("torch", "onnx-int8")):
+    """The threshold file a served folder needs (shipping writes the validation's); 0.5 for every backend."""
+    thresholds = {backend: {"threshold": threshold} for backend in backends}
+    (model_dir / "threshold.json").write_text(json.dumps({"thresholds": thresholds}))
 
 
 @pytest.fixture

@@ -74,9 +74,11 @@ def test_run_eval_scores_the_suite_at_each_model_s_operating_point(tmp_path, tin
 
     shipped = tmp_path / "shipped"
     shutil.copytree(tiny_classifier_dir, shipped)
+    unshipped = tmp_path / "unshipped"  # a trained checkpoint: no threshold.json yet
+    shutil.copytree(tiny_classifier_dir, unshipped, ignore=shutil.ignore_patterns("threshold.json"))
     (shipped / "threshold.json").write_text(json.dumps({"thresholds": {"torch": {"threshold": 0.77}}}))
     run_eval.main(["--functional", "--normalise", "--dataset", str(tiny_dataset_dir), "--backend", "torch",
-                   "--checkpoints", f"shipped={shipped}", f"plain={tiny_classifier_dir}",
+                   "--checkpoints", f"shipped={shipped}", f"plain={unshipped}",
                    "--results-dir", str(tmp_path)])  # fmt: skip
     result = json.loads((tmp_path / "functional.json").read_text())
     names = {"shipped", "plain", "tfidf-logreg"}
@@ -98,5 +100,5 @@ def test_run_eval_scores_the_suite_at_each_model_s_operating_point(tmp_path, tin
     assert (tmp_path / "functional.png").read_bytes()[:4] == b"\x89PNG"
     # a second run for one model keeps the others' entries
     run_eval.main(["--functional", "--no-baselines", "--dataset", str(tiny_dataset_dir), "--backend", "torch",
-                   "--checkpoints", f"plain={tiny_classifier_dir}", "--results-dir", str(tmp_path)])  # fmt: skip
+                   "--checkpoints", f"plain={unshipped}", "--results-dir", str(tmp_path)])  # fmt: skip
     assert "tfidf-logreg" in json.loads((tmp_path / "functional.json").read_text())["models"]

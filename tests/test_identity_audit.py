@@ -66,14 +66,16 @@ def test_the_audit_uses_each_model_s_own_operating_point(tmp_path, tiny_dataset_
 
     shipped = tmp_path / "shipped"
     shutil.copytree(tiny_classifier_dir, shipped)
+    unshipped = tmp_path / "unshipped"  # a trained checkpoint: no threshold.json yet
+    shutil.copytree(tiny_classifier_dir, unshipped, ignore=shutil.ignore_patterns("threshold.json"))
     (shipped / "threshold.json").write_text(json.dumps({"thresholds": {"torch": {"threshold": 0.77}}}))
     run_eval.main(["--bias-audit", "--dataset", str(tiny_dataset_dir), "--backend", "torch", "--checkpoints",
-                   f"shipped={shipped}", f"trained={tiny_classifier_dir}", "--results-dir", str(tmp_path)])  # fmt: skip
+                   f"shipped={shipped}", f"trained={unshipped}", "--results-dir", str(tmp_path)])  # fmt: skip
     models = json.loads((tmp_path / "bias.json").read_text())["models"]
     assert models["shipped"]["threshold"] == 0.77 and models["shipped"]["threshold_source"] == "threshold.json"
 
     validation = load_splits(str(tiny_dataset_dir))["validation"]
-    scores = load_classifier(tiny_classifier_dir, "torch").scores(validation[TEXT_COLUMN])
+    scores = load_classifier(unshipped, "torch", need_threshold=False).scores(validation[TEXT_COLUMN])
     expected = best_f1_threshold(np.array(validation[LABEL_COLUMN]), scores)
     assert models["trained"]["threshold"] == pytest.approx(expected, abs=1e-6)
     assert models["trained"]["threshold_source"].startswith("validation split, max F1")

@@ -82,7 +82,7 @@ def test_a_read_only_model_folder_caches_its_onnx_files_in_the_user_cache(tmp_pa
     from toxiclf.onnx_backend import build_onnx
 
     model = tmp_path / "installed"
-    shutil.copytree(tiny_classifier_dir, model)
+    shutil.copytree(tiny_classifier_dir, model, ignore=shutil.ignore_patterns("onnx"))  # as installed: no graph yet
     model.chmod(0o555)
     monkeypatch.setenv("TOXICLF_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr("os.access", lambda path, mode: str(path) != str(model))  # root ignores permissions

@@ -43,3 +43,41 @@ def test_a_calibration_that_is_not_finite_and_increasing_refuses_to_load(model_c
     (model_copy / "calibration.json").write_text(json.dumps({"backends": {"torch": calibration}}))
     with pytest.raises(ValueError, match="calibration.json is not a valid calibration file \\(torch: "):
         load_classifier(model_copy, "torch")
+
+
+def test_a_folder_without_threshold_file_refuses_to_label_instead_of_guessing_0_5(model_copy):
+    (model_copy / "threshold.json").unlink()
+    with pytest.raises(ValueError, match=r"model/threshold.json is missing: labels need the threshold chosen on val"):
+        load_classifier(model_copy, "torch")
+    with pytest.raises(ValueError, match="threshold.json is missing"):
+        load_classifier_for_serving(model_copy)  # no backend to fall back to: refused
+    scorer = load_classifier(model_copy, "torch", need_threshold=False)  # evaluation: scores only
+    assert scorer.threshold is None and len(scorer.scores(["a b"])) == 1
+    with pytest.raises(ValueError, match="threshold.json is missing"):
+        scorer.predict("a b")
+    assert load_classifier(model_copy, "torch", threshold=0.3).predict("a b")["flagged"] in (True, False)
+
+
+def test_a_threshold_file_without_the_backend_s_entry_refuses_that_backend_and_serving_falls_back(model_copy):
+    (model_copy / "threshold.json").write_text(json.dumps({"thresholds": {"torch": {"threshold": 0.4}}}))
+    with pytest.raises(ValueError, match="threshold.json has no threshold for the onnx-int8 backend"):
+        load_classifier(model_copy, "onnx-int8")
+    served = load_classifier_for_serving(model_copy)  # int8 refused: the backend that has a threshold serves
+    assert served.backend == "torch" and served.threshold == 0.4
+
+
+def test_the_app_and_the_cli_refuse_a_folder_without_threshold_in_one_line(model_copy, tmp_path):
+    from app import create_app
+    from toxiclf import predict
+
+    (model_copy / "threshold.json").unlink()
+    client = create_app({"TESTING": True, "MODEL_DIR": str(model_copy), "BACKEND": "torch"}).test_client()
+    health = client.get("/healthz")
+    assert health.status_code == 503 and "threshold.json is missing" in health.get_json()["message"]
+    (tmp_path / "in.csv").write_text("comment_text\nhello there\n")
+    with pytest.raises(SystemExit) as refused:
+        predict.main(["--input", str(tmp_path / "in.csv"), "--output", str(tmp_path / "out.csv"),
+                      "--model", str(model_copy), "--backend", "torch"])  # fmt: skip
+    message = str(refused.value.code)
+    assert message.startswith("error: ") and "threshold.json is missing" in message and "\n" not in message
+    assert not (tmp_path / "out.csv").exists()

@@ -332,7 +332,9 @@ def test_shipping_with_normalisation_writes_it_before_the_thresholds(tmp_path, c
     original = ship_model.validation_thresholds
 
     def recording(model_dir, backends, validation):
-        seen.append(load_classifier(model_dir, "torch").normalises)  # what the thresholds are fitted with
+        seen.append(
+            load_classifier(model_dir, "torch", need_threshold=False).normalises
+        )  # what the thresholds are fitted with
         return original(model_dir, backends, validation)
 
     monkeypatch.setattr(ship_model, "validation_thresholds", recording)

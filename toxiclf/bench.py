@@ -32,7 +32,7 @@ def run_benchmark(checkpoints: dict, texts: list[str], labels, threads: int, bat
         if which not in checkpoints:
             continue
         extra = {"threads": threads, **options} if backend.startswith("onnx") else {"device": "cpu"}
-        classifier = load_classifier(checkpoints[which], backend, batch_size=batch_size, **extra)
+        classifier = load_classifier(checkpoints[which], backend, need_threshold=False, batch_size=batch_size, **extra)
         cost = measure_cost(classifier.scores, texts)
         scores = classifier.scores(texts, batch_size)
         if which == "student":

@@ -18,7 +18,6 @@ from .text_checks import encodable_problem, text_problem
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_THRESHOLD = 0.5
 PREPROCESSING_FILE = "preprocessing.json"  # {"normalise_obfuscation": true}: toxiclf.obfuscation.normalise first
 THRESHOLD_FILE = "threshold.json"  # written next to a served model: the threshold chosen on validation
 BACKENDS = ("auto", "torch", "onnx-int8", "onnx-fp32")
@@ -44,6 +43,15 @@ def read_threshold(model_dir: str | Path, backend: str = "torch") -> float | Non
         return threshold
     except (ValueError, KeyError, TypeError) as error:
         raise ValueError(f"{path} is not a valid threshold file ({type(error).__name__}: {error})") from None
+
+
+def missing_threshold(model_dir: str | Path, backend: str) -> str:
+    """Why a folder cannot label texts with this backend: one line naming the file."""
+    path = Path(model_dir) / THRESHOLD_FILE
+    if not path.exists():
+        return (f"{path} is missing: labels need the threshold chosen on validation (written when a model is "
+                "shipped); pass threshold=... to label at another")  # fmt: skip
+    return f"{path} has no threshold for the {backend} backend; ship the model for it or pass threshold=..."
 
 
 def read_preprocessing(model_dir: str | Path) -> dict:
@@ -115,8 +123,8 @@ class _BatchScorer:
         # Undoing spaced-out letters and look-alike digits before tokenizing, where the folder asks for it: its
         # thresholds and calibration were then fitted on normalised validation texts too.
         self.normalises = read_preprocessing(model_dir).get("normalise_obfuscation", False)
-        stored = read_threshold(model_dir, self.backend)
-        self.threshold = threshold if threshold is not None else (stored if stored is not None else DEFAULT_THRESHOLD)
+        # None where the folder has no threshold for this backend: `predict` then refuses rather than guess 0.5.
+        self.threshold = threshold if threshold is not None else read_threshold(model_dir, self.backend)
         # The length the model was trained with, never longer than its position table.
         max_length = max_length or trained_max_length(self.model_dir) or DEFAULT_MAX_LENGTH
         self.max_length = min(max_length, config.get("max_position_embeddings", max_length))
@@ -162,6 +170,8 @@ class _BatchScorer:
             return self.predict([texts])[0]
         if not isinstance(texts, list | tuple):
             raise TypeError(f"predict takes a string or a list of strings, got {type(texts).__name__}")
+        if self.threshold is None:
+            raise ValueError(missing_threshold(self.model_dir, self.backend))
         _refuse_unscorable(texts, text_problem)  # the rule of the API and the batch CLI: no empty text either
         return [
             {"score": float(s), "label": LABELS[int(s >= self.threshold)], "flagged": bool(s >= self.threshold)}
@@ -255,11 +265,14 @@ def self_checked(classifier):
     return classifier
 
 
-def _checked(classifier, check: bool):
+def _checked(classifier, check: bool, need_threshold: bool):
+    if need_threshold and classifier.threshold is None:
+        raise ValueError(missing_threshold(classifier.model_dir, classifier.backend))
     return self_checked(classifier) if check else classifier
 
 
-def load_classifier(model_dir=None, backend: str = "auto", check: bool = True, **kwargs):
+def load_classifier(model_dir=None, backend: str = "auto", check: bool = True, need_threshold: bool = True,
+                    **kwargs):  # fmt: skip
     """A classifier for `model_dir` (default: the shipped model) with the named backend.
 
     >>> from toxiclf import load_classifier
@@ -267,17 +280,20 @@ def load_classifier(model_dir=None, backend: str = "auto", check: bool = True, *
 
     `auto` picks the fastest backend that loads (see `load_classifier_for_serving`); `torch`, `onnx-int8` and
     `onnx-fp32` name one. Every load runs the self-check (`self_checked`); `check=False` skips it (shipping, which
-    records the canaries, and the calibration fit, which scores a folder before it has its calibration).
+    records the canaries, and the calibration fit, which scores a folder before it has its calibration). A folder
+    without a threshold for the backend (`threshold.json`) refuses to load unless `threshold=` is given, or
+    `need_threshold=False` says only `scores` will be asked for (evaluation of a freshly trained checkpoint).
     """
     from .paths import SHIPPED_MODEL_DIR
 
     model_dir = Path(model_dir) if model_dir is not None else SHIPPED_MODEL_DIR
     if backend == "auto":
-        return load_classifier_for_serving(model_dir, check=check, **kwargs)
+        return load_classifier_for_serving(model_dir, check=check, need_threshold=need_threshold, **kwargs)
     if backend == "torch":
-        return _checked(Classifier(model_dir, **kwargs), check)
+        return _checked(Classifier(model_dir, **kwargs), check, need_threshold)
     if backend in ("onnx-int8", "onnx-fp32"):
-        return _checked(OnnxClassifier(model_dir, quantized=backend == "onnx-int8", **kwargs), check)
+        classifier = OnnxClassifier(model_dir, quantized=backend == "onnx-int8", **kwargs)
+        return _checked(classifier, check, need_threshold)
     raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
 
 
@@ -290,14 +306,18 @@ def cuda_available() -> bool:
     return torch.cuda.is_available()
 
 
-def load_classifier_for_serving(model_dir, backend: str = "auto", check: bool = True, **kwargs):
+def load_classifier_for_serving(model_dir, backend: str = "auto", check: bool = True, need_threshold: bool = True,
+                                **kwargs):  # fmt: skip
     """`auto`: PyTorch on a GPU; on CPU ONNX int8 (the fastest there), falling back to PyTorch if it fails."""
+    checks = {"check": check, "need_threshold": need_threshold}
     if backend != "auto":
-        return load_classifier(model_dir, backend, check=check, **kwargs)
+        return load_classifier(model_dir, backend, **checks, **kwargs)
     if cuda_available():
-        return _checked(Classifier(model_dir, **kwargs), check)
+        return _checked(Classifier(model_dir, **kwargs), **checks)
     try:
-        return _checked(OnnxClassifier(model_dir, quantized=True, **kwargs), check)
+        return _checked(OnnxClassifier(model_dir, quantized=True, **kwargs), **checks)
     except Exception as error:  # noqa: BLE001 - any export/runtime failure (its canaries too) must not stop the server
         logger.warning("ONNX int8 backend unavailable (%s); serving with PyTorch", error)
-        return _checked(Classifier(model_dir, **kwargs), check)  # which must pass the same check, or nothing is served
+        return _checked(
+            Classifier(model_dir, **kwargs), **checks
+        )  # which must pass the same checks, or nothing is served

@@ -303,8 +303,11 @@ def main(argv=None):
         raise SystemExit(f"error: {error}") from None
     from .classifier import load_classifier_for_serving
 
-    classifier = load_classifier_for_serving(args.model, backend=args.backend, batch_size=args.batch_size,
-                                             device=args.device, threshold=args.threshold)  # fmt: skip
+    try:
+        classifier = load_classifier_for_serving(args.model, backend=args.backend, batch_size=args.batch_size,
+                                                 device=args.device, threshold=args.threshold)  # fmt: skip
+    except ValueError as error:  # a broken model folder: its one line, naming the file, no traceback
+        raise SystemExit(f"error: {error}") from None
     run = ScoringRun(args, classifier)
     # SIGTERM (a scheduler's stop, `kill`) ends the run as Ctrl-C does: through the cleanup below, not around it
     previous_handler = signal.signal(signal.SIGTERM, _exit_on_sigterm)

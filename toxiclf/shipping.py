@@ -81,9 +81,9 @@ def validation_thresholds(model_dir: Path, backends, validation) -> tuple[dict, 
     texts, labels = validation[TEXT_COLUMN], np.array(validation[LABEL_COLUMN])
     chosen, calibrations = {}, {}
     for backend in backends:
-        raw = load_classifier(model_dir, backend, batch_size=64, calibrated=False, check=False).scores(
-            texts, progress=True
-        )
+        raw = load_classifier(
+            model_dir, backend, batch_size=64, calibrated=False, check=False, need_threshold=False
+        ).scores(texts, progress=True)
         margins = margins_from_probabilities(raw)
         calibrations[backend] = choose_and_fit(margins, labels)
         scores = apply(calibrations[backend], margins)
@@ -128,7 +128,9 @@ def record_canaries(model_dir: Path, backends=SERVING_BACKENDS) -> dict:
     load compares."""
     from .classifier import load_classifier
 
-    scores = {b: load_classifier(model_dir, b, check=False).scores(canaries.TEXTS) for b in backends}
+    scores = {
+        b: load_classifier(model_dir, b, check=False, need_threshold=False).scores(canaries.TEXTS) for b in backends
+    }
     return canaries.write(model_dir, scores)
 
 
