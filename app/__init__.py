@@ -28,8 +28,7 @@ def create_app(test_config=None):
         MAX_TEXTS=256,  # texts per API request
         MAX_CHARS=20_000,  # characters per text
         MAX_REQUEST_CHARS=200_000,  # characters per request, all texts together: the cost budget
-        MAX_EXPLAIN_TEXTS=8,  # texts per request with "explain": true (each costs one forward pass per word)
-        MAX_EXPLAIN_WORDS=200,  # words per explained text
+        MAX_EXPLAIN_PASSES=400,  # model passes per explained request (one per text and one per word)
         BATCH_SIZE=32,  # texts per forward pass
     )
     if test_config:

@@ -1,15 +1,17 @@
 """The model the app serves: loaded once at start-up, with its threshold and recorded test metrics."""
 
 import logging
-import threading
-import time
-from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from toxiclf.classifier import load_classifier_for_serving
+from toxiclf.explain import contributions, occlusion_variants
 from toxiclf.paths import RESULTS_DIR, SHIPPED_MODEL_DIR
 from toxiclf.results_files import load_results, measured_on
+
+from .scheduling import CLASSIFY, EXPLAIN, Busy, ClientGone, Lane, PriorityLock
+
+__all__ = ["Busy", "ClientGone", "ServedModel", "load_served_model"]
 
 logger = logging.getLogger(__name__)
 
@@ -19,65 +21,15 @@ HOW_TO_GET_A_MODEL = (
 )
 
 
-class FairLock:
-    """A lock granted in arrival order (threading.Lock is not): a large request that gives the model back
-    between slices queues behind the requests that arrived meanwhile, so turns go round-robin."""
-
-    def __init__(self):
-        self._changed = threading.Condition()
-        self._queue: deque = deque()
-        self._held = False
-
-    def acquire(self, timeout: float | None = None) -> bool:
-        with self._changed:
-            ticket = object()
-            self._queue.append(ticket)
-            granted = self._changed.wait_for(lambda: not self._held and self._queue[0] is ticket, timeout)
-            if not granted:
-                self._queue.remove(ticket)
-                self._changed.notify_all()  # the next in line may be free to go now
-                return False
-            self._queue.popleft()
-            self._held = True
-            return True
-
-    def release(self) -> None:
-        with self._changed:
-            self._held = False
-            self._changed.notify_all()
-
-    def locked(self) -> bool:
-        return self._held
-
-    def __enter__(self):
-        self.acquire()
-        return self
-
-    def __exit__(self, *exc):
-        self.release()
-
-
-class ClientGone(Exception):
-    """The client closed its connection: the rest of its request is not worth the model's time."""
-
-
-class Busy(Exception):
-    """The model cannot take this request now; the client should retry after `retry_after` seconds."""
-
-    def __init__(self, message: str, retry_after: int = 1):
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
 @dataclass
 class ServedModel:
     """A classifier shared by all requests, or the reason there is none.
 
-    Requests take turns on the model (fast tokenizers are not safe to call from several threads at once, and two
-    cores gain nothing from two forward passes side by side), in arrival order and in slices of `slice_texts`
-    texts: a large request gives the model back between slices, so a one-comment request waits for one slice,
-    not for the whole large request. At most `max_waiting` requests wait; the next gets `Busy` at once, and so
-    does a request that cannot start within `wait_seconds` or that runs past `deadline_seconds`.
+    Classification takes turns of `slice_texts` texts; at most `max_waiting` classification requests are admitted
+    (the next gets `Busy` at once), and so does one that cannot start a turn within `wait_seconds` or runs past
+    `deadline_seconds`. Explanations run in their own lane (app.scheduling): at most `max_explaining` at once,
+    turns of at most `explain_slice_passes` model passes (fewer for long texts: `explain_slice_chars`), taken when
+    no classification turn waits or after four in a row, and a deadline of `explain_deadline_seconds` per request.
     """
 
     classifier: object | None
@@ -88,11 +40,19 @@ class ServedModel:
     max_waiting: int = 32
     wait_seconds: float = 5.0
     deadline_seconds: float = 20.0
-    lock: FairLock = field(default_factory=FairLock)
-    _admitted: threading.BoundedSemaphore | None = None
+    explain_slice_passes: int = 8
+    explain_slice_chars: int = 4_000
+    max_explaining: int = 2
+    explain_deadline_seconds: float = 10.0
+    lock: PriorityLock = field(default_factory=PriorityLock)
 
     def __post_init__(self):
-        self._admitted = threading.BoundedSemaphore(self.max_waiting)
+        self.classifying = Lane(self.lock, name="classification", priority=CLASSIFY, max_admitted=self.max_waiting,
+                                wait_seconds=self.wait_seconds, deadline_seconds=self.deadline_seconds)  # fmt: skip
+        # An explanation turn may wait as long as its deadline allows: it yields to every classification turn.
+        self.explaining = Lane(self.lock, name="explanation", priority=EXPLAIN, max_admitted=self.max_explaining,
+                               wait_seconds=self.explain_deadline_seconds,
+                               deadline_seconds=self.explain_deadline_seconds, retry_after=2)  # fmt: skip
 
     @property
     def ready(self) -> bool:
@@ -100,37 +60,50 @@ class ServedModel:
 
     def predict(self, texts: list[str], client_gone=lambda: False) -> list[dict]:
         """Results per text; `client_gone()` is asked before each slice (waitress tells whether the client left)."""
-        slices = [texts[start : start + self.slice_texts] for start in range(0, len(texts), self.slice_texts)]
-        return self._in_turns(slices, self.classifier.predict, client_gone, self.deadline_seconds)
+        return self.classifying.run(self._slices(texts), self.classifier.predict, client_gone)
+
+    def _slices(self, texts: list[str]) -> list[list[str]]:
+        return [texts[start : start + self.slice_texts] for start in range(0, len(texts), self.slice_texts)]
+
+    def predict_and_explain(self, texts: list[str], max_words: int, client_gone=lambda: False) -> list[dict]:
+        """`predict`'s results with each text's `spans`; the whole request holds a place in the explanation lane,
+        so that explanation requests never take the places of small classification requests."""
+        with self.explaining.admission():
+            results = self.classifying.turns(self._slices(texts), self.classifier.predict, client_gone)
+            for result, spans in zip(results, self._explained(texts, max_words, client_gone), strict=True):
+                result["spans"] = spans
+        return results
 
     def explain(self, texts: list[str], max_words: int, client_gone=lambda: False) -> list[list[dict]]:
-        """Word contributions per text (see toxiclf.explain); one text per turn on the model. No deadline: a
-        request may hold 8 texts of 200 words, seconds each, and it gives the model back after every text."""
-        from toxiclf.explain import explain
+        """Word contributions per text (see toxiclf.explain), scored in the explanation lane."""
+        with self.explaining.admission():
+            return self._explained(texts, max_words, client_gone)
 
-        return self._in_turns([[text] for text in texts], lambda one: explain(self.classifier, one, max_words),
-                              client_gone)  # fmt: skip
+    def _explained(self, texts: list[str], max_words: int, client_gone) -> list[list[dict]]:
+        plans = [occlusion_variants(text, max_words) for text in texts]
+        variants = [variant for _, text_variants in plans for variant in text_variants]
+        scores = self.explaining.turns(self._turns(variants), self.classifier.scores, client_gone)
+        explained, first = [], 0
+        for text, (spans, text_variants) in zip(texts, plans, strict=True):
+            explained.append(contributions(text, spans, scores[first : first + len(text_variants)]))
+            first += len(text_variants)
+        return explained
 
-    def _in_turns(self, pieces: list, work, client_gone, deadline_seconds: float | None = None) -> list:
-        """`work(piece)` for each piece, each in its own turn on the model: admission, waits and deadline as above."""
-        if not self._admitted.acquire(blocking=False):
-            raise Busy(f"the server is busy ({self.max_waiting} requests waiting); retry shortly")
-        try:
-            started, results = time.monotonic(), []
-            for piece in pieces:
-                if deadline_seconds is not None and time.monotonic() - started > deadline_seconds:
-                    raise Busy(f"the request ran past its {deadline_seconds:g} s deadline; send fewer texts")
-                if client_gone():
-                    raise ClientGone
-                if not self.lock.acquire(timeout=self.wait_seconds):
-                    raise Busy(f"the model stayed busy for {self.wait_seconds:g} s; retry shortly")
-                try:
-                    results += work(piece)
-                finally:
-                    self.lock.release()
-            return results
-        finally:
-            self._admitted.release()
+    def _turns(self, variants: list[str]) -> list[list[str]]:
+        """Consecutive variants cut into turns of at most `explain_slice_passes` passes and, past the first variant,
+        `explain_slice_chars` characters (tokenizing dominates a long text's pass)."""
+        turns, chars = [], 0
+        for variant in variants:
+            if (
+                not turns
+                or len(turns[-1]) == self.explain_slice_passes
+                or chars + len(variant) > self.explain_slice_chars
+            ):
+                turns.append([])
+                chars = 0
+            turns[-1].append(variant)
+            chars += len(variant)
+        return turns
 
 
 def recorded_test_metrics(model_dir: Path, backend: str, results_dir: Path = RESULTS_DIR) -> dict | None:

@@ -2,8 +2,6 @@
 
 from flask import Blueprint, abort, current_app, jsonify, render_template, request
 
-from toxiclf.explain import count_words
-
 from .model import Busy, ClientGone
 from .validation import InvalidInput, check_explainable, check_text, texts_from_json
 
@@ -37,6 +35,7 @@ def highlighted_segments(text: str, spans: list[dict]) -> list[dict]:
 def index():
     model = served()
     text, result, problem = "", None, None
+    wants_explanation = request.method == "POST" and bool(request.form.get("explain"))
     if request.method == "POST":
         text = request.form.get("text", "")
         try:
@@ -47,14 +46,26 @@ def index():
             if model.ready:
                 try:
                     result = model.predict([text])[0]
-                    if count_words(text) <= current_app.config["MAX_EXPLAIN_WORDS"]:
-                        spans = model.explain([text], current_app.config["MAX_EXPLAIN_WORDS"])[0]
-                        result["segments"] = highlighted_segments(text, spans)
                 except Busy as busy:
-                    return render_template("index.html", model=model, text=text, result=None,
+                    return render_template("index.html", model=model, text=text, result=None, explain=wants_explanation,
                                            problem=str(busy).capitalize() + "."), 503  # fmt: skip
+                if wants_explanation:
+                    result.update(page_explanation(model, text))
     status = 400 if problem else 200
-    return render_template("index.html", model=model, text=text, result=result, problem=problem), status
+    return render_template("index.html", model=model, text=text, result=result, problem=problem,
+                           explain=wants_explanation), status  # fmt: skip
+
+
+def page_explanation(model, text: str) -> dict:
+    """The highlighted segments, or why there are none: the verdict is shown either way."""
+    max_passes = current_app.config["MAX_EXPLAIN_PASSES"]
+    try:
+        check_explainable([text], max_passes)
+        spans = model.explain([text], max_passes)[0]
+    except (InvalidInput, Busy) as error:
+        message = error.message if isinstance(error, InvalidInput) else str(error)
+        return {"explain_note": "No explanation: " + message + "."}
+    return {"segments": highlighted_segments(text, spans)}
 
 
 @api.route("/api/v1/classify", methods=["POST"])
@@ -73,7 +84,7 @@ def classify():
             raise InvalidInput('"explain" must be true or false')
         texts = texts_from_json(body, config["MAX_TEXTS"], config["MAX_CHARS"], config["MAX_REQUEST_CHARS"])
         if explain:
-            check_explainable(texts, config["MAX_EXPLAIN_TEXTS"], config["MAX_EXPLAIN_WORDS"])
+            check_explainable(texts, config["MAX_EXPLAIN_PASSES"])
     except InvalidInput as error:
         abort(error.status, description=error.message)
     if not model.ready:
@@ -81,11 +92,10 @@ def classify():
     # waitress answers whether the client closed its connection (see app/serve.py: channel_request_lookahead).
     client_gone = request.environ.get("waitress.client_disconnected", lambda: False)
     try:
-        results = model.predict(texts, client_gone)
         if explain:
-            explained = model.explain(texts, config["MAX_EXPLAIN_WORDS"], client_gone)
-            for result, spans in zip(results, explained, strict=True):
-                result["spans"] = spans
+            results = model.predict_and_explain(texts, config["MAX_EXPLAIN_PASSES"], client_gone)
+        else:
+            results = model.predict(texts, client_gone)
     except ClientGone:
         current_app.logger.info("Client gone after part of a %d-text request; stopped scoring it", len(texts))
         return "", 499  # nobody reads it; logged like nginx's "client closed request"

@@ -4,6 +4,8 @@
     python scripts/load_test.py --model outputs/student-odd --seconds 20 --concurrency 8
     python scripts/load_test.py --concurrency 64 --heavy-clients 1 --slow-connections 200 \
         --output results/serving_mixed.json            # the hostile mix: can one client starve the others?
+    python scripts/load_test.py --concurrency 8 --explain-clients 32 --output results/serving_explain.json \
+        --readme-section serving-explain               # explanations beside small requests
 
 Starts `python -m app.serve` on a free 127.0.0.1 port, waits for /healthz, sends single-comment requests (real
 test-split-free comments: the validation split) from N threads for a fixed time, then stops the server.
@@ -76,6 +78,29 @@ def heavy_worker(port, comments, stop_at, outcomes):
             connection.close()
 
 
+EXPLAIN_TEXTS, EXPLAIN_WORDS = 8, 45  # an explanation request near the pass budget: 8 × (45 + 1) = 368 passes
+
+
+def explain_worker(port, comments, stop_at, outcomes):
+    """Asks for explanations of 8 comments of 45 words back to back, waiting as told after a 503."""
+    words = " ".join(comments[:200]).split()
+    texts = [" ".join(words[k * EXPLAIN_WORDS : (k + 1) * EXPLAIN_WORDS]) for k in range(EXPLAIN_TEXTS)]
+    body = json.dumps({"texts": texts, "explain": True})
+    while time.time() < stop_at:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        try:
+            connection.request("POST", "/api/v1/classify", body, {"Content-Type": "application/json"})
+            response = connection.getresponse()
+            response.read()
+            outcomes.append(response.status)
+            if response.status == 503:
+                time.sleep(float(response.getheader("Retry-After", "1")))
+        except (OSError, http.client.HTTPException) as error:
+            outcomes.append(type(error).__name__)
+        finally:
+            connection.close()
+
+
 def slow_connections(port, count, stop_at):
     """`count` connections that send their request line one byte every two seconds (slowloris)."""
     sockets = []
@@ -142,6 +167,7 @@ def main(argv=None):
     parser.add_argument("--concurrency", type=int, default=16, help=f"client threads (at most {MAX_CONCURRENCY})")
     parser.add_argument("--server-threads", type=int, default=48, help="waitress worker threads")
     parser.add_argument("--heavy-clients", type=int, default=0, help="clients sending maximum-size requests")
+    parser.add_argument("--explain-clients", type=int, default=0, help="clients asking for explanations")
     parser.add_argument("--readme-section", default="serving", help="markers (in the README or docs/) to write between")
     parser.add_argument("--slow-connections", type=int, default=0, help="connections trickling header bytes")
     parser.add_argument("--output", type=Path, default=RESULTS_DIR / "serving.json", help="where to write")
@@ -165,7 +191,7 @@ def main(argv=None):
             server_log.seek(0)
             print(server_log.read()[-3000:], file=sys.stderr)  # why the server did not come up
             raise
-        latencies, errors, heavy, health_ms = [], [], [], []
+        latencies, errors, heavy, explained, health_ms = [], [], [], [], []
         stop_at = time.time() + seconds
         threads = [
             threading.Thread(target=worker, args=(port, comments, stop_at, latencies, errors, k * 97))
@@ -173,6 +199,8 @@ def main(argv=None):
         ]
         threads += [threading.Thread(target=heavy_worker, args=(port, comments, stop_at, heavy))
                     for _ in range(min(args.heavy_clients, 4))]  # fmt: skip
+        threads += [threading.Thread(target=explain_worker, args=(port, comments, stop_at, explained))
+                    for _ in range(min(args.explain_clients, 32))]  # fmt: skip
         if args.slow_connections:
             threads.append(threading.Thread(target=slow_connections,
                                             args=(port, min(args.slow_connections, 500), stop_at)))  # fmt: skip
@@ -201,6 +229,8 @@ def main(argv=None):
         "error_kinds": sorted({str(e) for e in errors if e != 503}),
         "heavy_clients": args.heavy_clients,
         "heavy_requests": {str(k): heavy.count(k) for k in sorted(set(heavy), key=str)},
+        "explain_clients": args.explain_clients,
+        "explain_requests": {str(k): explained.count(k) for k in sorted(set(explained), key=str)},
         "slow_connections": args.slow_connections,
         "healthz_failures": sum(1 for h in health_ms if h is None),
         "healthz_ms_max": round(max(h for h in health_ms if h is not None), 1) if any(health_ms) else None,
@@ -224,6 +254,10 @@ def serving_markdown(r: dict, output: str) -> str:
     mix = f"{r['concurrency']} one-comment clients"
     if r.get("heavy_clients"):
         mix += f", {r['heavy_clients']} client(s) sending 256-text requests"
+    if r.get("explain_clients"):
+        done, retry = r["explain_requests"].get("200", 0), r["explain_requests"].get("503", 0)
+        mix += (f", {r['explain_clients']} client(s) asking for explanations of {EXPLAIN_TEXTS} comments of "
+                f"{EXPLAIN_WORDS} words ({done} explained, {retry} told to retry)")  # fmt: skip
     if r.get("slow_connections"):
         mix += f", {r['slow_connections']} slow-header connections"
     return (

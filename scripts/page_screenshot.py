@@ -1,7 +1,7 @@
 """A screenshot of the page classifying a comment, for the README: `python scripts/page_screenshot.py`.
 
 Serves the shipped model on a free loopback port, types the comment into headless Chromium (Debian's chromium
-and chromium-driver), clicks Classify and saves docs/page.png.
+and chromium-driver), asks for the words that raised the score, clicks Classify and saves docs/page.png.
 """
 
 import argparse
@@ -47,6 +47,7 @@ def main(argv=None):
     try:
         driver.get(f"http://127.0.0.1:{server.effective_port}/")
         driver.find_element(By.ID, "text").send_keys(args.comment)
+        driver.find_element(By.ID, "explain").click()  # explanations are opt-in
         driver.find_element(By.ID, "classify").click()
         WebDriverWait(driver, 60).until(ec.visibility_of_element_located((By.ID, "why")))
         args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -1,5 +1,6 @@
 """A server whose model takes a second per request: `python tests/slow_server.py MODEL_DIR PORT` (for test_serve)."""
 
+import dataclasses
 import logging
 import sys
 import time
@@ -21,5 +22,5 @@ if __name__ == "__main__":
         return score(texts)
 
     model.classifier.predict = slow_predict
-    model.max_waiting = 64
+    app.extensions["toxiclf"] = dataclasses.replace(model, max_waiting=64)  # lanes rebuilt with it
     run(app, "127.0.0.1", int(sys.argv[2]), threads=8, grace_seconds=10)

@@ -248,18 +248,16 @@ def test_a_request_over_the_character_budget_is_413(client):
 def test_a_full_queue_answers_503_with_retry_after(app):
     import threading
 
-    model = app.extensions["toxiclf"]
-    model._admitted = threading.BoundedSemaphore(1)
-    model._admitted.acquire()  # one request already waiting: the queue is full
+    lane = app.extensions["toxiclf"].classifying
+    lane._admitted = threading.BoundedSemaphore(1)
+    lane._admitted.acquire()  # one request already waiting: the queue is full
     answer = app.test_client().post("/api/v1/classify", json={"text": "hello"})
     assert answer.status_code == 503 and answer.headers["Retry-After"] == "1"
-    model._admitted.release()
+    lane._admitted.release()
     assert app.test_client().post("/api/v1/classify", json={"text": "hello"}).status_code == 200
 
 
 def test_a_large_request_gives_the_model_back_between_slices(app):
-    import threading
-
     model = app.extensions["toxiclf"]
     model.slice_texts = 4
     calls, real_predict = [], model.classifier.predict
@@ -271,7 +269,7 @@ def test_a_large_request_gives_the_model_back_between_slices(app):
     model.classifier.predict = recording
     results = model.predict([f"comment {i}" for i in range(10)])
     assert len(results) == 10 and [n for n, _ in calls] == [4, 4, 2] and all(locked for _, locked in calls)
-    assert not model.lock.locked() and isinstance(model._admitted, threading.BoundedSemaphore)
+    assert not model.lock.locked() and model.classifying._admitted.acquire(blocking=False)  # admission given back
 
 
 def test_health_and_answers_say_whether_scores_are_calibrated(tmp_path, tiny_classifier_dir):
@@ -294,9 +292,9 @@ def test_the_model_is_granted_in_arrival_order():
     import threading
     import time
 
-    from app.model import FairLock
+    from app.scheduling import PriorityLock
 
-    lock, order = FairLock(), []
+    lock, order = PriorityLock(), []
     lock.acquire()
 
     def take(name):

@@ -81,6 +81,10 @@ def test_the_words_that_raised_the_score_are_highlighted(browser, server_url, ap
     app.extensions["toxiclf"].classifier.scores = keyword_scores
     browser.get(server_url + "/")
     browser.find_element(By.ID, "text").send_keys("thanks for nothing, you idiot")
+    browser.find_element(By.ID, "classify").click()  # explanations are opt-in: the verdict alone
+    WebDriverWait(browser, 20).until(ec.visibility_of_element_located((By.ID, "label")))
+    assert not browser.find_elements(By.ID, "why")
+    browser.find_element(By.ID, "explain").click()
     browser.find_element(By.ID, "classify").click()
     why = WebDriverWait(browser, 20).until(ec.visibility_of_element_located((By.ID, "why")))
     marks = why.find_elements(By.TAG_NAME, "mark")

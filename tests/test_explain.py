@@ -42,8 +42,12 @@ def test_the_api_explains_only_when_asked(client):
 @pytest.mark.parametrize(
     "body, status, message",
     [
-        ({"texts": ["a"] * 9, "explain": True}, 413, "at most 8 texts"),
-        ({"text": "word " * 201, "explain": True}, 413, "201 words"),
+        (
+            {"texts": ["a b c"] * 101, "explain": True},
+            413,
+            "takes 404 model passes (one per text and one per word); at most 400 per request",
+        ),
+        ({"text": "word " * 400, "explain": True}, 413, "takes 401 model passes"),
         ({"text": "hi", "explain": "yes"}, 400, "must be true or false"),
     ],
 )
@@ -55,6 +59,8 @@ def test_explaining_has_its_own_limits(client, body, status, message):
 def test_the_page_highlights_the_words_that_raised_the_score(app):
     app.extensions["toxiclf"].classifier.scores = KeywordModel().scores
     page = app.test_client().post("/", data={"text": "you are an idiot"}).get_data(as_text=True)
+    assert 'id="label"' in page and "<mark" not in page and "explain-note" not in page  # explanations are opt-in
+    page = app.test_client().post("/", data={"text": "you are an idiot", "explain": "1"}).get_data(as_text=True)
     assert 'class="push push-4" tabindex="0"' in page and 'data-score="+0.800">idiot</mark>' in page
     assert page.count("<mark") == 1  # only words that pushed the score up
 
@@ -122,3 +128,28 @@ def test_with_a_tiny_model_that_reads_one_token_that_word_comes_first(tiny_class
         embeddings[idiot, 0] = 50.0
     [spans] = explain(classifier, ["Thanks for the edit, you absolute idiot."])
     assert max(spans, key=lambda s: s["score"])["text"] == "idiot"
+
+
+def test_a_250_word_comment_is_explained_within_the_pass_budget(app):
+    app.extensions["toxiclf"].explaining.deadline_seconds = 120  # the budget is tested here, not this CPU's speed
+    answer = app.test_client().post("/api/v1/classify", json={"text": "word " * 250, "explain": True})
+    assert answer.status_code == 200 and len(answer.get_json()["results"][0]["spans"]) == 250
+
+
+def test_the_page_shows_the_verdict_when_the_explanation_is_refused(app):
+    page = app.test_client().post("/", data={"text": "word " * 450, "explain": "1"})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and 'id="label"' in html and "<mark" not in html
+    assert "No explanation: explaining these texts takes 451 model passes" in html
+    explaining = app.extensions["toxiclf"].explaining
+    explaining._admitted.acquire()
+    explaining._admitted.acquire()  # both explanation places taken
+    try:
+        html = app.test_client().post("/", data={"text": "you idiot", "explain": "1"}).get_data(as_text=True)
+        assert 'id="label"' in html and "No explanation: the server is busy (2 explanation requests running)" in html
+        answer = app.test_client().post("/api/v1/classify", json={"text": "you idiot", "explain": True})
+        assert answer.status_code == 503 and answer.headers["Retry-After"] == "2"
+        assert app.test_client().post("/api/v1/classify", json={"text": "you idiot"}).status_code == 200
+    finally:
+        explaining._admitted.release()
+        explaining._admitted.release()

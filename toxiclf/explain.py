@@ -38,24 +38,30 @@ def without_span(text: str, start: int, end: int) -> str:
     return text[:start] + text[end:]
 
 
+def occlusion_variants(text: str, max_words: int = MAX_WORDS) -> tuple[list[tuple[int, int]], list[str]]:
+    """The spans of the words explained, and the texts to score: the text itself, then the text without each word.
+    Explaining a text costs `len(variants)` model passes."""
+    spans = word_spans(text, max_words)
+    return spans, [text, *(without_span(text, start, end) for start, end in spans)]
+
+
+def contributions(text: str, spans: list[tuple[int, int]], variant_scores) -> list[dict]:
+    """`{"start", "end", "text", "score"}` per word, in text order, from the scores of `occlusion_variants`."""
+    base = variant_scores[0]
+    return [
+        {"start": start, "end": end, "text": text[start:end], "score": float(base - variant_scores[1 + i])}
+        for i, (start, end) in enumerate(spans)
+    ]
+
+
 def explain(classifier, texts: list[str], max_words: int = MAX_WORDS) -> list[list[dict]]:
-    """Per text, its words in text order: `{"start", "end", "text", "score"}` with score = contribution."""
-    variants, layout = [], []
-    for text in texts:
-        spans = word_spans(text, max_words)
-        layout.append((len(variants), spans))
-        variants.append(text)
-        variants.extend(without_span(text, start, end) for start, end in spans)
-    scores = classifier.scores(variants)
-    explained = []
-    for text, (first, spans) in zip(texts, layout, strict=True):
-        base = scores[first]
-        explained.append(
-            [
-                {"start": start, "end": end, "text": text[start:end], "score": float(base - scores[first + 1 + i])}
-                for i, (start, end) in enumerate(spans)
-            ]
-        )
+    """Per text, its words in text order with their contributions; all variants scored in one call."""
+    plans = [occlusion_variants(text, max_words) for text in texts]
+    scores = classifier.scores([variant for _, variants in plans for variant in variants])
+    explained, first = [], 0
+    for text, (spans, variants) in zip(texts, plans, strict=True):
+        explained.append(contributions(text, spans, scores[first : first + len(variants)]))
+        first += len(variants)
     return explained
 
 

@@ -3,6 +3,7 @@
   const form = document.getElementById("classify-form");
   const text = document.getElementById("text");
   const verdict = document.getElementById("verdict");
+  const explainBox = document.getElementById("explain");
   if (!form || !window.fetch) return;
 
   function show(nodes) {
@@ -38,23 +39,32 @@
     return line.querySelector("mark") ? [title, line] : [];
   }
 
+  async function classify(body) {
+    const response = await fetch("/api/v1/classify", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    return response.json();
+  }
+  function problem(message) {
+    return el("p", { className: "problem", id: "problem" }, message.charAt(0).toUpperCase() + message.slice(1) + ".");
+  }
+
+  // Classify first and show the verdict; then, only if asked, explain in a second request, whose refusal (too
+  // long, server busy) leaves the verdict in place.
   form.addEventListener("submit", async function (event) {
     event.preventDefault();
+    const comment = text.value;
     let answer;
     try {
-      const response = await fetch("/api/v1/classify", {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ text: text.value, explain: true }),
-      });
-      answer = await response.json();
+      answer = await classify({ text: comment });
     } catch (error) {
-      show([el("p", { className: "problem", id: "problem" }, "The server could not be reached; try again.")]);
+      show([problem("the server could not be reached; try again")]);
       return;
     }
     if (answer.error) {
-      const message = answer.error.message;
-      show([el("p", { className: "problem", id: "problem" }, message.charAt(0).toUpperCase() + message.slice(1) + ".")]);
+      show([problem(answer.error.message)]);
       return;
     }
     const result = answer.results[0];
@@ -66,6 +76,18 @@
     const score = el("p", { className: "score" }, "P(toxic) = ");
     score.append(el("span", { id: "score" }, result.score.toFixed(3)), " ",
                  el("span", { className: "muted" }, "(flagged at ≥ " + answer.threshold.toFixed(2) + ")"));
-    show([el("p", { className: "label " + kind, id: "label" }, result.label), bar, score, ...why(text.value, result.spans)]);
+    const verdictNodes = [el("p", { className: "label " + kind, id: "label" }, result.label), bar, score];
+    show(verdictNodes);
+    if (!explainBox || !explainBox.checked) return;
+    let explained;
+    try {
+      explained = await classify({ text: comment, explain: true });
+    } catch (error) {
+      explained = { error: { message: "the server could not be reached" } };
+    }
+    const note = explained.error
+      ? [el("p", { className: "muted", id: "explain-note" }, "No explanation: " + explained.error.message + ".")]
+      : why(comment, explained.results[0].spans);
+    show([...verdictNodes, ...note]);
   });
 })();
