@@ -3,6 +3,7 @@ every row's score, label and error equal to the local CLI's, order kept."""
 
 import json
 import random
+import re
 
 import pandas as pd
 import pytest
@@ -161,6 +162,17 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path, tiny_classifier_dir,
         run("ray", source, output, tiny_classifier_dir, *extra)
     assert message in str(stopped.value) and "\n" not in str(stopped.value)
     assert not output.exists()
+
+
+def test_a_failure_names_its_file_and_where_in_the_corpus_and_keeps_what_finished(tmp_path, tiny_classifier_dir):
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"body": "a"}\n' * 3000 + '{"body": \n')
+    with pytest.raises(SystemExit) as stopped:
+        run("ray", source, tmp_path / "out.parquet", tiny_classifier_dir)
+    message = str(stopped.value)
+    where = re.search(r"failed at row ([\d,]+) of the corpus or later \(rows 1-([\d,]+) were scored\)", message)
+    assert where and int(where[1].replace(",", "")) == int(where[2].replace(",", "")) + 1 <= 3001
+    assert "in.jsonl: a line is not valid JSON" in message and "0 finished part(s), 0 rows, are in" in message
 
 
 def test_a_glob_picks_its_files_and_mixed_formats_are_refused(tmp_path):

@@ -52,6 +52,7 @@ IO_CPUS = 1
 BLOCK_BYTES = 2**19
 PART_ROWS = 1_000_000  # rows per output file
 PROGRESS_EVERY = 50  # batches between an actor's progress lines
+PROGRESS_SECONDS = 10  # the driver's progress lines: one per block received, at most this often
 _GLOB = set("*?[")
 
 
@@ -215,7 +216,7 @@ class PartWriter:
     def __init__(self, filesystem, folder: str, output_format: str, csv_exact: bool, added: dict):
         self.filesystem, self.folder, self.format = filesystem, folder, output_format
         self.csv_exact, self.added = csv_exact, added
-        self.parts = self.rows = self.errors = 0
+        self.parts = self.rows = self.written = self.errors = 0
         self.pending: list = []
         filesystem.create_dir(folder, recursive=True)
 
@@ -248,6 +249,23 @@ class PartWriter:
                 out.write(frame.to_csv(index=False).encode("utf-8"))
         self.filesystem.move(name + ".partial", name)
         self.parts += 1
+        self.written += table.num_rows
+
+
+class Progress:
+    """A line per block received, at most every PROGRESS_SECONDS: rows so far and the rate."""
+
+    def __init__(self, started: float):
+        self.started, self.blocks, self.last_line = started, 0, started
+
+    def block_done(self, rows: int) -> None:
+        self.blocks += 1
+        now = time.perf_counter()
+        if now - self.last_line >= PROGRESS_SECONDS:
+            self.last_line = now
+            logger.info(
+                "%s rows scored in %d blocks, %.0f rows/s", f"{rows:,}", self.blocks, rows / (now - self.started)
+            )
 
 
 def output_format_of(output: str, input_format: str) -> str:
@@ -337,12 +355,16 @@ def score(
     try:
         # The driver writes: Ray's own writers name their files by write task, which does not follow the row
         # order when actors finish out of turn; iterating the dataset does (preserve_order).
+        progress = Progress(started)
         for block in dataset.iter_batches(batch_size=None, batch_format="pyarrow"):
             writer.add(block)
+            progress.block_done(writer.rows)
         writer.flush()
     except ray.exceptions.RayError as error:
-        finished = f"{writer.parts} finished parts are in {target}"
-        raise InputError(f"scoring {input} failed ({_one_line(error)}); {finished}") from None
+        # Blocks come in row order, so the failure is in a block that starts after the rows already received.
+        where = f"at row {writer.rows + 1:,} of the corpus or later (rows 1-{writer.rows:,} were scored)"
+        finished = f"{writer.parts} finished part(s), {writer.written:,} rows, are in {target}"
+        raise InputError(f"scoring {input} failed {where}: {_one_line(error)}; {finished}") from None
     if local:
         _remove(out_fs, out_path)
         os.replace(target, out_path)
