@@ -1,4 +1,4 @@
-"""scripts/device_bundle.py and scripts/gpu_results.py: size limits, checksums, env.sh, pack and unpack."""
+"""toxiclf.device_bundle and toxiclf.gpu_results: size limits, checksums, env.sh, pack and unpack."""
 
 import json
 import subprocess
@@ -6,11 +6,8 @@ import sys
 
 import pytest
 
+from toxiclf import device_bundle, gpu_results  # noqa: E402
 from toxiclf.paths import REPO_ROOT
-
-sys.path.insert(0, str(REPO_ROOT / "scripts"))
-import device_bundle  # noqa: E402
-import gpu_results  # noqa: E402
 
 
 def fake_part(bundle, name="part2", files=None):

@@ -84,17 +84,15 @@ def test_the_cli_adds_the_top_words(tmp_path, tiny_classifier_dir, monkeypatch):
 @pytest.mark.slow
 def test_the_faithfulness_script_measures_top_against_random_words(tmp_path, tiny_dataset_dir, pipeline_outputs):
     import json
+    import subprocess
     import sys
 
     from toxiclf.paths import REPO_ROOT
 
-    sys.path.insert(0, str(REPO_ROOT / "scripts"))
-    import explain_faithfulness
-
     output = tmp_path / "explain.json"
-    explain_faithfulness.main(["--model", str(pipeline_outputs[0] / "teacher"), "--backend", "torch",
-                               "--dataset", str(tiny_dataset_dir), "--k", "1", "2", "--threshold", "0",
-                               "--output", str(output)])  # fmt: skip
+    subprocess.run([sys.executable, "scripts/explain_faithfulness.py", "--model", str(pipeline_outputs[0] / "teacher"),
+                    "--backend", "torch", "--dataset", str(tiny_dataset_dir), "--k", "1", "2", "--threshold", "0",
+                    "--output", str(output)], cwd=REPO_ROOT, check=True, stdout=subprocess.DEVNULL)  # fmt: skip
     result = json.loads(output.read_text())
     assert result["flagged_comments_explained"] > 0 and result["backend"] == "torch"
     assert set(result["comprehensiveness"]) == {"1", "2"}

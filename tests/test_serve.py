@@ -81,13 +81,12 @@ def test_a_body_over_the_limit_is_refused_from_its_content_length(slow_server):
 
 @pytest.mark.slow
 def test_the_load_test_reports_the_hostile_mix(tmp_path, tiny_classifier_dir):
-    sys.path.insert(0, str(TESTS.parent / "scripts"))
-    import load_test
-
     output = tmp_path / "serving_mixed.json"
-    result = load_test.main(["--model", str(tiny_classifier_dir), "--backend", "torch", "--seconds", "4",
-                             "--concurrency", "4", "--heavy-clients", "1", "--slow-connections", "20",
-                             "--output", str(output)])  # fmt: skip
-    assert json.loads(output.read_text()) == result
+    subprocess.run([sys.executable, "scripts/load_test.py", "--model", str(tiny_classifier_dir), "--backend", "torch",
+                    "--seconds", "4", "--concurrency", "4", "--heavy-clients", "1", "--slow-connections", "20",
+                    "--explain-clients", "2", "--output", str(output)],
+                   cwd=TESTS.parent, check=True, stdout=subprocess.DEVNULL)  # fmt: skip
+    result = json.loads(output.read_text())
     assert result["requests_ok"] > 0 and result["errors"] == 0 and result["healthz_failures"] == 0
     assert sum(result["heavy_requests"].values()) >= 1 and result["slow_connections"] == 20
+    assert result["explain_clients"] == 2 and sum(result["explain_requests"].values()) >= 1
