@@ -1,7 +1,7 @@
 """The GPU run's dry run on CPU: bundle built and installed, every phase on 64 rows, results packed and unpacked.
 
-This is what keeps scripts/device_bundle.py, scripts/gpu_full_run.sh and scripts/gpu_results.py working between
-GPU loans: the same scripts, with --dry-run only cutting rows, epochs and sequence length.
+This is what keeps scripts/device_bundle.py, scripts/gpu_full_run.sh (toxiclf.runner) and scripts/gpu_results.py
+working between GPU loans: the same scripts, with --dry-run only cutting rows, epochs and sequence length.
 """
 
 import json
@@ -74,7 +74,7 @@ def test_dry_run_trains_evaluates_and_packs_every_model(tmp_path):
     refused = phases("ensemble")
     assert refused.returncode == 1 and "ensemble needs the teacher" in refused.stderr
     too_late = phases("teacher", TRAIN_UNTIL_S="0")  # a call whose time is up starts no training
-    assert too_late.returncode == 0 and "skip teacher: past TRAIN_UNTIL_S" in too_late.stdout
+    assert too_late.returncode == 0 and "skip teacher: past the time limit" in too_late.stdout
     assert not (tmp_path / "run" / "teacher").exists()
 
     # The order of a short loan (teacher, then ensemble), then the rest: evaluate scores only what is not scored.

@@ -1,7 +1,7 @@
 """Every model the project trains, by name: its script and flags, where it lands, and what shipping may do with it.
 
-The one list: run_eval.py's default checkpoints, shipping's contenders and mitigations, and the CPU queue's recipes
-(`scripts/cpu_full_run.sh` asks for them) are read from here.
+The one list: run_eval.py's default checkpoints, shipping's contenders and mitigations, and the plans of the CPU
+queue and the GPU run (run by toxiclf.runner) are read from here.
 
     python -m toxiclf.experiments list                         # name, script, flags, role
     python -m toxiclf.experiments command student-even --run-dir outputs   # the command that trains it
@@ -70,6 +70,22 @@ EXPERIMENTS = {
 
 # The CPU queue: what the odd / even / LoRA table still lacks (the other models' results are committed).
 CPU_PLAN = ("teacher", "student-even", "lora", "student-odd-ce")
+# The GPU run's phases, each sized to end well inside one call: (what it trains, in order; what it then scores,
+# where trained and not scored since; the model it packs, or None for the best small one). "soft labels" is the
+# ensemble's soft-label step (toxiclf.soft_labels), between the models it needs and the students it feeds.
+SOFT_LABELS_STEP = "soft labels"
+_TABLE = ("teacher", "student-odd", "student-even", "student-odd-ce", "lora")
+GPU_PHASES = {
+    "teacher": (("teacher",), (), None),
+    "train": (_TABLE, (), None),
+    "evaluate": (("minilm-l6",), (*_TABLE, "minilm-l6"), None),
+    "ensemble": (("minilm-l6", SOFT_LABELS_STEP, "minilm-l6-ens", "student-odd-ens"),
+                 ("teacher", "minilm-l6", "minilm-l6-ens", "student-odd-ens"), None),
+    "debias": (("minilm-l6-debiased",), ("minilm-l6-debiased",), "minilm-l6-debiased"),
+    "debias-statements": (("minilm-l6-debiased-statements",), ("minilm-l6-debiased-statements",),
+                          "minilm-l6-debiased-statements"),
+}  # fmt: skip
+ALL_GPU_PHASES = ("train", "evaluate", "ensemble")  # `all`
 SMALL_MODELS = tuple(name for name, e in EXPERIMENTS.items() if e.small)
 # Two mitigations of one model are weighed in this order, the second against whichever holds the place then.
 MITIGATIONS = {name: e.mitigates for name, e in EXPERIMENTS.items() if e.mitigates}
@@ -91,7 +107,7 @@ def main(argv=None):
     checkpoint.add_argument("name", choices=sorted(EXPERIMENTS))
     checkpoint.add_argument("--run-dir", type=Path, default=OUTPUTS_DIR)
     plan = commands.add_parser("plan", help="the names of a plan, in order")
-    plan.add_argument("plan", choices=["cpu"])
+    plan.add_argument("plan", choices=["cpu", *GPU_PHASES])
     args = parser.parse_args(argv)
     if args.action == "list":
         for e in EXPERIMENTS.values():
@@ -102,7 +118,7 @@ def main(argv=None):
     elif args.action == "checkpoint":
         print(EXPERIMENTS[args.name].checkpoint(args.run_dir))
     else:
-        print(" ".join(CPU_PLAN))
+        print(" ".join(CPU_PLAN if args.plan == "cpu" else GPU_PHASES[args.plan][0]))
     return 0
 
 

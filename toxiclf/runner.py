@@ -1,0 +1,202 @@
+"""Run a named plan of steps: skip what is finished, log, time limits, failure policy.
+
+    python -m toxiclf.runner cpu --run-dir outputs                  # scripts/cpu_full_run.sh starts this
+    python -m toxiclf.runner gpu train evaluate --run-dir outputs/gpu   # scripts/gpu_full_run.sh calls this
+
+The recipes come from toxiclf.experiments (the plans name models, the registry says how each is trained and where
+its servable checkpoint is). A training step is finished when its run_config.json exists, so a rerun after a
+killed session resumes the unfinished step (the trainer picks up its last checkpoint) and skips the others.
+
+The two plans differ in what a failure means. The CPU queue runs for hours in the background: each step's output
+goes to the one log, and a failure stops the queue (its later steps need the failed one). A GPU call has a hard
+time limit: each step logs to its own file (printed only when it fails), a failed or stopped training is reported
+and the phase goes on to score and pack the others, and no training starts (and one running is stopped) past
+--train-until-s, so that the call still evaluates and packs what it finished.
+"""
+
+import argparse
+import glob
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .experiments import ALL_GPU_PHASES, CPU_PLAN, EXPERIMENTS, GPU_PHASES, SOFT_LABELS_STEP
+
+STOP_GRACE_SECONDS = 20  # a training stopped at the time limit gets SIGINT (it stops as after Ctrl-C), then this
+
+
+def now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class Runner:
+    """Runs steps in order; `failed` lists the ones that failed or were stopped (GPU policy: carry on)."""
+
+    python: str
+    log_dir: Path | None = None  # per-step logs (GPU); None: the step's output goes to ours (CPU)
+    keep_going: bool = False
+    train_until: float | None = None  # time.monotonic() after which no training starts
+    started: float = field(default_factory=time.monotonic)
+    failed: list = field(default_factory=list)
+
+    def step(self, name: str, finished: Path | None, command: list[str], training: bool = False) -> bool:
+        """Run `command` (the step's Python is ours) unless `finished` exists; True when it ran and succeeded."""
+        if finished is not None and finished.exists():
+            print(f"== skip {name}" + ("" if self.log_dir else f" (finished: {finished})"), flush=True)
+            return False
+        limit = None
+        if training and self.train_until is not None:
+            limit = self.train_until - time.monotonic()
+            if limit <= 30:
+                print(f"== skip {name}: past the time limit for trainings (TRAIN_UNTIL_S)", flush=True)
+                return False
+        if not self.log_dir:
+            print(f"== {now()} start {name}", flush=True)
+        t0 = time.monotonic()
+        code = self._run([self.python, *command], name, limit)
+        if code != 0:
+            if self.log_dir:
+                print("".join((self.log_dir / f"{name}.log").read_text().splitlines(keepends=True)[-40:]), end="")
+            print(f"== {name} failed (exit {code})", file=sys.stderr, flush=True)
+            self.failed.append(name)
+            if not self.keep_going:
+                raise SystemExit(code)
+            return False
+        seconds = round(time.monotonic() - t0)
+        if self.log_dir:
+            print(f"== {name}: {seconds} s (phase so far {round(time.monotonic() - self.started)} s)", flush=True)
+        else:
+            print(f"== {now()} done {name} in {seconds} s", flush=True)
+        return True
+
+    def _run(self, command: list[str], name: str, limit: float | None) -> int:
+        log = open(self.log_dir / f"{name}.log", "w") if self.log_dir else None  # noqa: SIM115 - closed below
+        try:
+            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT if log else None)
+            try:
+                return process.wait(timeout=limit)
+            except subprocess.TimeoutExpired:
+                process.send_signal(signal.SIGINT)  # the trainer saves and stops, as after Ctrl-C
+                try:
+                    process.wait(timeout=STOP_GRACE_SECONDS)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+                return 124
+        finally:
+            if log:
+                log.close()
+
+
+def training_command(name: str, run_dir: Path, plan_flags: list[str]) -> list[str]:
+    return [*EXPERIMENTS[name].command(run_dir), *plan_flags]
+
+
+def run_cpu(args) -> int:
+    """Train each model of the CPU plan and score it on the whole test split right after (stop on failure)."""
+    runner = Runner(args.python)
+    done = args.run_dir / "cpu_full_run.done"  # markers of finished evaluations (they leave no file of their own)
+    done.mkdir(parents=True, exist_ok=True)
+    flags = ["--num-train-epochs", "1", "--save-steps", str(args.save_steps), "--max-eval-samples", "2000",
+             "--logging-steps", "50"]  # fmt: skip
+    print(f"== {now()} the CPU plan on {os.cpu_count()} cores: {' '.join(CPU_PLAN)}", flush=True)
+    for name in CPU_PLAN:
+        runner.step(name, args.run_dir / name / "run_config.json", training_command(name, args.run_dir, flags))
+        if name == "teacher":  # its results are committed; the plan retrains it for the students
+            continue
+        checkpoint = EXPERIMENTS[name].checkpoint(args.run_dir)
+        if runner.step(f"evaluation of {name}", done / f"eval-{name}",
+                       ["run_eval.py", "--checkpoints", f"{name}={checkpoint}", "--no-baselines"]):  # fmt: skip
+            (done / f"eval-{name}").touch()
+    print(f"== {now()} all steps finished", flush=True)
+    return 0
+
+
+def run_gpu(args) -> int:
+    """The named phases of the GPU run (see scripts/gpu_full_run.sh); failures are reported, the phase goes on."""
+    logs = args.run_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    until = time.monotonic() + args.train_until_s if args.train_until_s is not None else None
+    runner = Runner(args.python, log_dir=logs, keep_going=True, train_until=until)
+    if args.dry_run:
+        flags = ["--max-train-samples", "64", "--max-eval-samples", "32", "--num-train-epochs", "1",
+                 "--per-device-train-batch-size", "32", "--max-seq-length", "64"]  # fmt: skip
+        # 'balanced' adds at least 50 sentences per term: thousands, to 64 training rows (the last flag wins)
+        identity = ["--identity-augmentation", "32"]
+        soft, evaluation = ["--max-rows", "64", "--max-seq-length", "64"], ["--max-eval-samples", "100"]
+        pack = ["--allow-subset"]
+    else:
+        flags = ["--num-train-epochs", "2", "--per-device-train-batch-size", "128"]
+        identity, soft, evaluation, pack = [], [], [], []
+    soft_labels = args.run_dir / "soft_labels.npz"
+    for phase in args.phases:
+        trains, scores, packs_model = GPU_PHASES[phase]
+        if SOFT_LABELS_STEP in trains and not (args.run_dir / "teacher" / "run_config.json").exists():
+            print(f"{phase} needs the teacher: run the teacher phase first", file=sys.stderr)
+            return 1
+        for name in trains:
+            if name == SOFT_LABELS_STEP:
+                teachers = [str(args.run_dir / "teacher"), str(args.run_dir / "minilm-l6")]
+                runner.step("soft labels", soft_labels, ["-m", "toxiclf.soft_labels", "--teachers", *teachers,
+                            "--output", str(soft_labels), "--batch-size", "256", *soft])  # fmt: skip
+                continue
+            extra = identity if EXPERIMENTS[name].mitigates else []
+            runner.step(name, args.run_dir / name / "run_config.json",
+                        training_command(name, args.run_dir, [*flags, *extra]), training=True)  # fmt: skip
+        checkpoints = [f"{name}={EXPERIMENTS[name].checkpoint(args.run_dir)}" for name in scores
+                       if scored_since_training(name, args.run_dir, args.results_dir) is False]  # fmt: skip
+        if not checkpoints:
+            print("== nothing new to evaluate", flush=True)
+            continue
+        runner.step(f"evaluation-{checkpoints[0].split('=')[0]}", None,
+                    ["run_eval.py", "--checkpoints", *checkpoints, "--no-baselines", "--no-cost",
+                     "--results-dir", str(args.results_dir), *evaluation])  # fmt: skip
+        runner.step("pack", None, [str(Path("scripts") / "gpu_results.py"), "pack", "--results-dir",
+                    str(args.results_dir), "--output", str(args.pack_dir), "--logs",
+                    *sorted(glob.glob(str(logs / "*.log"))), *pack,
+                    *(["--model", packs_model] if packs_model else [])])  # fmt: skip
+    print(f"== {now()} phases {' '.join(args.phases)} done in {round(time.monotonic() - runner.started)} s")
+    if runner.failed:
+        print(f"== failed or stopped: {' '.join(runner.failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def scored_since_training(name: str, run_dir: Path, results_dir: Path) -> bool | None:
+    """None: not trained; False: trained and not scored since (an earlier loan's results, carried in the results
+    folder, belong to other weights); True: scored."""
+    trained = run_dir / name / "run_config.json"
+    if not trained.exists():
+        return None
+    result = results_dir / f"{name}.json"
+    return result.exists() and result.stat().st_mtime > trained.stat().st_mtime
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    plans = parser.add_subparsers(dest="plan", required=True)
+    cpu = plans.add_parser("cpu", help="the CPU queue: train and score each model of experiments.CPU_PLAN")
+    cpu.add_argument("--save-steps", type=int, default=400, help="training steps between checkpoints")
+    gpu = plans.add_parser("gpu", help="phases of the GPU run")
+    gpu.add_argument("phases", nargs="+", choices=[*GPU_PHASES, "all"])
+    gpu.add_argument("--results-dir", type=Path, required=True)
+    gpu.add_argument("--pack-dir", type=Path, required=True)
+    gpu.add_argument("--dry-run", action="store_true", help="64 training rows, 1 epoch: the CPU check of the run")
+    gpu.add_argument("--train-until-s", type=float, help="seconds from now after which no training starts")
+    for sub in (cpu, gpu):
+        sub.add_argument("--run-dir", type=Path, required=True, help="where the models of this run go")
+        sub.add_argument("--python", default=sys.executable, help="the Python that runs each step")
+    args = parser.parse_args(argv)
+    if args.plan == "gpu" and "all" in args.phases:  # all: train, evaluate, ensemble
+        args.phases = [p for phase in args.phases for p in (ALL_GPU_PHASES if phase == "all" else [phase])]
+    return run_cpu(args) if args.plan == "cpu" else run_gpu(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
