@@ -1,4 +1,4 @@
-"""Distil a fine-tuned teacher into a 6-layer student: the teacher's odd or even layers, or another small model.
+"""Distil a fine-tuned teacher into a smaller student: the teacher's odd or even layers, or chosen layers of any model.
 
     accelerate launch run_distill.py --layers odd             # -> outputs/student-odd
     accelerate launch run_distill.py --layers even            # -> outputs/student-even
@@ -7,6 +7,8 @@
     python run_distill.py --student-init odd --soft-labels outputs/soft_labels.npz --output-dir outputs/student-odd-ens
     python run_distill.py --student-init minilm-l6 --soft-labels outputs/soft_labels.npz --alpha-cos 0 \\
         --output-dir outputs/minilm-l6-ens
+    python run_distill.py --student-init model --student-layers 1,3,5 --soft-labels soft_labels/shipped.npz \\
+        --alpha-cos 0 --output-dir outputs/student-3l-135     # a 3-layer student of the shipped model
 
 Run `python run_finetune.py` first: the teacher must be fine-tuned on this task (distilling from an untrained
 classification head teaches the student nothing). With `--soft-labels` the KL term reads the stored logits and no
@@ -36,6 +38,10 @@ def parse_args(argv=None):
         "--student-init", "--layers", dest="student_init",
         help="odd | even (the teacher's layers 1,3,..,11 or 2,4,..,12), minilm-l6, or a model folder",
     )  # fmt: skip
+    parser.add_argument(
+        "--student-layers", type=one_based_layers, metavar="1,3,5",
+        help="keep only these layers (one-based, in this order) of the --student-init model: a smaller student",
+    )  # fmt: skip
     parser.add_argument("--soft-labels", type=Path, help="stored teacher logits (python -m toxiclf.soft_labels)")
     parser.add_argument("--temperature", type=float, default=2.0, help="softmax temperature of the KL term")
     parser.add_argument("--alpha-ce", type=float, default=1, help="relative weight of cross-entropy on the labels")
@@ -50,8 +56,11 @@ def parse_args(argv=None):
     training.check_common_args(parser, args)
     if not args.student_init:
         parser.error("give --layers odd|even, or --student-init odd|even|minilm-l6|PATH")
+    if args.student_layers and args.student_init in TEACHER_LAYERS:
+        parser.error("--student-layers picks layers of a model folder (--student-init PATH); odd / even pick their own")
     if args.output_dir is None:
-        args.output_dir = OUTPUTS_DIR / f"student-{Path(args.student_init).name}"
+        layers = "-l" + "".join(map(str, args.student_layers)) if args.student_layers else ""
+        args.output_dir = OUTPUTS_DIR / f"student-{Path(args.student_init).name}{layers}"
     if args.temperature <= 0:
         parser.error(f"--temperature must be positive, got {args.temperature}")
     weights = (args.alpha_ce, args.alpha_kl, args.alpha_cos)
@@ -63,6 +72,17 @@ def parse_args(argv=None):
     if args.align_layers and args.student_init not in TEACHER_LAYERS:
         parser.error("--align-layers pairs layers copied from the teacher: use it with --student-init odd|even")
     return args
+
+
+def one_based_layers(value: str) -> tuple[int, ...]:
+    """--student-layers: "1,3,5" -> (1, 3, 5); each a positive whole number, none twice."""
+    try:
+        layers = tuple(int(part) for part in value.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected layer numbers like 1,3,5, got {value!r}") from None
+    if min(layers) < 1 or len(set(layers)) != len(layers):
+        raise argparse.ArgumentTypeError(f"layers are one-based and distinct, got {value!r}")
+    return layers
 
 
 def load_teacher(path: str):
@@ -88,6 +108,11 @@ def student_and_teacher(args):
         teacher, tokenizer = load_teacher(args.teacher)
         return build_student(teacher, args.student_init), tokenizer, teacher if needs_teacher else None
     student, tokenizer = load_model_and_tokenizer(args.student_init)
+    if args.student_layers:
+        layers = student.config.num_hidden_layers
+        if max(args.student_layers) > layers:
+            raise SystemExit(f"error: --student-layers {args.student_layers}: {args.student_init} has {layers} layers")
+        student = build_student(student, tuple(i - 1 for i in args.student_layers))
     if not needs_teacher:
         return student, tokenizer, None
     teacher, teacher_tokenizer = load_teacher(args.teacher)
@@ -132,6 +157,8 @@ def main(argv=None):
              "soft_labels": soft_labels.provenance if soft_labels else None}  # fmt: skip
     if args.student_init in TEACHER_LAYERS:
         extra["teacher_layers"] = list(TEACHER_LAYERS[args.student_init])
+    if args.student_layers:
+        extra["student_layers"] = list(args.student_layers)  # one-based layers of --student-init
     metrics = training.train_and_save(trainer, args, data_source=data_source, extra_config=extra)
     logger.info("Validation ROC-AUC %.4f", metrics["eval_roc_auc"])
     return metrics

@@ -74,3 +74,49 @@ def test_training_loads_an_fp16_folder_as_fp32_weights(tmp_path, tokenizer):
     assert {p.dtype for p in model.parameters()} == {torch.float32}
     weight = "bert.embeddings.word_embeddings.weight"
     assert torch.equal(model.state_dict()[weight], saved.state_dict()[weight].float())
+
+
+def test_a_smaller_student_copies_exactly_the_chosen_layers_of_any_model(tmp_path, tokenizer):
+    import run_distill
+
+    init = tmp_path / "six-layer-classifier"
+    make_tiny_bert(num_layers=6, seed=3).save_pretrained(init)
+    tokenizer.save_pretrained(init)
+    args = run_distill.parse_args(["--student-init", str(init), "--student-layers", "4,1", "--soft-labels", "x.npz",
+                                   "--alpha-cos", "0"])  # fmt: skip
+    student, _, teacher = run_distill.student_and_teacher(args)
+    assert teacher is None and student.config.num_hidden_layers == 2 and student.config.distilled_from_layers == [3, 0]
+    source = make_tiny_bert(num_layers=6, seed=3).state_dict()
+    for key, value in student.state_dict().items():
+        if ".encoder.layer." in key:  # student layer 0 is layer 4 (one-based), layer 1 is layer 1
+            index = int(key.split(".encoder.layer.")[1].split(".")[0])
+            key = key.replace(f".layer.{index}.", f".layer.{(3, 0)[index]}.")
+        assert torch.equal(value, source[key]), key
+    assert args.output_dir.name == "student-six-layer-classifier-l41"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [(["--student-init", "odd", "--student-layers", "1,2"], "picks layers of a model folder"),
+     (["--student-init", "x", "--student-layers", "0,2"], "one-based and distinct"),
+     (["--student-init", "x", "--student-layers", "2,2"], "one-based and distinct"),
+     (["--student-init", "x", "--student-layers", "a"], "expected layer numbers like 1,3,5")],
+)  # fmt: skip
+def test_student_layers_are_checked(argv, message, capsys):
+    import run_distill
+
+    with pytest.raises(SystemExit):
+        run_distill.parse_args(argv)
+    assert message in capsys.readouterr().err
+
+
+def test_student_layers_beyond_the_model_are_one_line(tmp_path, tokenizer):
+    import run_distill
+
+    init = tmp_path / "two-layer"
+    make_tiny_bert(num_layers=2).save_pretrained(init)
+    tokenizer.save_pretrained(init)
+    args = run_distill.parse_args(["--student-init", str(init), "--student-layers", "1,3", "--alpha-kl", "0",
+                                   "--alpha-cos", "0"])  # fmt: skip
+    with pytest.raises(SystemExit, match=r"--student-layers \(1, 3\): .*two-layer has 2 layers"):
+        run_distill.student_and_teacher(args)
