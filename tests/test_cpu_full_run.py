@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from toxiclf.experiments import SMALL_PLAN
 from toxiclf.paths import REPO_ROOT
 
 STUB = """#!/usr/bin/env bash
@@ -52,7 +53,7 @@ def test_steps_run_in_order_and_a_rerun_skips_them(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     made = calls(tmp_path)
     trained = [output_of(call) for call in made if "--output-dir" in call]
-    assert trained == ["teacher", "student-even", "lora", "student-odd-ce"]
+    assert trained == ["teacher", "student-even", "lora", "student-odd-ce", *SMALL_PLAN]
     even = next(call for call in made if output_of(call) == "student-even")
     assert "--layers even" in even and "/teacher" in even
     ablation = next(call for call in made if output_of(call) == "student-odd-ce")
@@ -60,14 +61,14 @@ def test_steps_run_in_order_and_a_rerun_skips_them(tmp_path):
     # each model is scored right after it is trained, without the baselines (they are committed)
     scored = [call for call in made if call.startswith("run_eval.py")]
     assert [call.split("--checkpoints ")[1].split()[0].split("=")[0] for call in scored] == [
-        "student-even", "lora", "student-odd-ce"]  # fmt: skip
+        "student-even", "lora", "student-odd-ce", *SMALL_PLAN]  # fmt: skip
     assert all("--no-baselines" in call for call in scored) and scored[1].split()[2].endswith("/lora/merged")
     assert made.index(scored[0]) == made.index(even) + 1
     assert "all steps finished" in result.stdout
     before = len(made)
     again = run_script(tmp_path)
     assert again.returncode == 0 and len(calls(tmp_path)) == before
-    assert again.stdout.count("== skip") == 7  # 4 trainings, 3 evaluations
+    assert again.stdout.count("== skip") == 7 + 2 * len(SMALL_PLAN)  # trainings and evaluations (not the teacher's)
 
 
 def test_a_failed_step_stops_the_run_and_a_rerun_resumes_there(tmp_path):

@@ -94,3 +94,22 @@ def test_distilling_from_stored_labels_runs_without_a_teacher(soft_file, tiny_da
     with pytest.raises(SystemExit, match="was made with --max-seq-length 64, not 128"):
         run_distill.main(["--student-init", str(student), "--soft-labels", str(path), "--alpha-cos", "0",
                           "--dataset", str(tiny_dataset_dir), "--output-dir", str(tmp_path / "other")])  # fmt: skip
+
+
+def test_a_compact_file_covers_the_augmentation_rows_a_student_run_adds(tmp_path, teacher_dir, tiny_dataset_dir):
+    from toxiclf import soft_labels
+
+    path = tmp_path / "compact.npz"
+    soft_labels.main(["--teachers", str(teacher_dir), "--dataset", str(tiny_dataset_dir), "--max-seq-length", "64",
+                      "--identity-augmentation", "12", "--float16", "--output", str(path), "--no-bf16"])  # fmt: skip
+    stored = np.load(path)
+    assert stored["train_ensemble"].dtype == np.float16 and "train_teacher0" not in stored
+    labels = SoftLabels(path)
+    assert labels.provenance["extra_train_rows"] == {"identity_augmentation": 12, "robustness_augmentation": 0}
+    identity_ids = [f"identity-{i}" for i in range(12)]
+    assert labels.logits_for("train", identity_ids).shape == (12, 2)  # the rows a student with the flag adds
+    splits = load_splits(str(tiny_dataset_dir), 42)
+    live = Classifier(teacher_dir, max_length=64).logits(splits["train"]["comment_text"])
+    half = labels.logits_for("train", splits["train"]["id"]).astype(np.float32)
+    np.testing.assert_allclose(torch.softmax(torch.tensor(half), -1), torch.softmax(torch.tensor(live), -1),
+                               atol=2e-3)  # fmt: skip

@@ -36,6 +36,29 @@ class Experiment:
 
 
 SOFT_LABELS = "{run_dir}/soft_labels.npz"  # the ensemble's soft labels (toxiclf.soft_labels), in the run's folder
+# The shipped model's logits on every training row and on the rows its recipe adds (committed: students of it train
+# on any machine without a teacher). Made by: python -m toxiclf.soft_labels --teachers model --identity-augmentation
+# balanced-statements --robustness-augmentation 6000 --float16 --output results/soft_labels/shipped-model.npz
+SHIPPED_SOFT_LABELS = "results/soft_labels/shipped-model.npz"
+SHIPPED_RECIPE = ("--identity-augmentation", "balanced-statements", "--robustness-augmentation", "6000",
+                  "--noise-share", "0.15")  # fmt: skip
+# Layer choices of the smaller students of the shipped model (one-based): alternate, the other alternate, bottom,
+# top at 3 layers.
+SMALL_STUDENT_LAYERS = ("1,3,5", "2,4,6", "1,2,3", "4,5,6")
+
+
+def _small_students():
+    """Each layer choice twice: distilled from the shipped model's stored logits (KD + CE), and CE-only from the same
+    init, rows and steps; both on the shipped model's recipe."""
+    for layers in SMALL_STUDENT_LAYERS:
+        tag = f"student-{len(layers.split(','))}l-{layers.replace(',', '')}"
+        init = ("--student-init", "model", "--student-layers", layers, *SHIPPED_RECIPE)
+        distilled = (*init, "--soft-labels", SHIPPED_SOFT_LABELS, "--alpha-cos", "0")
+        yield Experiment(f"{tag}-kd", "run_distill.py", distilled,
+                         what=f"layers {layers} of the shipped model, distilled from its stored logits")  # fmt: skip
+        yield Experiment(f"{tag}-ce", "run_distill.py", (*init, "--alpha-kl", "0", "--alpha-cos", "0"),
+                         what=f"layers {layers} of the shipped model, labels only")  # fmt: skip
+
 
 EXPERIMENTS = {
     e.name: e
@@ -65,11 +88,14 @@ EXPERIMENTS = {
         Experiment("minilm-l6-debiased-statements", "run_finetune.py",
                    ("--model", "minilm-l6", "--identity-augmentation", "balanced-statements"),
                    mitigates="minilm-l6", what="the same with statements that someone is the term"),
+        *_small_students(),
     )
 }  # fmt: skip
 
 # The CPU queue: what the odd / even / LoRA table still lacks (the other models' results are committed).
 CPU_PLAN = ("teacher", "student-even", "lora", "student-odd-ce")
+# Then the smaller students (issue: where distillation pays), alternate layers first, KD before its CE-only twin.
+SMALL_PLAN = tuple(name for name in EXPERIMENTS if name.startswith("student-3l-"))
 # The GPU run's phases, each sized to end well inside one call: (what it trains, in order; what it then scores,
 # where trained and not scored since; the model it packs, or None for the best small one). "soft labels" is the
 # ensemble's soft-label step (toxiclf.soft_labels), between the models it needs and the students it feeds.

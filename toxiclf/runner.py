@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .experiments import ALL_GPU_PHASES, CPU_PLAN, EXPERIMENTS, GPU_PHASES, SOFT_LABELS_STEP
+from .experiments import ALL_GPU_PHASES, CPU_PLAN, EXPERIMENTS, GPU_PHASES, SMALL_PLAN, SOFT_LABELS_STEP
 
 STOP_GRACE_SECONDS = 20  # a training stopped at the time limit gets SIGINT (it stops as after Ctrl-C), then this
 
@@ -99,14 +99,15 @@ def training_command(name: str, run_dir: Path, plan_flags: list[str]) -> list[st
 
 
 def run_cpu(args) -> int:
-    """Train each model of the CPU plan and score it on the whole test split right after (stop on failure)."""
+    """Train each model of the CPU plans and score it on the whole test split right after (stop on failure)."""
     runner = Runner(args.python)
     done = args.run_dir / "cpu_full_run.done"  # markers of finished evaluations (they leave no file of their own)
     done.mkdir(parents=True, exist_ok=True)
     flags = ["--num-train-epochs", "1", "--save-steps", str(args.save_steps), "--max-eval-samples", "2000",
              "--logging-steps", "50"]  # fmt: skip
-    print(f"== {now()} the CPU plan on {os.cpu_count()} cores: {' '.join(CPU_PLAN)}", flush=True)
-    for name in CPU_PLAN:
+    plan = CPU_PLAN + SMALL_PLAN  # the table's missing rows first, then the smaller students
+    print(f"== {now()} the CPU plan on {os.cpu_count()} cores: {' '.join(plan)}", flush=True)
+    for name in plan:
         runner.step(name, args.run_dir / name / "run_config.json", training_command(name, args.run_dir, flags))
         if name == "teacher":  # its results are committed; the plan retrains it for the students
             continue

@@ -17,6 +17,7 @@ import numpy as np
 
 from .data import DEFAULT_MAX_LENGTH, DEFAULT_SEED, EMBEDDED, ID_COLUMN, TEXT_COLUMN, data_provenance, load_splits
 from .paths import OUTPUTS_DIR, sha256_file
+from .training import cpu_has_native_bf16, identity_augmentation, with_identity_sentences, with_robustness_data
 
 SPLITS = ("train", "validation")
 
@@ -39,18 +40,22 @@ def score_teachers(teachers, texts: list[str], max_length: int, batch_size: int,
 
 
 def write_soft_labels(path: Path, teachers: list[str], splits, provenance: dict, max_length: int, batch_size: int,
-                      bf16: bool = False):  # fmt: skip
+                      bf16: bool = False, float16: bool = False, extra_rows: dict | None = None):  # fmt: skip
+    """Score `splits` with each teacher and store the logits by row id. `float16`: the ensemble alone, in half
+    precision (a file small enough to commit); `extra_rows` records which augmentation rows the train split holds."""
     arrays, record = {}, {"teachers": [], "data": provenance, "max_length": max_length, "bf16": bf16,
-                          "combination": "mean of the teachers' log-probabilities"}  # fmt: skip
+                          "combination": "mean of the teachers' log-probabilities",
+                          "extra_train_rows": extra_rows or {}, "float16": float16}  # fmt: skip
     for teacher in teachers:
         weights = Path(teacher) / "model.safetensors"
         record["teachers"].append({"path": teacher, "sha256": sha256_file(weights) if weights.exists() else None})
     for split in SPLITS:
         per_teacher = score_teachers(teachers, splits[split][TEXT_COLUMN], max_length, batch_size, bf16)
         arrays[f"{split}_ids"] = np.array(splits[split][ID_COLUMN])
-        arrays[f"{split}_ensemble"] = ensemble_logits(per_teacher).astype(np.float32)
-        for i, logits in enumerate(per_teacher):
-            arrays[f"{split}_teacher{i}"] = logits
+        arrays[f"{split}_ensemble"] = ensemble_logits(per_teacher).astype(np.float16 if float16 else np.float32)
+        if not float16:
+            for i, logits in enumerate(per_teacher):
+                arrays[f"{split}_teacher{i}"] = logits
     arrays["provenance"] = np.array(json.dumps(record))
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial.npz")  # a killed run leaves no file that looks finished
@@ -101,6 +106,15 @@ def main(argv=None):
     parser.add_argument("--max-seq-length", type=int, default=DEFAULT_MAX_LENGTH, help="as in training")
     parser.add_argument("--batch-size", type=int, default=64, help="rows per forward pass")
     parser.add_argument("--no-bf16", action="store_true", help="fp32 even where the CPU computes bf16 natively")
+    parser.add_argument("--float16", action="store_true", help="store the ensemble alone in half precision (~1 MB)")
+    parser.add_argument(
+        "--identity-augmentation",
+        type=identity_augmentation,
+        default=0,
+        help="score the identity sentences a student run with this flag adds, too",
+    )
+    parser.add_argument("--robustness-augmentation", type=int, default=0,
+                        help="score the templated sentences a student run with this flag adds, too")  # fmt: skip
     parser.add_argument(
         "--max-rows", type=int,
         help="score the first N rows of each split only (quick runs; a run on other rows is refused)",
@@ -114,11 +128,20 @@ def main(argv=None):
     splits.pop("test")  # soft labels are for training and validation only
     if args.max_rows:
         splits = {split: rows.select(range(min(args.max_rows, len(rows)))) for split, rows in splits.items()}
-    from .training import cpu_has_native_bf16
+    # The rows a student run adds with the same flags (and seed), under the same ids. Disguised spellings
+    # (--noise-share) keep their row's id: the student then learns the teacher's reading of the plain text.
+    if args.identity_augmentation:
+        splits["train"] = with_identity_sentences(splits["train"], args.identity_augmentation, args.seed)
+    if args.robustness_augmentation:
+        splits["train"] = with_robustness_data(splits["train"], args.robustness_augmentation, 0.0, args.seed)
+    extra = {
+        "identity_augmentation": args.identity_augmentation,
+        "robustness_augmentation": args.robustness_augmentation,
+    }
 
     bf16 = not args.no_bf16 and cpu_has_native_bf16()  # a GPU autocasts to bf16 in any case
     record = write_soft_labels(args.output, args.teachers, splits, provenance, args.max_seq_length, args.batch_size,
-                               bf16)  # fmt: skip
+                               bf16, args.float16, extra)  # fmt: skip
     print(f"Wrote {args.output}: {len(args.teachers)} teacher(s), {record['combination']}")
 
 
