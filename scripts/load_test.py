@@ -64,18 +64,7 @@ HEAVY_TEXTS, HEAVY_CHARS = 256, 600  # a maximum-size request: 256 texts, 153,60
 def heavy_worker(port, comments, stop_at, outcomes):
     """Sends maximum-size requests back to back, as a client that wants the model to itself."""
     texts = [(c * 20)[:HEAVY_CHARS] for c in comments[:HEAVY_TEXTS]]
-    body = json.dumps({"texts": texts})
-    while time.time() < stop_at:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        try:
-            connection.request("POST", "/api/v1/classify", body, {"Content-Type": "application/json"})
-            response = connection.getresponse()
-            response.read()
-            outcomes.append(response.status)
-        except (OSError, http.client.HTTPException) as error:
-            outcomes.append(type(error).__name__)
-        finally:
-            connection.close()
+    post_back_to_back(port, json.dumps({"texts": texts}), stop_at, outcomes, wait_when_told=False)
 
 
 EXPLAIN_TEXTS, EXPLAIN_WORDS = 8, 45  # an explanation request near the pass budget: 8 × (45 + 1) = 368 passes
@@ -85,7 +74,11 @@ def explain_worker(port, comments, stop_at, outcomes):
     """Asks for explanations of 8 comments of 45 words back to back, waiting as told after a 503."""
     words = " ".join(comments[:200]).split()
     texts = [" ".join(words[k * EXPLAIN_WORDS : (k + 1) * EXPLAIN_WORDS]) for k in range(EXPLAIN_TEXTS)]
-    body = json.dumps({"texts": texts, "explain": True})
+    post_back_to_back(port, json.dumps({"texts": texts, "explain": True}), stop_at, outcomes, wait_when_told=True)
+
+
+def post_back_to_back(port, body: str, stop_at: float, outcomes: list, wait_when_told: bool) -> None:
+    """POSTs `body` to the API until `stop_at`, a fresh connection each time, recording each status (or error)."""
     while time.time() < stop_at:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         try:
@@ -93,7 +86,7 @@ def explain_worker(port, comments, stop_at, outcomes):
             response = connection.getresponse()
             response.read()
             outcomes.append(response.status)
-            if response.status == 503:
+            if wait_when_told and response.status == 503:
                 time.sleep(float(response.getheader("Retry-After", "1")))
         except (OSError, http.client.HTTPException) as error:
             outcomes.append(type(error).__name__)

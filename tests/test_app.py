@@ -288,31 +288,6 @@ def test_health_and_answers_say_whether_scores_are_calibrated(tmp_path, tiny_cla
     assert calibrated.post("/api/v1/classify", json={"text": "hi"}).get_json()["calibrated"] is True
 
 
-def test_the_model_is_granted_in_arrival_order():
-    import threading
-    import time
-
-    from app.scheduling import PriorityLock
-
-    lock, order = PriorityLock(), []
-    lock.acquire()
-
-    def take(name):
-        with lock:
-            order.append(name)
-
-    threads = [threading.Thread(target=take, args=(name,)) for name in "abcde"]
-    for thread in threads:
-        thread.start()
-        time.sleep(0.05)  # each one queues before the next starts
-    lock.release()
-    for thread in threads:
-        thread.join(timeout=5)
-    assert order == list("abcde")
-    assert lock.acquire(timeout=0.1) and not lock.acquire(timeout=0.05)  # held: a second acquire times out
-    lock.release()
-
-
 def test_scoring_stops_when_the_client_has_gone(app):
     from app.model import ClientGone
 

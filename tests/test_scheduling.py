@@ -32,16 +32,15 @@ class KeywordClassifier:
         return [{"score": 0.5, "label": "non-toxic", "flagged": False} for _ in texts]
 
 
-def test_a_waiting_classification_turn_goes_before_explanation_turns_that_queued_earlier():
-    lock, order = PriorityLock(), []
-    lock.acquire()
+def granted_order(lock: PriorityLock, arrivals: list[tuple[str, int]]) -> list[str]:
+    """The order in which waiters that queue one after the other, while `lock` is held, are granted it."""
+    order = []
 
     def take(name, priority):
         lock.acquire(priority=priority)
         order.append(name)
         lock.release()
 
-    arrivals = [("explain-1", EXPLAIN), ("explain-2", EXPLAIN), ("classify-1", CLASSIFY), ("classify-2", CLASSIFY)]
     threads = [threading.Thread(target=take, args=arrival) for arrival in arrivals]
     for thread in threads:
         thread.start()
@@ -49,27 +48,29 @@ def test_a_waiting_classification_turn_goes_before_explanation_turns_that_queued
     lock.release()
     for thread in threads:
         thread.join(timeout=5)
-    assert order == ["classify-1", "classify-2", "explain-1", "explain-2"]
+    return order
+
+
+def test_the_model_is_granted_in_arrival_order_within_a_priority():
+    lock = PriorityLock()
+    lock.acquire()
+    assert granted_order(lock, [(name, CLASSIFY) for name in "abcde"]) == list("abcde")
+    assert lock.acquire(timeout=0.1) and not lock.acquire(timeout=0.05)  # held: a second acquire times out
+    lock.release()
+
+
+def test_a_waiting_classification_turn_goes_before_explanation_turns_that_queued_earlier():
+    lock = PriorityLock()
+    lock.acquire()
+    arrivals = [("explain-1", EXPLAIN), ("explain-2", EXPLAIN), ("classify-1", CLASSIFY), ("classify-2", CLASSIFY)]
+    assert granted_order(lock, arrivals) == ["classify-1", "classify-2", "explain-1", "explain-2"]
 
 
 def test_explanations_get_a_turn_after_a_run_of_classification_turns():
-    lock, order = PriorityLock(explain_every=2), []
+    lock = PriorityLock(explain_every=2)
     lock.acquire(priority=EXPLAIN)  # no classification turn yet
-
-    def take(name, priority):
-        lock.acquire(priority=priority)
-        order.append(name)
-        lock.release()
-
     arrivals = [("explain-1", EXPLAIN), ("classify-1", CLASSIFY), ("classify-2", CLASSIFY), ("classify-3", CLASSIFY)]
-    threads = [threading.Thread(target=take, args=arrival) for arrival in arrivals]
-    for thread in threads:
-        thread.start()
-        time.sleep(0.05)
-    lock.release()
-    for thread in threads:
-        thread.join(timeout=5)
-    assert order == ["classify-1", "classify-2", "explain-1", "classify-3"]
+    assert granted_order(lock, arrivals) == ["classify-1", "classify-2", "explain-1", "classify-3"]
 
 
 def test_an_explanation_is_cut_into_short_turns_by_passes_and_by_characters():
