@@ -105,10 +105,16 @@ def test_a_compact_file_covers_the_augmentation_rows_a_student_run_adds(tmp_path
     stored = np.load(path)
     assert stored["train_ensemble"].dtype == np.float16 and "train_teacher0" not in stored
     labels = SoftLabels(path)
-    assert labels.provenance["extra_train_rows"] == {"identity_augmentation": 12, "robustness_augmentation": 0}
+    splits = load_splits(str(tiny_dataset_dir), 42)
+    recipe = {"identity_augmentation": 12, "robustness_augmentation": 0, "base_rows": len(splits["train"])}
+    assert labels.provenance["extra_train_rows"] == recipe
+    provenance = data_provenance(str(tiny_dataset_dir), 42, splits)
+    labels.check_matches(provenance, 64, recipe)
+    for other in ({**recipe, "identity_augmentation": 13}, {**recipe, "base_rows": 50}):  # other sentences, same ids
+        with pytest.raises(ValueError, match="was made for other added rows"):
+            labels.check_matches(provenance, 64, other)
     identity_ids = [f"identity-{i}" for i in range(12)]
     assert labels.logits_for("train", identity_ids).shape == (12, 2)  # the rows a student with the flag adds
-    splits = load_splits(str(tiny_dataset_dir), 42)
     live = Classifier(teacher_dir, max_length=64).logits(splits["train"]["comment_text"])
     half = labels.logits_for("train", splits["train"]["id"]).astype(np.float32)
     np.testing.assert_allclose(torch.softmax(torch.tensor(half), -1), torch.softmax(torch.tensor(live), -1),

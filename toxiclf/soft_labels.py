@@ -79,7 +79,9 @@ class SoftLabels:
             raise ValueError(f"{path} is not a soft-label file ({type(error).__name__}: {error})") from None
         self.path = path
 
-    def check_matches(self, data_source: dict, max_length: int) -> None:
+    def check_matches(self, data_source: dict, max_length: int, extra_rows: dict | None = None) -> None:
+        """A ValueError unless the file was made for this data, length and (where it records them) these added
+        rows: an identity or templated sentence is known by its number, which names another sentence elsewhere."""
         stored = self.provenance["data"]
         for key in ("dataset", "seed", "split_sizes", "sha256"):
             if stored.get(key) != data_source.get(key):
@@ -88,6 +90,11 @@ class SoftLabels:
         if self.provenance["max_length"] != max_length:
             made_with = self.provenance["max_length"]
             raise ValueError(f"{self.path} was made with --max-seq-length {made_with}, not {max_length}")
+        recorded = self.provenance.get("extra_train_rows")
+        if recorded and "base_rows" not in recorded:  # the first such files: made on the whole training split
+            recorded = {**recorded, "base_rows": stored["split_sizes"]["train"]}
+        if recorded and extra_rows is not None and any(recorded.get(k) != v for k, v in extra_rows.items()):
+            raise ValueError(f"{self.path} was made for other added rows ({recorded}, this run: {extra_rows})")
 
     def logits_for(self, split: str, ids: list[str]) -> np.ndarray:
         table = self.by_split[split]
@@ -128,6 +135,7 @@ def main(argv=None):
     splits.pop("test")  # soft labels are for training and validation only
     if args.max_rows:
         splits = {split: rows.select(range(min(args.max_rows, len(rows)))) for split, rows in splits.items()}
+    base_rows = len(splits["train"])
     # The rows a student run adds with the same flags (and seed), under the same ids. Disguised spellings
     # (--noise-share) keep their row's id: the student then learns the teacher's reading of the plain text.
     if args.identity_augmentation:
@@ -137,6 +145,7 @@ def main(argv=None):
     extra = {
         "identity_augmentation": args.identity_augmentation,
         "robustness_augmentation": args.robustness_augmentation,
+        "base_rows": base_rows,  # the added sentences depend on the rows they were balanced against
     }
 
     bf16 = not args.no_bf16 and cpu_has_native_bf16()  # a GPU autocasts to bf16 in any case

@@ -155,6 +155,9 @@ def load_training_data(args, tokenizer, soft_labels=None):
     for split, limit in (("train", args.max_train_samples), ("validation", args.max_eval_samples)):
         if limit:
             splits[split] = splits[split].select(range(min(limit, len(splits[split]))))
+    extra_rows = {"identity_augmentation": args.identity_augmentation,  # what soft labels must have been made for
+                  "robustness_augmentation": args.robustness_augmentation,
+                  "base_rows": len(splits["train"])}  # fmt: skip
     if args.identity_augmentation:
         splits["train"] = with_identity_sentences(splits["train"], args.identity_augmentation, args.seed)
     if args.robustness_augmentation or args.noise_share:
@@ -166,7 +169,7 @@ def load_training_data(args, tokenizer, soft_labels=None):
         splits["train"] = with_davidson_tweets(splits["train"], args.davidson, count, args.seed)
     if soft_labels is not None:
         try:
-            soft_labels.check_matches(provenance, args.max_seq_length)
+            soft_labels.check_matches(provenance, args.max_seq_length, extra_rows)
             stored = soft_labels.logits_for("train", splits["train"][ID_COLUMN])
         except ValueError as error:
             raise SystemExit(f"error: {error}") from None
