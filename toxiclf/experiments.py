@@ -100,11 +100,11 @@ SMALL_PLAN = tuple(name for name in EXPERIMENTS if name.startswith("student-3l-"
 # where trained and not scored since; the model it packs, or None for the best small one). "soft labels" is the
 # ensemble's soft-label step (toxiclf.soft_labels), between the models it needs and the students it feeds.
 SOFT_LABELS_STEP = "soft labels"
-_TABLE = ("teacher", "student-odd", "student-even", "student-odd-ce", "lora")
+SEED_TABLE = ("teacher", "student-odd", "student-even", "student-odd-ce", "lora")  # the seed's question's models
 GPU_PHASES = {
     "teacher": (("teacher",), (), None),
-    "train": (_TABLE, (), None),
-    "evaluate": (("minilm-l6",), (*_TABLE, "minilm-l6"), None),
+    "train": (SEED_TABLE, (), None),
+    "evaluate": (("minilm-l6",), (*SEED_TABLE, "minilm-l6"), None),
     "ensemble": (("minilm-l6", SOFT_LABELS_STEP, "minilm-l6-ens", "student-odd-ens"),
                  ("teacher", "minilm-l6", "minilm-l6-ens", "student-odd-ens"), None),
     "debias": (("minilm-l6-debiased",), ("minilm-l6-debiased",), "minilm-l6-debiased"),
