@@ -140,6 +140,10 @@ def test_bench_measures_every_backend_in_one_run(pipeline_outputs, tiny_dataset_
     assert served["batch_dependence_max_abs"] < 1e-6  # a text's score never depends on its batch
     assert bench["variants"][2]["spearman_vs_fp32"] == pytest.approx(1.0, abs=1e-6)
     assert bench["variants"][1]["decisions_flipped_vs_fp32"] == 0 and "spearman_vs_fp32" not in bench["variants"][0]
+    gemm = bench["gemm"]  # the roofline: this machine's GEMM rates and each variant's share of them
+    assert gemm["peak_used"]["int8"] > 0 and gemm["peak_used"]["fp32"] > 0
+    assert all(v["achieved_gmacs_per_s"] > 0 and v["efficiency_vs_gemm"] > 0 for v in bench["variants"])
+    assert bench["machine"]["cpu_vector_flags"] is not None
 
 
 def test_a_calibrated_model_gets_a_before_and_after_report(pipeline_outputs, tiny_dataset_dir, tmp_path):
