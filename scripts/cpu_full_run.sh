@@ -8,8 +8,8 @@
 # the even student, LoRA and the odd CE-only ablation) is run by `python -m toxiclf.runner cpu`: each model is
 # scored on the whole test split right after training (run_eval.py: its results file, its test scores and the
 # paired comparisons). Training checkpoints every SAVE_STEPS steps; rerunning the script (after a reboot, a killed
-# session) resumes the unfinished step from its last checkpoint and skips finished ones. The models whose results
-# are committed (the odd student, MiniLM-L6, the ensemble students) are not trained again.
+# session) resumes the unfinished step from its last checkpoint and skips finished ones. A model whose results are
+# committed (results/NAME.json) is not trained again, and the teacher only when a model still to train copies it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-outputs}
@@ -31,4 +31,4 @@ flock -n 9 || { echo "Another cpu_full_run.sh is running (lock $OUT/cpu_full_run
 export TQDM_DISABLE=1  # the log gets one progress line per logging step instead of progress bars
 # The runner is the project's own Python; PY, the Python of each step, may be another.
 exec "${RUNNER_PY:-.venv/bin/python}" -m toxiclf.runner cpu --run-dir "$OUT" --python "${PY:-.venv/bin/python}" \
-  --save-steps "${SAVE_STEPS:-400}"
+  --save-steps "${SAVE_STEPS:-400}" --results-dir "${RESULTS_DIR:-results}"

@@ -31,8 +31,9 @@ def run_script(tmp_path, **env):
     stub = tmp_path / "python-stub"
     stub.write_text(STUB)
     stub.chmod(0o755)
+    (tmp_path / "results").mkdir(exist_ok=True)
     environment = {**os.environ, "PY": str(stub), "OUT": str(tmp_path / "out"), "CALLS": str(tmp_path / "calls"),
-                   **env}  # fmt: skip
+                   "RESULTS_DIR": str(tmp_path / "results"), **env}  # fmt: skip
     script = REPO_ROOT / "scripts" / "cpu_full_run.sh"
     # --next-step runs in the foreground, as the background runner does after each step.
     return subprocess.run(["bash", str(script), "--next-step"], cwd=REPO_ROOT, env=environment,
@@ -68,7 +69,8 @@ def test_steps_run_in_order_and_a_rerun_skips_them(tmp_path):
     before = len(made)
     again = run_script(tmp_path)
     assert again.returncode == 0 and len(calls(tmp_path)) == before
-    assert again.stdout.count("== skip") == 7 + 2 * len(SMALL_PLAN)  # trainings and evaluations (not the teacher's)
+    # each model's training and evaluation; the teacher is not even looked at: no model left to train copies it
+    assert again.stdout.count("== skip") == 2 * (3 + len(SMALL_PLAN)) and "teacher" not in again.stdout
 
 
 def test_a_failed_step_stops_the_run_and_a_rerun_resumes_there(tmp_path):
@@ -119,3 +121,13 @@ def test_a_round_whose_best_model_is_shipped_refreshes_only_audit_and_tables(tmp
     assert any("--report-only" in call for call in made) and any("--refresh-card" in call for call in made)
     refreshed = any("--bench" in call for call in made) and any("load_test.py" in call for call in made)
     assert refreshed is not completed_before  # a round stopped half-way is completed, not skipped
+
+
+def test_models_whose_results_are_committed_are_not_trained_again_nor_the_teacher_without_need(tmp_path):
+    (tmp_path / "results").mkdir()
+    for name in ("student-even", "student-odd-ce", *SMALL_PLAN):
+        (tmp_path / "results" / f"{name}.json").write_text("{}")
+    result = run_script(tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert [output_of(call) for call in calls(tmp_path) if "--output-dir" in call] == ["lora"]  # no teacher needed
+    assert "skip student-even (scored: " in result.stdout

@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .experiments import ALL_GPU_PHASES, CPU_PLAN, EXPERIMENTS, GPU_PHASES, SMALL_PLAN, SOFT_LABELS_STEP
+from .paths import RESULTS_DIR
 
 STOP_GRACE_SECONDS = 20  # a training stopped at the time limit gets SIGINT (it stops as after Ctrl-C), then this
 
@@ -106,11 +107,22 @@ def run_cpu(args) -> int:
     flags = ["--num-train-epochs", "1", "--save-steps", str(args.save_steps), "--max-eval-samples", "2000",
              "--logging-steps", "50"]  # fmt: skip
     plan = CPU_PLAN + SMALL_PLAN  # the table's missing rows first, then the smaller students
-    print(f"== {now()} the CPU plan on {os.cpu_count()} cores: {' '.join(plan)}", flush=True)
+
+    def trained(name: str) -> bool:
+        return (args.run_dir / name / "run_config.json").exists()
+
+    # A model whose results are committed is not trained again on a new machine (its weights are not kept), unless
+    # this run trained it already (then it is scored); the teacher only where a model still to train copies it.
+    todo = [n for n in plan if n != "teacher" and (trained(n) or not (args.results_dir / f"{n}.json").exists())]
+    print(f"== {now()} the CPU plan on {os.cpu_count()} cores: {' '.join(todo) or 'nothing left'}", flush=True)
     for name in plan:
+        if name != "teacher" and name not in todo:
+            print(f"== skip {name} (scored: {args.results_dir / name}.json)", flush=True)
+    if any(EXPERIMENTS[n].needs_teacher and not trained(n) for n in todo):
+        runner.step("teacher", args.run_dir / "teacher" / "run_config.json",
+                    training_command("teacher", args.run_dir, flags))  # fmt: skip
+    for name in todo:
         runner.step(name, args.run_dir / name / "run_config.json", training_command(name, args.run_dir, flags))
-        if name == "teacher":  # its results are committed; the plan retrains it for the students
-            continue
         checkpoint = EXPERIMENTS[name].checkpoint(args.run_dir)
         if runner.step(f"evaluation of {name}", done / f"eval-{name}",
                        ["run_eval.py", "--checkpoints", f"{name}={checkpoint}", "--no-baselines"]):  # fmt: skip
@@ -184,6 +196,7 @@ def main(argv=None) -> int:
     plans = parser.add_subparsers(dest="plan", required=True)
     cpu = plans.add_parser("cpu", help="the CPU queue: train and score each model of experiments.CPU_PLAN")
     cpu.add_argument("--save-steps", type=int, default=400, help="training steps between checkpoints")
+    cpu.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="where committed results are")
     gpu = plans.add_parser("gpu", help="phases of the GPU run")
     gpu.add_argument("phases", nargs="+", choices=[*GPU_PHASES, "all"])
     gpu.add_argument("--results-dir", type=Path, required=True)
