@@ -122,28 +122,45 @@ def test_bad_checkpoint_argument_is_one_clear_error(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_bench_measures_every_backend_in_one_run(pipeline_outputs, tiny_dataset_dir, tmp_path):
+def test_bench_measures_every_backend_in_one_run(pipeline_outputs, tiny_dataset_dir, tmp_path, monkeypatch):
+    from toxiclf import bench as bench_module
+
+    tiny_size_reference = {"hidden_size": 48, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 96}
+    monkeypatch.setattr(bench_module, "SIZE_REFERENCE_CONFIG", tiny_size_reference)  # BERT-base's shape is slow
     out, _ = pipeline_outputs
     run_eval.main(["--bench", "--dataset", str(tiny_dataset_dir), "--results-dir", str(tmp_path),
                    "--teacher", str(out / "teacher"), "--student", str(out / "student-odd"),
                    "--threads", "1"])  # fmt: skip
     bench = json.loads((tmp_path / "inference_bench.json").read_text())
-    variants = [v["variant"] for v in bench["variants"]]
-    assert variants == ["teacher, PyTorch fp32", "student, PyTorch fp32", "student, ONNX Runtime fp32",
-                        "student, ONNX Runtime int8, one text per pass (served)",
-                        "student, ONNX Runtime int8, batched (batch-dependent)"]  # fmt: skip
+    rows = {v["variant"]: v for v in bench["variants"]}
+    assert list(rows) == ["teacher, PyTorch fp32", "student, PyTorch fp32", "student, ONNX Runtime fp32",
+                          "student, ONNX Runtime int8, one text per pass (served)",
+                          "student, ONNX Runtime int8, one 2-thread pass at a time",
+                          "student, ONNX Runtime int8, batched (batch-dependent)",
+                          "BERT-base size (speed only), PyTorch fp32", "BERT-base size (speed only), ONNX Runtime int8",
+                          "TF-IDF + logistic regression (scikit-learn)"]  # fmt: skip
     assert bench["variants"][0]["throughput_vs_reference"] == 1.0 and bench["threads"] == 1
-    torch_auc, onnx_auc = bench["variants"][1]["roc_auc"], bench["variants"][2]["roc_auc"]
+    torch_auc, onnx_auc = rows["student, PyTorch fp32"]["roc_auc"], rows["student, ONNX Runtime fp32"]["roc_auc"]
     assert onnx_auc == pytest.approx(torch_auc, abs=1e-6)  # fp32 ONNX is the same network
     assert all(v["latency_ms_batch1_median"] > 0 for v in bench["variants"])
-    served = bench["variants"][3]
+    served, before = rows[bench_module.SERVED], rows[bench_module.BEFORE]
     assert served["batch_dependence_max_abs"] < 1e-6  # a text's score never depends on its batch
-    assert bench["variants"][2]["spearman_vs_fp32"] == pytest.approx(1.0, abs=1e-6)
-    assert bench["variants"][1]["decisions_flipped_vs_fp32"] == 0 and "spearman_vs_fp32" not in bench["variants"][0]
+    assert served["roc_auc"] == before["roc_auc"]  # side-by-side passes: the same scores, sooner
+    assert rows["student, ONNX Runtime fp32"]["spearman_vs_fp32"] == pytest.approx(1.0, abs=1e-6)
+    assert rows["student, PyTorch fp32"]["decisions_flipped_vs_fp32"] == 0
+    assert "spearman_vs_fp32" not in rows["teacher, PyTorch fp32"]
+    size_reference = rows["BERT-base size (speed only), PyTorch fp32"]
+    assert "roc_auc" not in size_reference and str(tiny_size_reference) in size_reference["checkpoint"]
+    assert 0.5 <= rows["TF-IDF + logistic regression (scikit-learn)"]["roc_auc"] <= 1.0
+    ratio = bench["served_vs"]["BERT-base size (speed only), PyTorch fp32"]["throughput_ratio"]
+    assert ratio == round(served["throughput_comments_per_s_batch32"]
+                          / size_reference["throughput_comments_per_s_batch32"], 2)  # fmt: skip
     gemm = bench["gemm"]  # the roofline: this machine's GEMM rates and each variant's share of them
     assert gemm["peak_used"]["int8"] > 0 and gemm["peak_used"]["fp32"] > 0
-    assert all(v["achieved_gmacs_per_s"] > 0 and v["efficiency_vs_gemm"] > 0 for v in bench["variants"])
+    networks = [v for v in bench["variants"] if v["backend"] != "scikit-learn"]
+    assert all(v["achieved_gmacs_per_s"] > 0 and v["efficiency_vs_gemm"] > 0 for v in networks)
     assert bench["machine"]["cpu_vector_flags"] is not None
+    assert "BERT-base size" in bench_module.bench_markdown(bench)
 
 
 def test_a_calibrated_model_gets_a_before_and_after_report(pipeline_outputs, tiny_dataset_dir, tmp_path):

@@ -119,6 +119,18 @@ def test_served_int8_scores_do_not_depend_on_the_batch(tiny_classifier_dir):
     np.testing.assert_allclose(served.scores(texts + texts[:2], batch_size=3)[:4], alone, rtol=0, atol=1e-6)
 
 
+def test_parallel_one_text_passes_give_each_text_its_own_score_in_input_order(tiny_classifier_dir):
+    texts = [f"comment {i} " + "you idiot " * (i % 7) + "thanks for the source " * (i % 3) for i in range(23)]
+    one_at_a_time = OnnxClassifier(tiny_classifier_dir, threads=2, parallel_passes=1)
+    alone = np.array([one_at_a_time.scores([text])[0] for text in texts])
+    for callers in (2, 3):
+        side_by_side = OnnxClassifier(tiny_classifier_dir, threads=2, parallel_passes=callers)
+        # the single-text pass (all threads) and the one-thread passes side by side: the same arithmetic
+        np.testing.assert_array_equal(side_by_side.scores(texts, batch_size=8), alone)
+        assert side_by_side._passes is not None  # the list went through the side-by-side passes
+    assert one_at_a_time._passes is None
+
+
 def test_a_failed_export_leaves_no_partial_folder(tmp_path, tiny_classifier_dir, monkeypatch):
     import shutil
 

@@ -1,6 +1,13 @@
-"""Inference benchmark: every backend measured in one run on the same machine and the same comments."""
+"""Inference benchmark: every backend measured in one run on the same machine and the same comments.
+
+Beside the project's own models it times two references of what users run instead: a network of Detoxify's size
+(BERT-base: 12 layers of width 768, built from its configuration with random weights, so for speed only) in
+PyTorch fp32 and in its own best CPU form (ONNX Runtime int8), and the TF-IDF baseline.
+"""
 
 import platform
+import tempfile
+from pathlib import Path
 
 import numpy as np
 from scipy.stats import spearmanr
@@ -10,40 +17,64 @@ from .classifier import load_classifier
 from .evaluation import measure_cost
 from .provenance import device_info
 
+SIZE_REFERENCE = "bert-base"
+# BERT-base's shape (Detoxify's "original" model); tests swap in a smaller one.
+SIZE_REFERENCE_CONFIG = {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12,
+                         "intermediate_size": 3072}  # fmt: skip
 # (name, which checkpoint, backend, options): the rows of the benchmark table, the reference first.
 VARIANTS = (
     ("teacher, PyTorch fp32", "teacher", "torch", {}),
     ("student, PyTorch fp32", "student", "torch", {}),
     ("student, ONNX Runtime fp32", "student", "onnx-fp32", {}),
     ("student, ONNX Runtime int8, one text per pass (served)", "student", "onnx-int8", {}),
+    # the served path before lists were scored by one-thread passes side by side
+    ("student, ONNX Runtime int8, one 2-thread pass at a time", "student", "onnx-int8", {"parallel_passes": 1}),
     ("student, ONNX Runtime int8, batched (batch-dependent)", "student", "onnx-int8", {"per_text": False}),
+    ("BERT-base size (speed only), PyTorch fp32", SIZE_REFERENCE, "torch", {}),
+    ("BERT-base size (speed only), ONNX Runtime int8", SIZE_REFERENCE, "onnx-int8", {}),
 )
+SERVED, BEFORE = VARIANTS[3][0], VARIANTS[4][0]
+TFIDF_VARIANT = "TF-IDF + logistic regression (scikit-learn)"
 FIDELITY_REFERENCE = "student, PyTorch fp32"
 BATCH_PROBE_TEXTS = 256
 
 
-def run_benchmark(checkpoints: dict, texts: list[str], labels, threads: int, batch_size: int = 32) -> dict:
-    """Latency, throughput and ROC-AUC of each variant; ratios against the first (the PyTorch teacher)."""
+def run_benchmark(checkpoints: dict, texts: list[str], labels, threads: int, batch_size: int = 32,
+                  tfidf=None) -> dict:  # fmt: skip
+    """Latency, throughput and ROC-AUC of each variant; ratios against the first (the PyTorch teacher). A
+    BERT-base-sized network is built for its rows (speed only); `tfidf`, a fitted TfidfBaseline, adds its row."""
     import torch
 
     torch.set_num_threads(threads)
     rows, student_scores = [], {}
-    for name, which, backend, options in VARIANTS:
-        if which not in checkpoints:
-            continue
-        extra = {"threads": threads, **options} if backend.startswith("onnx") else {"device": "cpu"}
-        classifier = load_classifier(checkpoints[which], backend, need_threshold=False, batch_size=batch_size, **extra)
-        cost = measure_cost(classifier.scores, texts)
-        scores = classifier.scores(texts, batch_size)
-        if which == "student":  # decisions at the stored threshold; 0.5 for a folder that stores none (a checkpoint)
-            student_scores[name] = (scores, 0.5 if classifier.threshold is None else classifier.threshold)
-        rows.append({"variant": name, "checkpoint": str(checkpoints[which]), "backend": backend,
-                     "roc_auc": float(roc_auc_score(labels, scores)), **cost,
-                     "batch_dependence_max_abs": batch_dependence(classifier, texts[:BATCH_PROBE_TEXTS])})  # fmt: skip
+    with tempfile.TemporaryDirectory() as scratch:
+        checkpoints = {**checkpoints, SIZE_REFERENCE: size_reference(Path(scratch), checkpoints["student"])}
+        for name, which, backend, options in VARIANTS:
+            if which not in checkpoints:
+                continue
+            extra = {"threads": threads, **options} if backend.startswith("onnx") else {"device": "cpu"}
+            classifier = load_classifier(checkpoints[which], backend, need_threshold=False, batch_size=batch_size,
+                                         **extra)  # fmt: skip
+            row = {"variant": name, "checkpoint": str(checkpoints[which]), "backend": backend,
+                   **measure_cost(classifier.scores, texts)}  # fmt: skip
+            if which != SIZE_REFERENCE:  # random weights: its scores mean nothing
+                scores = classifier.scores(texts, batch_size)
+                if which == "student":  # decisions at the stored threshold; 0.5 for a folder without one
+                    student_scores[name] = (scores, 0.5 if classifier.threshold is None else classifier.threshold)
+                dependence = batch_dependence(classifier, texts[:BATCH_PROBE_TEXTS])
+                row.update(roc_auc=float(roc_auc_score(labels, scores)), batch_dependence_max_abs=dependence)
+            rows.append({"model": which, **row})
+        gemm = roofline(rows, checkpoints, texts, threads)
+        checkpoints[SIZE_REFERENCE] = f"built from BERT-base's configuration ({SIZE_REFERENCE_CONFIG})"
     for row in rows:
         if row["variant"] in student_scores and FIDELITY_REFERENCE in student_scores:
             row.update(fidelity(*student_scores[row["variant"]], *student_scores[FIDELITY_REFERENCE]))
-    gemm = roofline(rows, checkpoints, texts, threads)
+        if row["model"] == SIZE_REFERENCE:
+            row["checkpoint"] = checkpoints[SIZE_REFERENCE]
+    if tfidf is not None:
+        rows.append({"variant": TFIDF_VARIANT, "model": "tfidf-logreg", "checkpoint": None, "backend": "scikit-learn",
+                     **measure_cost(tfidf.scores, texts),
+                     "roc_auc": float(roc_auc_score(labels, tfidf.scores(texts)))})  # fmt: skip
     reference = rows[0]
     for row in rows:
         row["throughput_vs_reference"] = round(
@@ -59,7 +90,41 @@ def run_benchmark(checkpoints: dict, texts: list[str], labels, threads: int, bat
         "roc_auc_rows": len(texts),
         "gemm": gemm,
         "variants": rows,
+        "served_vs": served_ratios(rows),
     }
+
+
+def served_ratios(rows: list[dict]) -> dict:
+    """The served path's comments/s and batch-1 p95 against the other rows measured in this run."""
+    by_name = {row["variant"]: row for row in rows}
+    served = by_name.get(SERVED)
+    if served is None:
+        return {}
+    rate = served["throughput_comments_per_s_batch32"]
+    return {
+        name: {"throughput_ratio": round(rate / row["throughput_comments_per_s_batch32"], 2),
+               "p95_ratio": round(served["latency_ms_batch1_p95"] / row["latency_ms_batch1_p95"], 2)}
+        for name, row in by_name.items() if name != SERVED
+    }  # fmt: skip
+
+
+def size_reference(folder: Path, student: Path) -> Path:
+    """A BERT-base-sized classifier with random weights (seeded) and the student's tokenizer (the same 30,522-word
+    uncased vocabulary as BERT-base): the speed of a model of Detoxify's size, nothing about its quality."""
+    import json
+    import shutil
+
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification
+
+    student_config = json.loads((student / "config.json").read_text())
+    config = BertConfig(vocab_size=student_config["vocab_size"], num_labels=2, **SIZE_REFERENCE_CONFIG)
+    torch.manual_seed(0)
+    BertForSequenceClassification(config).save_pretrained(folder)
+    for name in ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
+        if (student / name).exists():
+            shutil.copy(student / name, folder / name)
+    return folder
 
 
 def roofline(rows: list[dict], checkpoints: dict, texts: list[str], threads: int) -> dict:
@@ -83,8 +148,9 @@ def roofline(rows: list[dict], checkpoints: dict, texts: list[str], threads: int
     peak = {kind: rates[f"{kind}_gmacs_per_s_512x{config['hidden_size']}x{config['intermediate_size']}"]
             for kind in ("int8", "fp32")}  # fmt: skip
     for row in rows:
-        which = "teacher" if row["variant"].startswith("teacher") else "student"
-        macs = per_model[which][2]
+        if row["model"] not in per_model:
+            continue
+        macs = per_model[row["model"]][2]
         achieved = row["throughput_comments_per_s_batch32"] * macs / 1e9
         kind = "int8" if row["backend"] == "onnx-int8" else "fp32"
         row.update(gmacs_per_comment=round(macs / 1e9, 3), achieved_gmacs_per_s=round(achieved, 1),
@@ -120,9 +186,10 @@ def bench_markdown(bench: dict) -> str:
         flipped = str(r["decisions_flipped_vs_fp32"]) if "decisions_flipped_vs_fp32" in r else "–"
         dependence = f"{r['batch_dependence_max_abs']:.1e}" if "batch_dependence_max_abs" in r else "–"
         roof = f"{r['achieved_gmacs_per_s']:.1f} ({r['efficiency_vs_gemm']:.0%})" if "efficiency_vs_gemm" in r else "–"
+        auc = f"{r['roc_auc']:.4f}" if "roc_auc" in r else "– (random weights)"
         lines.append(
             f"| {r['variant']} | {r['latency_ms_batch1_median']:.1f} / {r['latency_ms_batch1_p95']:.1f} | "
-            f"{r['throughput_comments_per_s_batch32']:.0f} | {r['throughput_vs_reference']:.2f} | {r['roc_auc']:.4f} | "
+            f"{r['throughput_comments_per_s_batch32']:.0f} | {r['throughput_vs_reference']:.2f} | {auc} | "
             f"{spearman} | {flipped} | {dependence} | {roof} |"
         )
     gemm = bench.get("gemm")
@@ -131,6 +198,11 @@ def bench_markdown(bench: dict) -> str:
         lines.append(f"\nGEMM rates of this machine (ONNX Runtime, 512 rows × the feed-forward shape): int8 "
                      f"{peak['int8']:.1f} GMAC/s, fp32 {peak['fp32']:.1f} GMAC/s; a comment's multiply-accumulates "
                      f"are counted at its token length (median {gemm['tokens_median']}).")  # fmt: skip
+    served = bench.get("served_vs", {})
+    if served:
+        lines.append("\nThe served path against the other rows of this run: "
+                     + "; ".join(f"{ratios['throughput_ratio']:.2f}× the comments/s of {name} (p95 ×"
+                                 f"{ratios['p95_ratio']:.2f})" for name, ratios in served.items()) + ".")  # fmt: skip
     lines.append(
         f"\n{bench['threads']} threads on {bench['machine']['cpu']}; "
         f"ROC-AUC on {bench['roc_auc_rows']:,} test comments; "
