@@ -63,7 +63,7 @@ class ServedModel:
         return self.classifying.run(self._slices(texts), self.classifier.predict, client_gone)
 
     def _slices(self, texts: list[str]) -> list[list[str]]:
-        return [texts[start : start + self.slice_texts] for start in range(0, len(texts), self.slice_texts)]
+        return cut_into_turns(texts, self.slice_texts)
 
     def predict_and_explain(self, texts: list[str], max_words: int, client_gone=lambda: False) -> list[dict]:
         """`predict`'s results with each text's `spans`; the whole request holds a place in the explanation lane,
@@ -82,28 +82,28 @@ class ServedModel:
     def _explained(self, texts: list[str], max_words: int, client_gone) -> list[list[dict]]:
         plans = [occlusion_variants(text, max_words) for text in texts]
         variants = [variant for _, text_variants in plans for variant in text_variants]
-        scores = self.explaining.turns(self._turns(variants), self.classifier.scores, client_gone)
+        scores = self.explaining.turns(self._explain_turns(variants), self.classifier.scores, client_gone)
         explained, first = [], 0
         for text, (spans, text_variants) in zip(texts, plans, strict=True):
             explained.append(contributions(text, spans, scores[first : first + len(text_variants)]))
             first += len(text_variants)
         return explained
 
-    def _turns(self, variants: list[str]) -> list[list[str]]:
-        """Consecutive variants cut into turns of at most `explain_slice_passes` passes and, past the first variant,
-        `explain_slice_chars` characters (tokenizing dominates a long text's pass)."""
-        turns, chars = [], 0
-        for variant in variants:
-            if (
-                not turns
-                or len(turns[-1]) == self.explain_slice_passes
-                or chars + len(variant) > self.explain_slice_chars
-            ):
-                turns.append([])
-                chars = 0
-            turns[-1].append(variant)
-            chars += len(variant)
-        return turns
+    def _explain_turns(self, variants: list[str]) -> list[list[str]]:
+        return cut_into_turns(variants, self.explain_slice_passes, self.explain_slice_chars)
+
+
+def cut_into_turns(texts: list[str], max_texts: int, max_chars: float = float("inf")) -> list[list[str]]:
+    """Consecutive texts cut into turns of at most `max_texts` texts (one model pass each) and, past a turn's first
+    text, `max_chars` characters (tokenizing dominates a long text's pass)."""
+    turns, chars = [], 0
+    for text in texts:
+        if not turns or len(turns[-1]) == max_texts or chars + len(text) > max_chars:
+            turns.append([])
+            chars = 0
+        turns[-1].append(text)
+        chars += len(text)
+    return turns
 
 
 def recorded_test_metrics(model_dir: Path, backend: str, results_dir: Path = RESULTS_DIR) -> dict | None:

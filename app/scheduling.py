@@ -20,7 +20,7 @@ class Busy(Exception):
 
     def __init__(self, message: str, retry_after: int = 1):
         super().__init__(message)
-        self.retry_after = retry_after
+        self.message, self.retry_after = message, retry_after
 
 
 class ClientGone(Exception):

@@ -63,8 +63,7 @@ def page_explanation(model, text: str) -> dict:
         check_explainable([text], max_passes)
         spans = model.explain([text], max_passes)[0]
     except (InvalidInput, Busy) as error:
-        message = error.message if isinstance(error, InvalidInput) else str(error)
-        return {"explain_note": "No explanation: " + message + "."}
+        return {"explain_note": f"No explanation: {error.message}."}
     return {"segments": highlighted_segments(text, spans)}
 
 

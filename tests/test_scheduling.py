@@ -75,9 +75,9 @@ def test_explanations_get_a_turn_after_a_run_of_classification_turns():
 
 def test_an_explanation_is_cut_into_short_turns_by_passes_and_by_characters():
     model = ServedModel(KeywordClassifier(), name="fake", explain_slice_passes=8, explain_slice_chars=4_000)
-    assert [len(turn) for turn in model._turns(["short text"] * 20)] == [8, 8, 4]
-    assert [len(turn) for turn in model._turns(["x" * 1_500] * 5)] == [2, 2, 1]  # 3,000 characters a turn
-    assert [len(turn) for turn in model._turns(["x" * 9_000] * 2)] == [1, 1]  # a long text: one pass a turn
+    assert [len(turn) for turn in model._explain_turns(["short text"] * 20)] == [8, 8, 4]
+    assert [len(turn) for turn in model._explain_turns(["x" * 1_500] * 5)] == [2, 2, 1]  # 3,000 characters a turn
+    assert [len(turn) for turn in model._explain_turns(["x" * 9_000] * 2)] == [1, 1]  # a long text: one pass a turn
 
 
 def test_a_classification_arriving_mid_explanation_is_served_at_the_next_turn():

@@ -81,3 +81,22 @@ def test_the_app_and_the_cli_refuse_a_folder_without_threshold_in_one_line(model
     message = str(refused.value.code)
     assert message.startswith("error: ") and "threshold.json is missing" in message and "\n" not in message
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_weight_digests_are_remembered_only_for_files_unchanged_since(tmp_path):
+    import hashlib
+    import os
+    import time
+
+    from toxiclf.paths import sha256_file
+
+    weights = tmp_path / "model.safetensors"
+    weights.write_bytes(b"a" * 64)
+    assert sha256_file(weights) == hashlib.sha256(b"a" * 64).hexdigest()
+    weights.write_bytes(b"b" * 64)  # same size, within the same second: read again, never the remembered digest
+    assert sha256_file(weights) == hashlib.sha256(b"b" * 64).hexdigest()
+    settled = time.time() - 60
+    os.utime(weights, (settled, settled))
+    assert sha256_file(weights) == hashlib.sha256(b"b" * 64).hexdigest()  # remembered from here on
+    weights.write_bytes(b"c" * 64)  # a later change moves the time: read again
+    assert sha256_file(weights) == hashlib.sha256(b"c" * 64).hexdigest()

@@ -112,6 +112,32 @@ GPU_PHASES = {
                           "minilm-l6-debiased-statements"),
 }  # fmt: skip
 ALL_GPU_PHASES = ("train", "evaluate", "ensemble")  # `all`
+
+
+@dataclass(frozen=True)
+class PlanFlags:
+    """What a plan adds to the commands of its steps (each model's own flags come from its Experiment)."""
+
+    training: tuple[str, ...]
+    mitigating: tuple[str, ...] = ()  # training a model that mitigates bias
+    soft_labels: tuple[str, ...] = ()
+    evaluation: tuple[str, ...] = ()
+    pack: tuple[str, ...] = ()
+
+
+# One CPU epoch, the validation subset the checkpoints are judged on, checkpoints every --save-steps (the runner's).
+CPU_FLAGS = PlanFlags(training=("--num-train-epochs", "1", "--max-eval-samples", "2000", "--logging-steps", "50"))
+GPU_FLAGS = PlanFlags(training=("--num-train-epochs", "2", "--per-device-train-batch-size", "128"))
+# The GPU run's dry run on a CPU: the same steps on 64 rows. 'balanced' identity augmentation adds at least 50
+# sentences per term, thousands to 64 training rows: a fixed count instead (the last flag wins).
+GPU_DRY_RUN_FLAGS = PlanFlags(
+    training=("--max-train-samples", "64", "--max-eval-samples", "32", "--num-train-epochs", "1",
+              "--per-device-train-batch-size", "32", "--max-seq-length", "64"),
+    mitigating=("--identity-augmentation", "32"),
+    soft_labels=("--max-rows", "64", "--max-seq-length", "64"),
+    evaluation=("--max-eval-samples", "100"),
+    pack=("--allow-subset",),
+)  # fmt: skip
 SMALL_MODELS = tuple(name for name, e in EXPERIMENTS.items() if e.small)
 # Two mitigations of one model are weighed in this order, the second against whichever holds the place then.
 MITIGATIONS = {name: e.mitigates for name, e in EXPERIMENTS.items() if e.mitigates}

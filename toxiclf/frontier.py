@@ -43,9 +43,10 @@ def comments_per_second(score, texts: list[str], repeats: int = 3) -> float:
     return statistics.median(rates)
 
 
-def recorded_quality(name: str, path: Path | None, results_dir: Path) -> dict:
-    """Test ROC-AUC and PR-AUC that run_eval.py recorded for `name` (for a folder: measured on its weights)."""
-    for result in load_results(results_dir):
+def recorded_quality(name: str, path: Path | None, results: list[dict], results_dir: Path) -> dict:
+    """Test ROC-AUC and PR-AUC that run_eval.py recorded for `name` (for a folder: measured on its weights), found
+    in `results` (read from `results_dir`)."""
+    for result in results:
         if result.get("model") != name:
             continue
         if path is not None and not measured_on(result, path):
@@ -60,16 +61,17 @@ def recorded_quality(name: str, path: Path | None, results_dir: Path) -> dict:
 def measure(checkpoints: dict[str, Path], texts: list[str], threads: int, results_dir: Path, tfidf=None) -> list:
     from .classifier import load_classifier
 
-    rows = []
+    rows, results = [], load_results(results_dir)
     for name, path in checkpoints.items():
         classifier = load_classifier(path, "onnx-int8", need_threshold=False, threads=threads)
         config = json.loads((Path(path) / "config.json").read_text())
+        quality = recorded_quality(name, Path(path), results, results_dir)
         rows.append({"model": name, "path": shown_path(path), "layers": config.get("num_hidden_layers"),
-                     "parameters": classifier.num_parameters, **recorded_quality(name, Path(path), results_dir),
+                     "parameters": classifier.num_parameters, **quality,
                      "comments_per_s": round(comments_per_second(classifier.scores, texts), 1)})  # fmt: skip
     if tfidf is not None:
         rows.append({"model": TFIDF, "path": None, "layers": None, "parameters": tfidf.num_parameters,
-                     **recorded_quality(TFIDF, None, results_dir),
+                     **recorded_quality(TFIDF, None, results, results_dir),
                      "comments_per_s": round(comments_per_second(tfidf.scores, texts), 1)})  # fmt: skip
     best = on_frontier({row["model"]: (row["roc_auc"], row["comments_per_s"]) for row in rows})
     for row in rows:

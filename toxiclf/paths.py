@@ -1,8 +1,10 @@
 """Where things live: the repository, the user cache for converted models, the training outputs."""
 
+import functools
 import hashlib
 import importlib.util
 import os
+import time
 from pathlib import Path
 
 import platformdirs
@@ -44,6 +46,17 @@ def shown_path(path: Path) -> str:
 
 
 def sha256_file(path: Path) -> str:
+    """The file's sha256, remembered for as long as its size and modification time stay the same (a model load
+    asks for its weights' digest several times: ONNX cache, canaries, recorded results). A file changed in the last
+    two seconds is always read: a change within the file system's timestamp tick would keep its old time."""
+    stat = os.stat(path)
+    if time.time_ns() - stat.st_mtime_ns < 2_000_000_000:
+        return _sha256.__wrapped__(path, stat.st_size, stat.st_mtime_ns)
+    return _sha256(os.path.realpath(path), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=256)
+def _sha256(path: str, size: int, mtime_ns: int) -> str:
     with open(path, "rb") as f:
         return hashlib.file_digest(f, "sha256").hexdigest()
 

@@ -25,7 +25,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .experiments import ALL_GPU_PHASES, CPU_PLAN, EXPERIMENTS, GPU_PHASES, SMALL_PLAN, SOFT_LABELS_STEP
+from .experiments import (
+    ALL_GPU_PHASES,
+    CPU_FLAGS,
+    CPU_PLAN,
+    EXPERIMENTS,
+    GPU_DRY_RUN_FLAGS,
+    GPU_FLAGS,
+    GPU_PHASES,
+    SMALL_PLAN,
+    SOFT_LABELS_STEP,
+)
 from .paths import RESULTS_DIR
 
 STOP_GRACE_SECONDS = 20  # a training stopped at the time limit gets SIGINT (it stops as after Ctrl-C), then this
@@ -104,8 +114,7 @@ def run_cpu(args) -> int:
     runner = Runner(args.python)
     done = args.run_dir / "cpu_full_run.done"  # markers of finished evaluations (they leave no file of their own)
     done.mkdir(parents=True, exist_ok=True)
-    flags = ["--num-train-epochs", "1", "--save-steps", str(args.save_steps), "--max-eval-samples", "2000",
-             "--logging-steps", "50"]  # fmt: skip
+    flags = [*CPU_FLAGS.training, "--save-steps", str(args.save_steps)]
     plan = CPU_PLAN + SMALL_PLAN  # the table's missing rows first, then the smaller students
 
     def trained(name: str) -> bool:
@@ -137,16 +146,7 @@ def run_gpu(args) -> int:
     logs.mkdir(parents=True, exist_ok=True)
     until = time.monotonic() + args.train_until_s if args.train_until_s is not None else None
     runner = Runner(args.python, log_dir=logs, keep_going=True, train_until=until)
-    if args.dry_run:
-        flags = ["--max-train-samples", "64", "--max-eval-samples", "32", "--num-train-epochs", "1",
-                 "--per-device-train-batch-size", "32", "--max-seq-length", "64"]  # fmt: skip
-        # 'balanced' adds at least 50 sentences per term: thousands, to 64 training rows (the last flag wins)
-        identity = ["--identity-augmentation", "32"]
-        soft, evaluation = ["--max-rows", "64", "--max-seq-length", "64"], ["--max-eval-samples", "100"]
-        pack = ["--allow-subset"]
-    else:
-        flags = ["--num-train-epochs", "2", "--per-device-train-batch-size", "128"]
-        identity, soft, evaluation, pack = [], [], [], []
+    plan = GPU_DRY_RUN_FLAGS if args.dry_run else GPU_FLAGS
     soft_labels = args.run_dir / "soft_labels.npz"
     for phase in args.phases:
         trains, scores, packs_model = GPU_PHASES[phase]
@@ -157,11 +157,11 @@ def run_gpu(args) -> int:
             if name == SOFT_LABELS_STEP:
                 teachers = [str(args.run_dir / "teacher"), str(args.run_dir / "minilm-l6")]
                 runner.step("soft labels", soft_labels, ["-m", "toxiclf.soft_labels", "--teachers", *teachers,
-                            "--output", str(soft_labels), "--batch-size", "256", *soft])  # fmt: skip
+                            "--output", str(soft_labels), "--batch-size", "256", *plan.soft_labels])  # fmt: skip
                 continue
-            extra = identity if EXPERIMENTS[name].mitigates else []
+            extra = plan.mitigating if EXPERIMENTS[name].mitigates else ()
             runner.step(name, args.run_dir / name / "run_config.json",
-                        training_command(name, args.run_dir, [*flags, *extra]), training=True)  # fmt: skip
+                        training_command(name, args.run_dir, [*plan.training, *extra]), training=True)  # fmt: skip
         checkpoints = [f"{name}={EXPERIMENTS[name].checkpoint(args.run_dir)}" for name in scores
                        if scored_since_training(name, args.run_dir, args.results_dir) is False]  # fmt: skip
         if not checkpoints:
@@ -169,10 +169,10 @@ def run_gpu(args) -> int:
             continue
         runner.step(f"evaluation-{checkpoints[0].split('=')[0]}", None,
                     ["run_eval.py", "--checkpoints", *checkpoints, "--no-baselines", "--no-cost",
-                     "--results-dir", str(args.results_dir), *evaluation])  # fmt: skip
+                     "--results-dir", str(args.results_dir), *plan.evaluation])  # fmt: skip
         runner.step("pack", None, [str(Path("scripts") / "gpu_results.py"), "pack", "--results-dir",
                     str(args.results_dir), "--output", str(args.pack_dir), "--logs",
-                    *sorted(glob.glob(str(logs / "*.log"))), *pack,
+                    *sorted(glob.glob(str(logs / "*.log"))), *plan.pack,
                     *(["--model", packs_model] if packs_model else [])])  # fmt: skip
     print(f"== {now()} phases {' '.join(args.phases)} done in {round(time.monotonic() - runner.started)} s")
     if runner.failed:
