@@ -356,3 +356,27 @@ def test_the_card_names_a_weight_averaged_model_s_base_by_its_weights(tmp_path, 
     card = model_card(output, None)
     assert "Fine-tuned further from the model shipped before it (weights sha256 `abababababab…`), then averaged" in card
     assert "0.3 × that model + 0.7 × the fine-tuned one" in card and "from `model`" not in card
+
+
+def test_the_card_says_why_this_model_and_not_the_project_s_contenders(tmp_path, checkpoint, tiny_dataset_dir):
+    from toxiclf.model_card import model_card
+
+    output = tmp_path / "model"
+    ship_model.ship(checkpoint, results_for(tmp_path, checkpoint, tiny_dataset_dir), output, backends=("torch",))
+    served = json.loads((output / "threshold.json").read_text())["thresholds"]["torch"]["validation_roc_auc"]
+    results = tmp_path / "results"
+    results.mkdir()
+
+    def scored(name, validation, test):
+        result = {"model": name, "train_rows": 111216, "train_epochs": 1.0, "cost": {"parameters": 29_150_000},
+                  "metrics": {"validation_roc_auc": validation, "threshold_validation": {"roc_auc": test}}}  # fmt: skip
+        (results / f"{name}.json").write_text(json.dumps(result))
+
+    assert "Not compared yet" in model_card(output, None, results)
+    scored("student-odd", served - 0.01, 0.97)
+    scored("lora", served - 0.02, 0.96)
+    card = model_card(output, None, results)
+    assert "| student-odd | 29.1 M | 111,216 × 1.0 |" in card and "| 0.9700 |" in card
+    assert "above every contender's" in card
+    scored("student-even", served + 0.001, 0.99)  # a contender that beats it on validation is named
+    assert "below student-even: it is served for its size and robustness" in model_card(output, None, results)

@@ -53,6 +53,40 @@ def _functional_section(results_dir: Path | None, model_dir: Path) -> str:
     )
 
 
+def _choice_section(results_dir: Path | None, thresholds: dict, layers: int) -> str:
+    """The project's own contenders (odd, even, CE-only, LoRA, teacher, MiniLM-L6) beside this model: why it is the
+    one served. Every number is read from the contenders' results files."""
+    from .experiments import SEED_TABLE
+
+    names = (*SEED_TABLE, "minilm-l6")
+    found = {name: json.loads((results_dir / f"{name}.json").read_text())
+             for name in names if results_dir and (results_dir / f"{name}.json").exists()}  # fmt: skip
+    served_validation = thresholds["thresholds"].get("torch", {}).get("validation_roc_auc")
+    if not found or served_validation is None:
+        return "Not compared yet (`python run_eval.py` on the contenders of `toxiclf.experiments.SEED_TABLE`)."
+    rows = "\n".join(
+        f"| {name} | {(r.get('cost') or {}).get('parameters', 0) / 1e6:.1f} M | {r['train_rows']:,} × "
+        f"{r.get('train_epochs') or '?'} | "
+        f"{r['metrics']['validation_roc_auc']:.4f} | {r['metrics']['threshold_validation']['roc_auc']:.4f} |"
+        for name, r in found.items()
+    )
+    better = [name for name, r in found.items() if r["metrics"]["validation_roc_auc"] > served_validation]
+    verdict = (
+        f"This folder's validation ROC-AUC (torch) is **{served_validation:.4f}**, "
+        + (f"below {', '.join(better)}: it is served for its size and robustness, not for that number."
+           if better else "above every contender's, at " f"{layers} layers.")
+    )  # fmt: skip
+    return f"""The project's own experiment (the odd / even / LoRA table: `results/summary.md`), each model scored by
+`run_eval.py` on the same validation and test splits:
+
+| model | parameters | train rows × epochs | validation ROC-AUC | test ROC-AUC |
+|---|---:|---|---:|---:|
+{rows}
+
+{verdict} Only 6-layer models are candidates for serving (`toxiclf.experiments.SMALL_MODELS`): the
+12-layer ones (the teacher, LoRA) cost about twice as much per comment on a CPU (`results/inference_bench.json`)."""
+
+
 def _test_section(result: dict | None, thresholds: dict) -> str:
     if result is None:
         return ("Not measured yet: `python run_eval.py --checkpoints shipped=model --backend onnx-int8 --no-baselines`,"
@@ -184,6 +218,9 @@ Chosen per serving backend on the {thresholds.get("chosen_on", "validation split
 
 ## Test metrics
 {_test_section(result, thresholds)}
+
+## Why this model
+{_choice_section(results_dir, thresholds, config.get("num_hidden_layers"))}
 
 ## Calibration
 {_calibration_section(results_dir)}
