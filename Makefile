@@ -17,12 +17,13 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# Two workers (pytest-xdist) on a 2-core machine: the suite is mostly processes starting and small models.
 test: install
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadgroup
 
 # The unit tests alone: no end-to-end runs, no browser, no embedded data or teacher (the edit-test loop).
 test-fast: install
-	$(PY) -m pytest -q -m "not slow and not browser and not embedded"
+	$(PY) -m pytest -q -n auto -m "not slow and not browser and not embedded"
 
 serve: install
 	$(PY) -m app.serve

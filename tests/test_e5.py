@@ -76,3 +76,28 @@ def test_conversion_matches_the_packages_c_engine(converted, tmp_path):
         # not 1.0: the engine also quantizes activations to int8
         assert cosine >= 0.999, (sentence, cosine)
     engine.close()
+
+
+def test_processes_starting_at_once_convert_the_teacher_once(tmp_path, monkeypatch):
+    import threading
+    import time
+
+    from toxiclf import e5
+
+    conversions = []
+
+    def slow_convert(source, output):
+        conversions.append(output)
+        time.sleep(0.3)  # long enough for the others to arrive while it converts
+        output.mkdir()
+        (output / e5.MARKER_FILE).write_text(e5._marker(e5.MODEL_SHA256, e5.MODEL_FILE))
+
+    monkeypatch.setattr(e5, "convert", slow_convert)
+    monkeypatch.setattr(e5, "package_model_path", lambda: tmp_path / "model.e5s1")
+    folders = []
+    starters = [threading.Thread(target=lambda: folders.append(e5.prepare_e5_small(tmp_path / "e5"))) for _ in range(4)]
+    for starter in starters:
+        starter.start()
+    for starter in starters:
+        starter.join()
+    assert conversions == [tmp_path / "e5"] and folders == [tmp_path / "e5"] * 4

@@ -274,12 +274,22 @@ def convert(source: Path, output: Path, expected_sha256: str = MODEL_SHA256) -> 
 
 def prepare_e5_small(output: Path | None = None) -> Path:
     """The converted teacher folder, converting it on first use."""
+    from filelock import FileLock
+
     output = output or cache_dir() / "e5-small-enpt"
     marker = output / MARKER_FILE
-    if not marker.exists() or marker.read_text() != _marker(MODEL_SHA256, MODEL_FILE):
-        output.parent.mkdir(parents=True, exist_ok=True)
-        convert(package_model_path(), output)
+    if converted(marker):
+        return output
+    output.parent.mkdir(parents=True, exist_ok=True)
+    # Processes starting at once (parallel tests, several servers) convert once: the others wait, then find it.
+    with FileLock(str(output) + ".lock"):
+        if not converted(marker):
+            convert(package_model_path(), output)
     return output
+
+
+def converted(marker: Path) -> bool:
+    return marker.exists() and marker.read_text() == _marker(MODEL_SHA256, MODEL_FILE)
 
 
 def main(argv=None):
