@@ -32,3 +32,25 @@ def test_the_table_shows_each_method_as_recorded_and_odd_minus_the_others(tmp_pa
     assert "| student-odd − lora | +0.0024 [+0.0017, +0.0031] | +0.0040 [-0.0010, +0.0090] (not established) |" in table
     assert "| student-odd − student-even | not scored yet | |" in table
     assert plot_methods(tmp_path).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_verdict_is_written_from_the_comparisons_and_explains_the_seed_s_even_accuracy(tmp_path):
+    even = result("student-even", 0.9853, 0.9669)
+    even["metrics"]["threshold_validation"]["confusion_matrix"] = [[880, 20], [13, 87]]  # 10 % toxic
+    (tmp_path / "student-even.json").write_text(json.dumps(even))
+    comparisons = [
+        {"model": "student-even", "against": "student-odd",
+         "roc_auc": {"difference": 0.0, "ci95": [-0.0007, 0.0006], "established": False},
+         "pr_auc": {"difference": 0.0004, "ci95": [-0.0018, 0.0028], "established": False}},
+        {"model": "student-odd-ce", "against": "student-odd",
+         "roc_auc": {"difference": -0.0010, "ci95": [-0.0016, -0.0004], "established": True},
+         "pr_auc": {"difference": 0.003, "ci95": [0.001, 0.005], "established": True}},
+    ]  # fmt: skip
+    (tmp_path / "comparisons.json").write_text(json.dumps({"comparisons": comparisons}))
+    verdict = methods_markdown(tmp_path).split("**What the table says**")[1]
+    assert "Odd − the even student: ROC-AUC ties (+0.0000 [-0.0006, +0.0007], not established)" in verdict
+    assert "Odd − the CE-only odd student: ROC-AUC favours the odd student (+0.0010 [+0.0004, +0.0016]); " in verdict
+    assert "PR-AUC favours the CE-only odd student (-0.0030 [-0.0050, -0.0010])" in verdict
+    assert "LoRA is not scored yet." in verdict
+    assert "about the share of toxic comments (10.0% of this test split)" in verdict
+    assert "Ours scores 96.69%: the failure is not reproduced." in verdict
