@@ -131,3 +131,23 @@ def test_models_whose_results_are_committed_are_not_trained_again_nor_the_teache
     assert result.returncode == 0, result.stdout + result.stderr
     assert [output_of(call) for call in calls(tmp_path) if "--output-dir" in call] == ["lora"]  # no teacher needed
     assert "skip student-even (scored: " in result.stdout
+
+
+def test_a_model_counts_as_scored_only_by_results_of_the_weights_it_holds(tmp_path):
+    import json
+
+    from toxiclf.paths import sha256_file
+    from toxiclf.runner import scored_since_training
+
+    run_dir, results = tmp_path / "run", tmp_path / "results"
+    results.mkdir()
+    assert scored_since_training("student-even", run_dir, results) is None  # not trained
+    model = run_dir / "student-even"
+    model.mkdir(parents=True)
+    (model / "model.safetensors").write_bytes(b"weights of this training")
+    (model / "run_config.json").write_text("{}")
+    assert scored_since_training("student-even", run_dir, results) is False  # trained, never scored
+    (results / "student-even.json").write_text(json.dumps({"model_sha256": "0" * 64}))  # an earlier loan's
+    assert scored_since_training("student-even", run_dir, results) is False
+    (results / "student-even.json").write_text(json.dumps({"model_sha256": sha256_file(model / "model.safetensors")}))
+    assert scored_since_training("student-even", run_dir, results) is True

@@ -65,6 +65,7 @@ def test_ships_with_a_threshold_per_backend_and_keeps_the_checkpoint(tmp_path, c
         ({"path": "outputs/student-even"}, "results are for"),
         ({"backend": "onnx-int8"}, "onnx-int8 backend"),
         ({"metrics": {"flags": ["degenerate"]}}, "flagged"),
+        ({"model_sha256": "0" * 64}, "measured on other weights"),  # the folder was trained again since
     ],
 )
 def test_refuses_results_that_do_not_belong(tmp_path, checkpoint, tiny_dataset_dir, changes, message):

@@ -16,6 +16,7 @@ and the phase goes on to score and pack the others, and no training starts (and 
 
 import argparse
 import glob
+import json
 import os
 import signal
 import subprocess
@@ -37,6 +38,7 @@ from .experiments import (
     SOFT_LABELS_STEP,
 )
 from .paths import RESULTS_DIR
+from .results_files import measured_on
 
 STOP_GRACE_SECONDS = 20  # a training stopped at the time limit gets SIGINT (it stops as after Ctrl-C), then this
 
@@ -183,12 +185,15 @@ def run_gpu(args) -> int:
 
 def scored_since_training(name: str, run_dir: Path, results_dir: Path) -> bool | None:
     """None: not trained; False: trained and not scored since (an earlier loan's results, carried in the results
-    folder, belong to other weights); True: scored."""
-    trained = run_dir / name / "run_config.json"
-    if not trained.exists():
+    folder, belong to other weights); True: its results were measured on the weights it holds now."""
+    if not (run_dir / name / "run_config.json").exists():
         return None
-    result = results_dir / f"{name}.json"
-    return result.exists() and result.stat().st_mtime > trained.stat().st_mtime
+    path = results_dir / f"{name}.json"
+    try:
+        result = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    return measured_on(result, EXPERIMENTS[name].checkpoint(run_dir))
 
 
 def main(argv=None) -> int:

@@ -46,6 +46,8 @@ def check_results_belong(result: dict, checkpoint: Path, data_source: dict) -> N
     recorded = result.get("path")
     if not recorded or (REPO_ROOT / recorded).resolve() != checkpoint.resolve():
         raise ShipError(f"the results are for {recorded!r}, not for {checkpoint}")
+    if result.get("model_sha256") and not measured_on(result, checkpoint):  # older results name no weights
+        raise ShipError(f"the results were measured on other weights than {checkpoint / 'model.safetensors'} now holds")
     if result.get("backend", "torch") != "torch":
         raise ShipError(f"the results were measured with the {result['backend']} backend; ship from PyTorch results")
     measured = result["provenance"]["data"]
