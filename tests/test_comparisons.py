@@ -44,6 +44,24 @@ def test_scores_of_other_test_rows_are_never_compared(tmp_path):
     assert json.loads((tmp_path / "comparisons.json").read_text()) == result
 
 
+def test_a_kd_student_is_compared_with_its_ce_only_twin_and_both_with_the_shipped_model(tmp_path):
+    labels, good, weak = synthetic()
+    rows = ids_checksum(range(len(labels)))
+    for name, scores in (
+        ("student-3l-135-kd", good),
+        ("student-3l-135-ce", weak),
+        ("shipped", good),
+        ("student-3l-246-kd", weak),
+    ):  # its twin is not scored: no pair
+        save_scores(tmp_path, name, scores, rows)
+    compared = write_comparisons(tmp_path, labels, rows, resamples=100)["comparisons"]
+    pairs = {(c["model"], c["against"]): c for c in compared}
+    assert set(pairs) == {("student-3l-135-kd", "student-3l-135-ce"), ("student-3l-135-kd", "shipped"),
+                          ("student-3l-135-ce", "shipped"), ("student-3l-246-kd", "shipped")}  # fmt: skip
+    kd_minus_ce = pairs[("student-3l-135-kd", "student-3l-135-ce")]["roc_auc"]
+    assert kd_minus_ce["difference"] > 0 and kd_minus_ce["established"]
+
+
 def test_run_eval_compares_every_model_with_the_references(pipeline_outputs, tiny_dataset_dir, tmp_path):
     out, _ = pipeline_outputs
     run_eval.main(["--dataset", str(tiny_dataset_dir), "--results-dir", str(tmp_path), "--no-cost",

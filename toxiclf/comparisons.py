@@ -15,6 +15,7 @@ import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from .bootstrap import SortedScores, both_classes, resample_counts
+from .experiments import STUDENT_PAIRS
 
 SCORES_SUBDIR = "scores"
 COMPARISONS_FILE = "comparisons.json"
@@ -64,16 +65,22 @@ def paired_bootstrap(labels, scores_a, scores_b, resamples: int = 1000, seed: in
 
 
 def write_comparisons(results_dir: Path, labels, test_ids_sha256: str, resamples: int = 1000, seed: int = 0):
-    """Every scored model against each reference that was scored on the same rows -> results/comparisons.json."""
+    """Every scored model against each reference, and the smaller students' pairs (experiments.STUDENT_PAIRS), where
+    both were scored on the same rows -> results/comparisons.json."""
     scores = load_scores(results_dir, test_ids_sha256)
+    # (the majority baseline's constant score has no ranking to compare)
+    pairs = [
+        (name, reference)
+        for reference in REFERENCES
+        if reference in scores
+        for name in sorted(scores)
+        if name != reference and name != "majority"
+    ]
+    pairs += [pair for pair in STUDENT_PAIRS if pair[0] in scores and pair[1] in scores]
     comparisons = []
-    for reference in REFERENCES:
-        if reference not in scores:
-            continue
-        for name in sorted(scores):
-            if name != reference and name != "majority":  # a constant score has no ranking to compare
-                compared = paired_bootstrap(labels, scores[name], scores[reference], resamples, seed)
-                comparisons.append({"model": name, "against": reference, **compared})
+    for name, reference in pairs:
+        compared = paired_bootstrap(labels, scores[name], scores[reference], resamples, seed)
+        comparisons.append({"model": name, "against": reference, **compared})
     result = {"test_ids_sha256": test_ids_sha256, "rows": len(labels), "resamples": resamples, "seed": seed,
               "comparisons": comparisons}  # fmt: skip
     Path(results_dir, COMPARISONS_FILE).write_text(json.dumps(result, indent=2) + "\n")

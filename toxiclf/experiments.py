@@ -92,6 +92,16 @@ EXPERIMENTS = {
     )
 }  # fmt: skip
 
+# Paired comparisons beyond the references (toxiclf.comparisons): each KD student against its CE-only twin (what
+# distillation adds at the same init, rows and steps), and each smaller student against the model it was cut from.
+SHIPPED = "shipped"  # run_eval.py's name for the shipped model folder
+STUDENT_PAIRS = tuple(
+    pair
+    for name in EXPERIMENTS
+    if name.startswith("student-3l-") and name.endswith("-kd")
+    for pair in ((name, name.removesuffix("-kd") + "-ce"), (name, SHIPPED), (name.removesuffix("-kd") + "-ce", SHIPPED))
+)
+
 # The CPU queue: what the odd / even / LoRA table still lacks (the other models' results are committed).
 CPU_PLAN = ("teacher", "student-even", "lora", "student-odd-ce")
 # Then the smaller students (issue: where distillation pays), alternate layers first, KD before its CE-only twin.
