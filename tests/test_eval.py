@@ -151,7 +151,12 @@ def test_bench_measures_every_backend_in_one_run(pipeline_outputs, tiny_dataset_
     assert "spearman_vs_fp32" not in rows["teacher, PyTorch fp32"]
     size_reference = rows["BERT-base size (speed only), PyTorch fp32"]
     assert "roc_auc" not in size_reference and str(tiny_size_reference) in size_reference["checkpoint"]
-    assert 0.5 <= rows["TF-IDF + logistic regression (scikit-learn)"]["roc_auc"] <= 1.0
+    tfidf = rows["TF-IDF + logistic regression (scikit-learn)"]  # speed only, fitted on a subset
+    assert (
+        "roc_auc" not in tfidf
+        and tfidf["checkpoint"].startswith("fitted on ")
+        and tfidf["throughput_comments_per_s_batch32"] > 0
+    )
     ratio = bench["served_vs"]["BERT-base size (speed only), PyTorch fp32"]["throughput_ratio"]
     assert ratio == round(served["throughput_comments_per_s_batch32"]
                           / size_reference["throughput_comments_per_s_batch32"], 2)  # fmt: skip
