@@ -27,3 +27,15 @@ def test_the_gemm_graph_multiplies_and_its_rate_is_measured(int8):
     expected = a.astype(kind) @ numpy_helper.to_array(weights).astype(kind)
     np.testing.assert_allclose(session.run(None, {"a": a})[0], expected, rtol=1e-5)
     assert gemm_rate(16, 32, 64, int8, threads=1, seconds=0.05) > 0
+
+
+def test_a_comment_is_counted_at_its_own_token_length_not_its_batch_s(tiny_classifier_dir):
+    import json
+
+    from toxiclf.bench import token_lengths
+
+    config = json.loads((tiny_classifier_dir / "config.json").read_text())
+    short, long = "thanks", "thanks for the source on the bridge page it helps a lot " * 4
+    lengths = token_lengths(tiny_classifier_dir, config, [short, long])
+    assert lengths == [token_lengths(tiny_classifier_dir, config, [text])[0] for text in (short, long)]
+    assert lengths[0] < lengths[1] <= 128  # the short one is not padded to the long one's length
