@@ -134,7 +134,10 @@ def load_served_model(model_dir: Path | None, backend: str = "auto", batch_size:
     problem = broken_model_file(model_dir)
     if problem is None:
         try:
-            classifier = load_classifier_for_serving(model_dir, backend=backend, batch_size=batch_size)
+            # One pass at a time: the server already takes model turns one after another for all its clients, and
+            # side-by-side passes inside a turn took CPU from the threads answering the others (mixed load test).
+            classifier = load_classifier_for_serving(model_dir, backend=backend, batch_size=batch_size,
+                                                     parallel_passes=1)  # fmt: skip
         except Exception as error:  # noqa: BLE001 - the server starts and answers 503 with the reason
             problem = f"{model_dir} cannot be loaded: {type(error).__name__}: {first_line(error)}"
     if problem:

@@ -53,6 +53,8 @@ def test_serving_picks_onnx_int8_on_cpu_and_falls_back_to_torch(model_dir, monke
 
     monkeypatch.setattr("toxiclf.classifier.OnnxClassifier", broken)
     assert load_classifier_for_serving(model_dir).backend == "torch"
+    assert load_classifier_for_serving(model_dir, parallel_passes=1).backend == "torch"  # an ONNX-only setting
+    assert load_classifier_for_serving(model_dir, "torch", parallel_passes=1).backend == "torch"
     with pytest.raises(ValueError, match="unknown backend"):
         load_classifier_for_serving(model_dir, backend="tensorrt")
 
@@ -60,8 +62,10 @@ def test_serving_picks_onnx_int8_on_cpu_and_falls_back_to_torch(model_dir, monke
 def test_app_serves_with_onnx_int8_by_default_and_says_so(model_dir):
     from app import create_app
 
-    client = create_app({"TESTING": True, "MODEL_DIR": str(model_dir)}).test_client()
+    app = create_app({"TESTING": True, "MODEL_DIR": str(model_dir)})
+    client = app.test_client()
     assert client.get("/healthz").get_json()["backend"] == "onnx-int8"
+    assert app.extensions["toxiclf"].classifier.parallel_passes == 1  # the server takes one pass at a time
     body = client.post("/api/v1/classify", json={"texts": TEXTS}).get_json()
     expected = OnnxClassifier(model_dir).scores(TEXTS)
     assert [r["score"] for r in body["results"]] == pytest.approx(list(expected), abs=1e-6)

@@ -344,15 +344,17 @@ def cuda_available() -> bool:
 
 
 def load_classifier_for_serving(model_dir, backend: str = "auto", check: bool = True, need_threshold: bool = True,
-                                **kwargs):  # fmt: skip
-    """`auto`: PyTorch on a GPU; on CPU ONNX int8 (the fastest there), falling back to PyTorch if it fails."""
+                                parallel_passes: int | None = None, **kwargs):  # fmt: skip
+    """`auto`: PyTorch on a GPU; on CPU ONNX int8 (the fastest there), falling back to PyTorch if it fails.
+    `parallel_passes` goes to an ONNX backend (see OnnxClassifier); PyTorch has no such setting."""
     checks = {"check": check, "need_threshold": need_threshold}
+    onnx = {} if parallel_passes is None else {"parallel_passes": parallel_passes}
     if backend != "auto":
-        return load_classifier(model_dir, backend, **checks, **kwargs)
+        return load_classifier(model_dir, backend, **checks, **(onnx if backend.startswith("onnx") else {}), **kwargs)
     if cuda_available():
         return _checked(Classifier(model_dir, **kwargs), **checks)
     try:
-        return _checked(OnnxClassifier(model_dir, quantized=True, **kwargs), **checks)
+        return _checked(OnnxClassifier(model_dir, quantized=True, **onnx, **kwargs), **checks)
     except Exception as error:  # noqa: BLE001 - any export/runtime failure (its canaries too) must not stop the server
         logger.warning("ONNX int8 backend unavailable (%s); serving with PyTorch", error)
         return _checked(
