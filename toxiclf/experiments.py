@@ -111,6 +111,8 @@ SMALL_PLAN = tuple(name for name in EXPERIMENTS if name.startswith("student-3l-"
 # ensemble's soft-label step (toxiclf.soft_labels), between the models it needs and the students it feeds.
 SOFT_LABELS_STEP = "soft labels"
 SEED_TABLE = ("teacher", "student-odd", "student-even", "student-odd-ce", "lora")  # the seed's question's models
+TABLE_MODELS = (*SEED_TABLE, "minilm-l6")  # the odd / even / LoRA table's rows: beside them, MiniLM-L6 fine-tuned
+ENSEMBLE_TEACHERS = ("teacher", "minilm-l6")  # whose logits the ensemble's soft labels average
 GPU_PHASES = {
     "teacher": (("teacher",), (), None),
     "train": (SEED_TABLE, (), None),

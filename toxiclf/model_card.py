@@ -56,11 +56,10 @@ def _functional_section(results_dir: Path | None, model_dir: Path) -> str:
 def _choice_section(results_dir: Path | None, thresholds: dict, layers: int) -> str:
     """The project's own contenders (odd, even, CE-only, LoRA, teacher, MiniLM-L6) beside this model: why it is the
     one served. Every number is read from the contenders' results files."""
-    from .experiments import SEED_TABLE
+    from .experiments import TABLE_MODELS
 
-    names = (*SEED_TABLE, "minilm-l6")
     found = {name: json.loads((results_dir / f"{name}.json").read_text())
-             for name in names if results_dir and (results_dir / f"{name}.json").exists()}  # fmt: skip
+             for name in TABLE_MODELS if results_dir and (results_dir / f"{name}.json").exists()}  # fmt: skip
     served_validation = thresholds["thresholds"].get("torch", {}).get("validation_roc_auc")
     if not found or served_validation is None:
         return "Not compared yet (`python run_eval.py` on the contenders of `toxiclf.experiments.SEED_TABLE`)."

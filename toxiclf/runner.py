@@ -30,6 +30,7 @@ from .experiments import (
     ALL_GPU_PHASES,
     CPU_FLAGS,
     CPU_PLAN,
+    ENSEMBLE_TEACHERS,
     EXPERIMENTS,
     GPU_DRY_RUN_FLAGS,
     GPU_FLAGS,
@@ -157,7 +158,7 @@ def run_gpu(args) -> int:
             return 1
         for name in trains:
             if name == SOFT_LABELS_STEP:
-                teachers = [str(args.run_dir / "teacher"), str(args.run_dir / "minilm-l6")]
+                teachers = [str(args.run_dir / name) for name in ENSEMBLE_TEACHERS]
                 runner.step("soft labels", soft_labels, ["-m", "toxiclf.soft_labels", "--teachers", *teachers,
                             "--output", str(soft_labels), "--batch-size", "256", *plan.soft_labels])  # fmt: skip
                 continue
