@@ -167,8 +167,12 @@ def client(app):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Under pytest-xdist (`make test` runs `-n auto --dist loadgroup`) the Ray tests run on one worker: one local
-    cluster at a time on a 2-core machine. (The embedded teacher's one-time conversion is guarded by a file lock.)"""
+    """Tests that need the tiny training pipeline (`pipeline_outputs`: a teacher, two students and LoRA trained
+    first) are end-to-end runs: marked slow, so `make test-fast` leaves them to `make test`. Under pytest-xdist
+    (`make test` runs `-n auto --dist loadgroup`) the Ray tests run on one worker: one local cluster at a time on a
+    2-core machine. (The embedded teacher's one-time conversion is guarded by a file lock.)"""
     for item in items:
+        if "pipeline_outputs" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
         if item.path.name == "test_distributed.py":
             item.add_marker(pytest.mark.xdist_group("ray"))

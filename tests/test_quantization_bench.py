@@ -5,7 +5,11 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from toxiclf.paths import REPO_ROOT
+
+pytestmark = pytest.mark.slow  # runs the script end to end (ONNX export, two quantizations)
 
 
 def folder_digest(folder):
