@@ -402,7 +402,6 @@ def bench(args, texts, labels, train) -> dict:
     # its full-data quality is in results/tfidf-logreg.json)
     subset = train.select(range(min(TFIDF_BENCH_ROWS, len(train))))
     tfidf = TfidfBaseline().fit(subset[TEXT_COLUMN], subset[LABEL_COLUMN])
-    tfidf.fitted_rows = len(subset)
     result = run_benchmark({"teacher": args.teacher, "student": args.student}, texts, labels, args.threads,
                            tfidf=tfidf)  # fmt: skip
     result["command"] = "python run_eval.py --bench " + " ".join(

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import spearmanr
 
-from toxiclf.classifier import folder_tokenizer
+from toxiclf.classifier import encoded, folder_tokenizer
 from toxiclf.data import TEXT_COLUMN, load_splits
 from toxiclf.onnx_backend import FP32_FILE, INT8_FILE, build_onnx, cpu_session
 from toxiclf.paths import RESULTS_DIR, SHIPPED_MODEL_DIR, shown_path
@@ -63,12 +63,7 @@ def encoder(model_dir: Path):
     config = json.loads((model_dir / "config.json").read_text())
     tokenizer = folder_tokenizer(model_dir, 128, config.get("pad_token_id"))
 
-    def feed(texts: list[str]) -> dict:
-        encodings = tokenizer.encode_batch(texts)  # padded to the longest of these texts
-        return {"input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
-                "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64)}  # fmt: skip
-
-    return tokenizer, feed
+    return tokenizer, lambda texts: encoded(tokenizer, texts)  # padded to the longest of these texts
 
 
 def margins(session, feeds: list[dict]) -> np.ndarray:

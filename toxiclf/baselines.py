@@ -44,6 +44,7 @@ class TfidfBaseline:
 
     def fit(self, texts, labels):
         self.pipeline.fit(texts, labels)
+        self.fitted_rows = len(texts)
         return self
 
     def scores(self, texts, batch_size=None, progress=False):

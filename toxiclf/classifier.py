@@ -104,6 +104,14 @@ def folder_tokenizer(model_dir: Path, max_length: int, pad_token_id: int | None 
     return tokenizer
 
 
+def encoded(tokenizer, texts: list[str]) -> dict[str, np.ndarray]:
+    """input_ids and attention_mask, truncated to the tokenizer's max length and padded to the longest text (int64):
+    the model's inputs (PyTorch and ONNX Runtime alike)."""
+    encodings = tokenizer.encode_batch(texts)
+    return {"input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+            "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64)}  # fmt: skip
+
+
 def _refuse_unscorable(texts, problem_of) -> None:
     """TypeError for a text that is no string, ValueError for one that is not scorable, naming its index."""
     for i, text in enumerate(texts):
@@ -134,10 +142,7 @@ class _BatchScorer:
         self.batch_size = batch_size
 
     def _encode(self, texts: list[str]) -> dict[str, np.ndarray]:
-        """input_ids and attention_mask, truncated to max_length and padded to the longest text (int64)."""
-        encodings = self.tokenizer.encode_batch(texts)
-        return {"input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
-                "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64)}  # fmt: skip
+        return encoded(self.tokenizer, texts)
 
     def _logits(self, texts: list[str]) -> np.ndarray:
         raise NotImplementedError
