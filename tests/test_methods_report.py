@@ -54,3 +54,25 @@ def test_the_verdict_is_written_from_the_comparisons_and_explains_the_seed_s_eve
     assert "LoRA is not scored yet." in verdict
     assert "about the share of toxic comments (10.0% of this test split)" in verdict
     assert "Ours scores 96.69%: the failure is not reproduced." in verdict
+    assert "No difference is established" not in verdict  # LoRA is not scored yet
+
+
+def test_the_verdict_says_so_when_no_method_is_better_than_another(tmp_path):
+    for name in ("student-odd", "student-even", "student-odd-ce"):
+        scored = result(name, 0.9854, 0.9656)
+        scored["metrics"]["threshold_validation"]["confusion_matrix"] = [[880, 20], [13, 87]]
+        (tmp_path / f"{name}.json").write_text(json.dumps(scored))
+    lora = result("lora", 0.9854, 0.9646)
+    lora["cost"]["parameters"] = 39_800_000
+    (tmp_path / "lora.json").write_text(json.dumps(lora))
+    tie = {"difference": 0.0, "ci95": [-0.0006, 0.0006], "established": False}
+    comparisons = [{"model": name, "against": "student-odd", "roc_auc": tie, "pr_auc": tie}
+                   for name in ("student-even", "lora", "student-odd-ce")]  # fmt: skip
+    (tmp_path / "comparisons.json").write_text(json.dumps({"comparisons": comparisons}))
+    verdict = methods_markdown(tmp_path).split("**What the table says**")[1]
+    assert "No difference is established" in verdict
+    assert "a 6-layer student has 29.1 M parameters and half the layers to run, LoRA's merged model 39.8 M." in verdict
+    comparisons[2]["pr_auc"] = {"difference": -0.003, "ci95": [-0.005, -0.001], "established": True}
+    (tmp_path / "comparisons.json").write_text(json.dumps({"comparisons": comparisons}))
+    verdict = methods_markdown(tmp_path).split("**What the table says**")[1]
+    assert "Established differences: odd against the CE-only odd student." in verdict

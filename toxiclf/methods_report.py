@@ -108,7 +108,27 @@ def _verdict(results: dict[str, dict], results_dir: Path) -> str:
             f"collapsed run. Ours scores {accuracy:.2%}: "
             + ("the failure is not reproduced." if accuracy > 1 - toxic_share else "it fails too.")
         )
+    sentences.extend(_bottom_line(results, _against_odd(results_dir)))
     return "**What the table says** (generated from `results/comparisons.json`): " + " ".join(sentences)
+
+
+def _bottom_line(results: dict[str, dict], against_odd: dict[str, dict | None]) -> list[str]:
+    """Once every comparison is scored: whether any method is better, and if none is, what is left to choose on."""
+    if any(found is None for found in against_odd.values()) or "student-odd" not in results:
+        return []
+    established = [LABELS[other] for other, found in against_odd.items()
+                   if found["roc_auc"]["established"] or found["pr_auc"]["established"]]  # fmt: skip
+    if established:
+        return [f"Established differences: odd against {', '.join(established)}."]
+    parameters = {name: results[name]["cost"]["parameters"] for name in ("student-odd", "lora") if name in results}
+    cost = ""
+    if len(parameters) == 2:
+        cost = (f" The choice is then one of cost: a 6-layer student has {parameters['student-odd'] / 1e6:.1f} M "
+                f"parameters and half the layers to run, LoRA's merged model {parameters['lora'] / 1e6:.1f} M.")
+    return [
+        "No difference is established: at this scale odd, even, LoRA and CE-only rank the test comments equally "
+        "well, and the teacher's signal adds nothing measurable to a 6-layer student over plain cross-entropy." + cost
+    ]
 
 
 def methods_markdown(results_dir: Path) -> str:
