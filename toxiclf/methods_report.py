@@ -123,8 +123,10 @@ def _bottom_line(results: dict[str, dict], against_odd: dict[str, dict | None]) 
     parameters = {name: results[name]["cost"]["parameters"] for name in ("student-odd", "lora") if name in results}
     cost = ""
     if len(parameters) == 2:
-        cost = (f" The choice is then one of cost: a 6-layer student has {parameters['student-odd'] / 1e6:.1f} M "
-                f"parameters and half the layers to run, LoRA's merged model {parameters['lora'] / 1e6:.1f} M.")
+        cost = (
+            f" The choice is then one of cost: a 6-layer student has {parameters['student-odd'] / 1e6:.1f} M "
+            f"parameters and half the layers to run, LoRA's merged model {parameters['lora'] / 1e6:.1f} M."
+        )
     return [
         "No difference is established: at this scale odd, even, LoRA and CE-only rank the test comments equally "
         "well, and the teacher's signal adds nothing measurable to a 6-layer student over plain cross-entropy." + cost
