@@ -7,7 +7,7 @@ import pytest
 
 from toxiclf.obfuscation import WORD_NOISE, drop_letter, leet, noisy, normalise, space_letters, swap_letters
 from toxiclf.robustness_augmentation import noisy_texts, robustness_sentences
-from toxiclf.training import with_robustness_data
+from toxiclf.training import with_disguises, with_templated_sentences
 
 
 def test_each_disguise_keeps_the_word_readable():
@@ -47,14 +47,17 @@ def test_noise_is_seeded_and_changes_about_the_asked_share_of_texts():
     }
 
 
-def test_robustness_sentences_are_distinct_seeded_and_spread_over_every_kind():
+def test_robustness_sentences_are_distinct_seeded_half_toxic_and_spread_over_every_kind():
     texts, labels, kinds = robustness_sentences(3000, seed=0)
     assert len(texts) == 3000 and len({t.casefold().rstrip(".") for t in texts}) == 3000
     assert (texts, labels) == robustness_sentences(3000, seed=0)[:2]
     by_kind = {kind: {label for label, k in zip(labels, kinds, strict=True) if k == kind} for kind in set(kinds)}
     assert len(by_kind) == 11 and all(len(values) == 1 for values in by_kind.values())
     assert by_kind["counter_speech"] == {0} and by_kind["threat"] == {1}
-    assert 0.3 < np.mean(labels) < 0.7  # both labels, for the same words
+    assert np.mean(labels) == 0.5  # both labels, for the same words, in equal numbers
+    counts = {kind: kinds.count(kind) for kind in set(kinds)}
+    assert counts["slur_discussed"] == 100  # a small pool gives all it has ...
+    assert counts["negated_hate"] == counts["counter_speech"] > counts["threat"]  # ... and its label's others share
     with pytest.raises(ValueError, match="distinct sentences"):
         robustness_sentences(10**6, seed=0)
 
@@ -63,12 +66,15 @@ def test_training_rows_get_the_noise_and_the_sentences_with_their_labels():
     train = datasets.Dataset.from_dict({"id": [f"r{i}" for i in range(400)],
                                         "comment_text": ["a perfectly ordinary sentence about editing"] * 400,
                                         "label": [i % 2 for i in range(400)]})  # fmt: skip
-    augmented = with_robustness_data(train, 100, 0.5, seed=0)
+    augmented = with_templated_sentences(train, 100, seed=0)
     assert len(augmented) == 500 and augmented.features == train.features
-    noisy_rows = [t != "a perfectly ordinary sentence about editing" for t in augmented["comment_text"][:400]]
-    assert 120 < sum(noisy_rows) < 250  # half chosen; a chosen row may draw no disguise
     assert augmented["id"][400:] == [f"robustness-{i}" for i in range(100)]
     assert augmented["label"][400:] == robustness_sentences(100, seed=0)[1]
+    disguised = with_disguises(augmented, 0.5, seed=0, rows=400)
+    noisy_rows = [t != "a perfectly ordinary sentence about editing" for t in disguised["comment_text"][:400]]
+    assert 120 < sum(noisy_rows) < 250  # half chosen; a chosen row may draw no disguise
+    assert disguised["comment_text"][400:] == augmented["comment_text"][400:]  # templated sentences stay as written
+    assert disguised["comment_text"][:400] == noisy_texts(train["comment_text"], 0.5, seed=0)[0]
 
 
 def test_davidson_tweets_are_cleaned_labelled_and_sampled(tmp_path):

@@ -10,7 +10,8 @@ import run_distill
 from distill_trainer import DistillationTrainer
 from toxiclf.classifier import Classifier
 from toxiclf.data import data_provenance, load_splits
-from toxiclf.soft_labels import SoftLabels, ensemble_logits, write_soft_labels
+from toxiclf.soft_labels import SoftLabels, added_rows_sha256, ensemble_logits, write_soft_labels
+from toxiclf.training import with_identity_sentences
 
 
 @pytest.fixture
@@ -107,10 +108,18 @@ def test_a_compact_file_covers_the_augmentation_rows_a_student_run_adds(tmp_path
     labels = SoftLabels(path)
     splits = load_splits(str(tiny_dataset_dir), 42)
     recipe = {"identity_augmentation": 12, "robustness_augmentation": 0, "base_rows": len(splits["train"])}
+    added = with_identity_sentences(splits["train"], 12, 42)
+    recipe["added_rows_sha256"] = added_rows_sha256(added, len(splits["train"]))
     assert labels.provenance["extra_train_rows"] == recipe
     provenance = data_provenance(str(tiny_dataset_dir), 42, splits)
     labels.check_matches(provenance, 64, recipe)
-    for other in ({**recipe, "identity_augmentation": 13}, {**recipe, "base_rows": 50}):  # other sentences, same ids
+    changed_sentence = added.map(lambda row, i: {"comment_text": row["comment_text"] + "!" if i == len(added) - 1
+                                                 else row["comment_text"]}, with_indices=True)  # fmt: skip
+    for other in (
+        {**recipe, "identity_augmentation": 13},
+        {**recipe, "base_rows": 50},  # other sentences, same ids:
+        {**recipe, "added_rows_sha256": added_rows_sha256(changed_sentence, len(splits["train"]))},  # a new template
+    ):
         with pytest.raises(ValueError, match="was made for other added rows"):
             labels.check_matches(provenance, 64, other)
     identity_ids = [f"identity-{i}" for i in range(12)]

@@ -53,17 +53,31 @@ def _surface(sentence: str, rng: np.random.Generator) -> str:
     return sentence
 
 
-def robustness_sentences(count: int, seed: int, spec_file=ROBUSTNESS_FILE) -> tuple[list[str], list[int], list[str]]:
-    """(texts, labels, kinds): `count` distinct sentences drawn without replacement, seeded, the same number from
-    each kind as near as their pools allow (a kind with a small pool gives all it has, the others share the rest)."""
-    spec = json.loads(spec_file.read_text())
-    pools = {kind: _pool(entry["templates"], spec) for kind, entry in spec["kinds"].items()}
-    if count > sum(map(len, pools.values())):
-        raise ValueError(f"the templates give {sum(map(len, pools.values()))} distinct sentences, asked for {count}")
+def _quotas(pools: dict[str, list[str]], count: int) -> dict[str, int]:
+    """The same number from each kind as near as their pools allow: a kind with a small pool gives all it has, the
+    others share the rest."""
     quotas, left = {}, count
     for position, (kind, pool) in enumerate(sorted(pools.items(), key=lambda item: len(item[1]))):
         quotas[kind] = min(len(pool), left // (len(pools) - position))
         left -= quotas[kind]
+    return quotas
+
+
+def robustness_sentences(count: int, seed: int, spec_file=ROBUSTNESS_FILE) -> tuple[list[str], list[int], list[str]]:
+    """(texts, labels, kinds): `count` distinct sentences drawn without replacement, seeded: half of them toxic and
+    half not (the templates teach what a sentence does, not a new base rate), each half spread evenly over the kinds
+    of its label (`_quotas`)."""
+    spec = json.loads(spec_file.read_text())
+    pools = {kind: _pool(entry["templates"], spec) for kind, entry in spec["kinds"].items()}
+    if count > sum(map(len, pools.values())):
+        raise ValueError(f"the templates give {sum(map(len, pools.values()))} distinct sentences, asked for {count}")
+    by_label = {label: {kind: pool for kind, pool in pools.items() if spec["kinds"][kind]["label"] == label}
+                for label in (0, 1)}  # fmt: skip
+    quotas = {}
+    for label, share in ((1, count // 2), (0, count - count // 2)):
+        if share > sum(map(len, by_label[label].values())):
+            raise ValueError(f"the templates give too few distinct sentences of label {label} for {count}")
+        quotas |= _quotas(by_label[label], share)
     rng = np.random.default_rng(seed)
     texts, labels, kinds = [], [], []
     for kind, pool in pools.items():

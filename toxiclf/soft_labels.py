@@ -10,6 +10,7 @@ without running a teacher; the file is refused for rows, data, seed or length ot
 """
 
 import argparse
+import hashlib
 import json
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import numpy as np
 
 from .data import DEFAULT_MAX_LENGTH, DEFAULT_SEED, EMBEDDED, ID_COLUMN, TEXT_COLUMN, data_provenance, load_splits
 from .paths import OUTPUTS_DIR, sha256_file
-from .training import cpu_has_native_bf16, identity_augmentation, with_identity_sentences, with_robustness_data
+from .training import cpu_has_native_bf16, identity_augmentation, with_identity_sentences, with_templated_sentences
 
 SPLITS = ("train", "validation")
 
@@ -64,6 +65,14 @@ def write_soft_labels(path: Path, teachers: list[str], splits, provenance: dict,
     return record
 
 
+def added_rows_sha256(train, base_rows: int) -> str:
+    """A fingerprint of the rows after the first `base_rows` (ids and texts): an added sentence is known by its
+    number, and "robustness-7" names another sentence once a template or the draw changes."""
+    added = train.select(range(base_rows, len(train)))
+    rows = json.dumps([list(added[ID_COLUMN]), list(added[TEXT_COLUMN])], ensure_ascii=False)
+    return hashlib.sha256(rows.encode()).hexdigest()
+
+
 class SoftLabels:
     """Stored ensemble logits, looked up by row id, checked against the run that wants them."""
 
@@ -81,7 +90,8 @@ class SoftLabels:
 
     def check_matches(self, data_source: dict, max_length: int, extra_rows: dict | None = None) -> None:
         """A ValueError unless the file was made for this data, length and (where it records them) these added
-        rows: an identity or templated sentence is known by its number, which names another sentence elsewhere."""
+        rows: an identity or templated sentence is known by its number, which names another sentence elsewhere, so
+        the flags, the rows they were balanced against and the sentences' fingerprint must all be the same."""
         stored = self.provenance["data"]
         for key in ("dataset", "seed", "split_sizes", "sha256"):
             if stored.get(key) != data_source.get(key):
@@ -141,12 +151,14 @@ def main(argv=None):
     if args.identity_augmentation:
         splits["train"] = with_identity_sentences(splits["train"], args.identity_augmentation, args.seed)
     if args.robustness_augmentation:
-        splits["train"] = with_robustness_data(splits["train"], args.robustness_augmentation, 0.0, args.seed)
+        splits["train"] = with_templated_sentences(splits["train"], args.robustness_augmentation, args.seed)
     extra = {
         "identity_augmentation": args.identity_augmentation,
         "robustness_augmentation": args.robustness_augmentation,
         "base_rows": base_rows,  # the added sentences depend on the rows they were balanced against
     }
+    if len(splits["train"]) > base_rows:
+        extra["added_rows_sha256"] = added_rows_sha256(splits["train"], base_rows)
 
     bf16 = not args.no_bf16 and cpu_has_native_bf16()  # a GPU autocasts to bf16 in any case
     record = write_soft_labels(args.output, args.teachers, splits, provenance, args.max_seq_length, args.batch_size,

@@ -160,20 +160,25 @@ def load_training_data(args, tokenizer, soft_labels=None):
                   "base_rows": len(splits["train"])}  # fmt: skip
     if args.identity_augmentation:
         splits["train"] = with_identity_sentences(splits["train"], args.identity_augmentation, args.seed)
-    if args.robustness_augmentation or args.noise_share:
-        splits["train"] = with_robustness_data(
-            splits["train"], args.robustness_augmentation, args.noise_share, args.seed
-        )
+    disguisable_rows = len(splits["train"])  # the comments and identity sentences; templated ones stay as written
+    if args.robustness_augmentation:
+        splits["train"] = with_templated_sentences(splits["train"], args.robustness_augmentation, args.seed)
     if args.davidson:
         count = args.davidson_samples or DAVIDSON_SAMPLES
         splits["train"] = with_davidson_tweets(splits["train"], args.davidson, count, args.seed)
     if soft_labels is not None:
+        from .soft_labels import added_rows_sha256
+
+        if len(splits["train"]) > extra_rows["base_rows"]:  # added rows are looked up by their number
+            extra_rows["added_rows_sha256"] = added_rows_sha256(splits["train"], extra_rows["base_rows"])
         try:
             soft_labels.check_matches(provenance, args.max_seq_length, extra_rows)
             stored = soft_labels.logits_for("train", splits["train"][ID_COLUMN])
         except ValueError as error:
             raise SystemExit(f"error: {error}") from None
         splits["train"] = splits["train"].add_column("teacher_logits", stored.tolist())
+    if args.noise_share:  # after the soft labels: a disguised row keeps its id and its teacher's plain reading
+        splits["train"] = with_disguises(splits["train"], args.noise_share, args.seed, rows=disguisable_rows)
     for row in splits["train"].select(range(min(2, len(splits["train"])))):
         logger.info("Training row: label %d, %r", row[LABEL_COLUMN], row[TEXT_COLUMN][:100])
     tokenized = tokenize_splits(splits, tokenizer, args.max_seq_length)
@@ -212,24 +217,28 @@ def with_identity_sentences(train, augmentation: int | str, seed: int):
     return with_rows(train, "identity", sentences, [0] * len(sentences))
 
 
-def with_robustness_data(train, count: int, noise_share: float, seed: int):
-    """The training rows, a `noise_share` of them (both labels, identity sentences too) spelt with disguises, plus
-    `count` contrastive templated sentences (toxiclf.robustness_augmentation), which stay as written."""
+def with_disguises(train, share: float, seed: int, rows: int):
+    """The training rows, a seeded `share` of the first `rows` of them (both labels) spelt with disguises
+    (toxiclf.robustness_augmentation.noisy_texts); the rows after them stay as written."""
+    from .robustness_augmentation import noisy_texts
 
-    from .robustness_augmentation import noisy_texts, robustness_sentences
-
-    if noise_share:
-        texts, changed = noisy_texts(list(train[TEXT_COLUMN]), noise_share, seed)
-        train = train.map(lambda _, index: {TEXT_COLUMN: texts[index]}, with_indices=True)
-        logger.info("Spelt %d of %d training rows with disguises", changed.sum(), len(train))
-    if count:
-        try:
-            sentences, labels, _ = robustness_sentences(count, seed)
-        except ValueError as error:
-            raise SystemExit(f"error: --robustness-augmentation: {error}") from None
-        logger.info("Added %d templated sentences (%d toxic) to the training rows", len(sentences), sum(labels))
-        train = with_rows(train, "robustness", sentences, labels)
+    texts, changed = noisy_texts(list(train[TEXT_COLUMN][:rows]), share, seed)
+    train = train.map(lambda row, index: {TEXT_COLUMN: texts[index] if index < rows else row[TEXT_COLUMN]},
+                      with_indices=True)  # fmt: skip
+    logger.info("Spelt %d of %d training rows with disguises", changed.sum(), rows)
     return train
+
+
+def with_templated_sentences(train, count: int, seed: int):
+    """The training rows plus `count` contrastive templated sentences (toxiclf.robustness_augmentation)."""
+    from .robustness_augmentation import robustness_sentences
+
+    try:
+        sentences, labels, _ = robustness_sentences(count, seed)
+    except ValueError as error:
+        raise SystemExit(f"error: --robustness-augmentation: {error}") from None
+    logger.info("Added %d templated sentences (%d toxic) to the training rows", len(sentences), sum(labels))
+    return with_rows(train, "robustness", sentences, labels)
 
 
 def with_davidson_tweets(train, path: Path, count: int, seed: int):
