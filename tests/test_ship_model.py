@@ -156,6 +156,12 @@ def test_the_card_names_how_the_model_was_made(tmp_path, checkpoint, tiny_datase
     assert "plus non-toxic identity sentences against bias (`--identity-augmentation balanced-statements`)" in (
         model_card(output, None)
     )
+    assert "Davidson" not in model_card(output, None)
+    fine_tuned["args"] |= {"davidson": "davidson_labeled_data.csv", "davidson_samples": None}
+    (output / "run_config.json").write_text(json.dumps(fine_tuned))
+    assert "plus 5,000 tweets of Davidson et al. (2017), hate or offensive as toxic (`--davidson`)" in (
+        model_card(output, None)
+    )
 
 
 def test_the_card_states_the_functional_suite_of_these_weights_only(tmp_path, checkpoint, tiny_dataset_dir):

@@ -10,8 +10,8 @@ import run_distill
 from distill_trainer import DistillationTrainer
 from toxiclf.classifier import Classifier
 from toxiclf.data import data_provenance, load_splits
-from toxiclf.soft_labels import SoftLabels, added_rows_sha256, ensemble_logits, write_soft_labels
-from toxiclf.training import with_identity_sentences
+from toxiclf.soft_labels import SoftLabels, ensemble_logits, write_soft_labels
+from toxiclf.training import added_rows_sha256, with_identity_sentences
 
 
 @pytest.fixture

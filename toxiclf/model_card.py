@@ -6,7 +6,7 @@ from pathlib import Path
 from .classifier import PREPROCESSING_FILE, THRESHOLD_FILE, read_preprocessing
 from .paths import REPO_ROOT
 from .results_files import measured_on
-from .training import RUN_CONFIG_FILE
+from .training import DAVIDSON_SAMPLES, RUN_CONFIG_FILE
 
 
 def _training_scale(run: dict) -> str:
@@ -24,6 +24,9 @@ def _training_scale(run: dict) -> str:
                   " labels (`--robustness-augmentation`)")  # fmt: skip
     if args.get("noise_share"):
         scale += f", {args['noise_share']:.0%} of the rows spelt with disguises (`--noise-share`)"
+    if args.get("davidson"):
+        tweets = args.get("davidson_samples") or DAVIDSON_SAMPLES
+        scale += f", plus {tweets:,} tweets of Davidson et al. (2017), hate or offensive as toxic (`--davidson`)"
     return scale
 
 

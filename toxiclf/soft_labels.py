@@ -10,7 +10,6 @@ without running a teacher; the file is refused for rows, data, seed or length ot
 """
 
 import argparse
-import hashlib
 import json
 from pathlib import Path
 
@@ -18,7 +17,13 @@ import numpy as np
 
 from .data import DEFAULT_MAX_LENGTH, DEFAULT_SEED, EMBEDDED, ID_COLUMN, TEXT_COLUMN, data_provenance, load_splits
 from .paths import OUTPUTS_DIR, sha256_file
-from .training import cpu_has_native_bf16, identity_augmentation, with_identity_sentences, with_templated_sentences
+from .training import (
+    added_rows_sha256,
+    cpu_has_native_bf16,
+    identity_augmentation,
+    with_identity_sentences,
+    with_templated_sentences,
+)
 
 SPLITS = ("train", "validation")
 
@@ -63,14 +68,6 @@ def write_soft_labels(path: Path, teachers: list[str], splits, provenance: dict,
     np.savez_compressed(partial, **arrays)
     partial.rename(path)
     return record
-
-
-def added_rows_sha256(train, base_rows: int) -> str:
-    """A fingerprint of the rows after the first `base_rows` (ids and texts): an added sentence is known by its
-    number, and "robustness-7" names another sentence once a template or the draw changes."""
-    added = train.select(range(base_rows, len(train)))
-    rows = json.dumps([list(added[ID_COLUMN]), list(added[TEXT_COLUMN])], ensure_ascii=False)
-    return hashlib.sha256(rows.encode()).hexdigest()
 
 
 class SoftLabels:

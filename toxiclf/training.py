@@ -1,6 +1,7 @@
 """What the training scripts share: flags, data preparation, TrainingArguments, and the train-save routine."""
 
 import argparse
+import hashlib
 import json
 import logging
 import os
@@ -167,8 +168,6 @@ def load_training_data(args, tokenizer, soft_labels=None):
         count = args.davidson_samples or DAVIDSON_SAMPLES
         splits["train"] = with_davidson_tweets(splits["train"], args.davidson, count, args.seed)
     if soft_labels is not None:
-        from .soft_labels import added_rows_sha256
-
         if len(splits["train"]) > extra_rows["base_rows"]:  # added rows are looked up by their number
             extra_rows["added_rows_sha256"] = added_rows_sha256(splits["train"], extra_rows["base_rows"])
         try:
@@ -183,6 +182,14 @@ def load_training_data(args, tokenizer, soft_labels=None):
         logger.info("Training row: label %d, %r", row[LABEL_COLUMN], row[TEXT_COLUMN][:100])
     tokenized = tokenize_splits(splits, tokenizer, args.max_seq_length)
     return tokenized["train"], tokenized["validation"], provenance
+
+
+def added_rows_sha256(train, base_rows: int) -> str:
+    """A fingerprint of the rows after the first `base_rows` (ids and texts): an added sentence is known by its
+    number, and "robustness-7" names another sentence once a template or the draw changes."""
+    added = train.select(range(base_rows, len(train)))
+    rows = json.dumps([list(added[ID_COLUMN]), list(added[TEXT_COLUMN])], ensure_ascii=False)
+    return hashlib.sha256(rows.encode()).hexdigest()
 
 
 def with_rows(train, source: str, texts: list[str], labels: list[int]):
