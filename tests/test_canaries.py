@@ -3,6 +3,7 @@
 import json
 import shutil
 
+import numpy as np
 import pytest
 
 from toxiclf.canaries import CANARIES_FILE
@@ -57,3 +58,16 @@ def test_healthz_reports_the_check(shipped):
 
     client = create_app({"TESTING": True, "MODEL_DIR": str(shipped), "BACKEND": "torch"}).test_client()
     assert client.get("/healthz").get_json()["self_check"] == "canaries recorded at shipping"
+
+
+def test_each_canary_is_scored_alone_so_a_batching_classifier_is_judged_on_its_own_scores(shipped):
+    from toxiclf.canaries import check
+
+    classifier = load_classifier(shipped, "torch")
+    alone = classifier.logits
+
+    def batch_dependent(texts, **kwargs):  # as a dynamically quantized graph that batches texts of other lengths
+        return alone(texts, **kwargs) + np.array([0.0, 5.0]) * (len(texts) > 1)
+
+    classifier.logits = batch_dependent
+    assert check(classifier) == (True, None)
