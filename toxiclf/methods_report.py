@@ -82,8 +82,8 @@ def _differences(results_dir: Path) -> list[str]:
 
 def _verdict(results: dict[str, dict], results_dir: Path) -> str:
     """What the table answers, in words, from the same comparisons (nothing here is written by hand)."""
-    sentences = []
-    for other, found in _against_odd(results_dir).items():
+    sentences, against_odd = [], _against_odd(results_dir)
+    for other, found in against_odd.items():
         label = LABELS[other]
         if found is None:
             sentences.append(f"{label[0].upper()}{label[1:]} is not scored yet.")
@@ -108,7 +108,7 @@ def _verdict(results: dict[str, dict], results_dir: Path) -> str:
             f"collapsed run. Ours scores {accuracy:.2%}: "
             + ("the failure is not reproduced." if accuracy > 1 - toxic_share else "it fails too.")
         )
-    sentences.extend(_bottom_line(results, _against_odd(results_dir)))
+    sentences.extend(_bottom_line(results, against_odd))
     return "**What the table says** (generated from `results/comparisons.json`): " + " ".join(sentences)
 
 

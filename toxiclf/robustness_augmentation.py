@@ -69,14 +69,13 @@ def robustness_sentences(count: int, seed: int, spec_file=ROBUSTNESS_FILE) -> tu
     of its label (`_quotas`)."""
     spec = json.loads(spec_file.read_text())
     pools = {kind: _pool(entry["templates"], spec) for kind, entry in spec["kinds"].items()}
-    if count > sum(map(len, pools.values())):
-        raise ValueError(f"the templates give {sum(map(len, pools.values()))} distinct sentences, asked for {count}")
     by_label = {label: {kind: pool for kind, pool in pools.items() if spec["kinds"][kind]["label"] == label}
                 for label in (0, 1)}  # fmt: skip
     quotas = {}
     for label, share in ((1, count // 2), (0, count - count // 2)):
-        if share > sum(map(len, by_label[label].values())):
-            raise ValueError(f"the templates give too few distinct sentences of label {label} for {count}")
+        available = sum(map(len, by_label[label].values()))
+        if share > available:
+            raise ValueError(f"the templates give {available} distinct sentences of label {label}, asked for {share}")
         quotas |= _quotas(by_label[label], share)
     rng = np.random.default_rng(seed)
     texts, labels, kinds = [], [], []
