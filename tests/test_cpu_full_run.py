@@ -61,16 +61,21 @@ def test_steps_run_in_order_and_a_rerun_skips_them(tmp_path):
     assert "--layers odd" in ablation and "--alpha-kl 0 --alpha-cos 0" in ablation
     # each model is scored right after it is trained, without the baselines (they are committed)
     scored = [call for call in made if call.startswith("run_eval.py")]
+    # the smaller students (fast-tier candidates) a second time as served, ONNX int8, under NAME-int8
+    served = [f"{name}{suffix}" for name in SMALL_PLAN for suffix in ("", "-int8")]
     assert [call.split("--checkpoints ")[1].split()[0].split("=")[0] for call in scored] == [
-        "student-even", "lora", "student-odd-ce", *SMALL_PLAN]  # fmt: skip
+        "student-even", "lora", "student-odd-ce", *served]  # fmt: skip
     assert all("--no-baselines" in call for call in scored) and scored[1].split()[2].endswith("/lora/merged")
+    assert [call.endswith("--backend onnx-int8") for call in scored] == [False] * 3 + [False, True] * len(SMALL_PLAN)
+    int8 = next(call for call in scored if "-int8=" in call)
+    assert int8.split()[2].split("=")[1].endswith("/" + SMALL_PLAN[0])  # the same folder as its PyTorch scoring
     assert made.index(scored[0]) == made.index(even) + 1
     assert "all steps finished" in result.stdout
     before = len(made)
     again = run_script(tmp_path)
     assert again.returncode == 0 and len(calls(tmp_path)) == before
-    # each model's training and evaluation; the teacher is not even looked at: no model left to train copies it
-    assert again.stdout.count("== skip") == 2 * (3 + len(SMALL_PLAN)) and "teacher" not in again.stdout
+    # each model's training and evaluation(s); the teacher is not even looked at: no model left to train copies it
+    assert again.stdout.count("== skip") == 2 * 3 + 3 * len(SMALL_PLAN) and "teacher" not in again.stdout
 
 
 def test_a_failed_step_stops_the_run_and_a_rerun_resumes_there(tmp_path):

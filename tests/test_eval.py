@@ -115,6 +115,21 @@ def test_run_eval_writes_results_summary_and_plots(pipeline_outputs, tiny_datase
     assert "in 1 run(s) of run_eval.py" in summary  # the second run measured no cost
 
 
+@pytest.mark.slow
+def test_a_fresh_checkpoint_scores_as_served_beside_its_pytorch_row(pipeline_outputs, tiny_dataset_dir, tmp_path):
+    # What the CPU queue does for a fast-tier candidate: the same folder scored in PyTorch and as served (int8).
+    out, _ = pipeline_outputs
+    results, folder = tmp_path / "results", out / "student-odd"
+    for name, backend in (("odd", "torch"), ("odd-int8", "onnx-int8")):
+        run_eval.main(["--dataset", str(tiny_dataset_dir), "--results-dir", str(results), "--no-baselines",
+                       "--no-cost", "--backend", backend, "--checkpoints", f"{name}={folder}"])  # fmt: skip
+    torch_row, served = (json.loads((results / f"{n}.json").read_text()) for n in ("odd", "odd-int8"))
+    assert (torch_row["backend"], served["backend"]) == ("torch", "onnx-int8")
+    assert served["model_sha256"] == torch_row["model_sha256"]  # the same weights
+    torch_scores, int8_scores = (np.load(results / "scores" / f"{n}.npy") for n in ("odd", "odd-int8"))
+    assert len(int8_scores) == 40 and np.abs(int8_scores - torch_scores).max() < 0.05  # quantized, not another model
+
+
 def test_bad_checkpoint_argument_is_one_clear_error(tmp_path, capsys):
     with pytest.raises(SystemExit):
         run_eval.main(["--checkpoints", f"x={tmp_path}"])

@@ -15,8 +15,8 @@ def test_the_frontier_is_the_set_no_other_model_beats_on_both_axes():
     assert on_frontier(points) == {"big", "small", "tie", "tfidf"}  # "worse" is beaten by "small" on both
 
 
-def record(results_dir, name, roc_auc, weights=None):
-    result = {"model": name, "backend": "torch", "model_sha256": sha256_file(weights) if weights else None,
+def record(results_dir, name, roc_auc, weights=None, backend="torch"):
+    result = {"model": name, "backend": backend, "model_sha256": sha256_file(weights) if weights else None,
               "metrics": {"threshold_validation": {"roc_auc": roc_auc, "pr_auc": roc_auc - 0.1}},
               "provenance": {"eval_rows": {"test": 40}}}  # fmt: skip
     (results_dir / f"{name}.json").write_text(json.dumps(result))
@@ -48,3 +48,16 @@ def test_results_of_other_weights_are_refused(tmp_path, tiny_classifier_dir, tin
     with pytest.raises(SystemExit, match="measured on other weights"):
         main(["--checkpoints", f"two={tiny_classifier_dir}", "--no-tfidf", "--texts", "5",
               "--dataset", str(tiny_dataset_dir), "--results-dir", str(results)])  # fmt: skip
+
+
+def test_a_model_is_placed_by_its_served_scores_where_they_were_recorded(tmp_path, tiny_classifier_dir,
+                                                                        tiny_dataset_dir):  # fmt: skip
+    results = tmp_path / "results"
+    results.mkdir()
+    weights = tiny_classifier_dir / "model.safetensors"
+    record(results, "two", 0.9, weights)
+    record(results, "two-int8", 0.89, weights, backend="onnx-int8")
+    result = main(["--checkpoints", f"two={tiny_classifier_dir}", "--no-tfidf", "--texts", "5",
+                   "--dataset", str(tiny_dataset_dir), "--results-dir", str(results)])  # fmt: skip
+    (row,) = result["models"]
+    assert (row["roc_auc"], row["quality_backend"]) == (0.89, "onnx-int8")

@@ -24,6 +24,7 @@ class Experiment:
     small: bool = False  # a 6-layer model: a contender for shipping (12 layers are too slow to serve on a CPU)
     mitigates: str | None = None  # the model whose bias this one mitigates (same recipe plus identity sentences)
     serving_subdir: str = ""  # where the servable checkpoint sits in its output folder (LoRA: merged)
+    served_score: bool = False  # scored a second time as served (ONNX int8) under SERVED_SUFFIX: a fast-tier candidate
     what: str = ""
 
     def checkpoint(self, run_dir: Path = OUTPUTS_DIR) -> Path:
@@ -35,6 +36,10 @@ class Experiment:
         return [self.script, *flags, *teacher, "--output-dir", str(Path(run_dir) / self.name)]
 
 
+# The name of a model's results as served (ONNX int8, results/NAME-int8.json) beside its PyTorch results (NAME.json),
+# as "shipped" is the served twin of its PyTorch row: the paired comparisons of training recipes read the PyTorch
+# scores, the frontier and a fast tier's goals the served ones.
+SERVED_SUFFIX = "-int8"
 SOFT_LABELS = "{run_dir}/soft_labels.npz"  # the ensemble's soft labels (toxiclf.soft_labels), in the run's folder
 # The shipped model's logits on every training row and on the rows its recipe adds (committed: students of it train
 # on any machine without a teacher). Made by: python -m toxiclf.soft_labels --teachers model --identity-augmentation
@@ -54,10 +59,10 @@ def _small_students():
         tag = f"student-{len(layers.split(','))}l-{layers.replace(',', '')}"
         init = ("--student-init", "model", "--student-layers", layers, *SHIPPED_RECIPE)
         distilled = (*init, "--soft-labels", SHIPPED_SOFT_LABELS, "--alpha-cos", "0")
-        yield Experiment(f"{tag}-kd", "run_distill.py", distilled,
+        yield Experiment(f"{tag}-kd", "run_distill.py", distilled, served_score=True,
                          what=f"layers {layers} of the shipped model, distilled from its stored logits")  # fmt: skip
         yield Experiment(f"{tag}-ce", "run_distill.py", (*init, "--alpha-kl", "0", "--alpha-cos", "0"),
-                         what=f"layers {layers} of the shipped model, labels only")  # fmt: skip
+                         served_score=True, what=f"layers {layers} of the shipped model, labels only")  # fmt: skip
 
 
 EXPERIMENTS = {
@@ -93,19 +98,27 @@ EXPERIMENTS = {
 }  # fmt: skip
 
 # Paired comparisons beyond the references (toxiclf.comparisons): each KD student against its CE-only twin (what
-# distillation adds at the same init, rows and steps), and each smaller student against the model it was cut from.
+# distillation adds at the same init, rows and steps), each smaller student against the model it was cut from, and
+# each other layer choice against the alternate one, distilled alike (which layers to keep).
 SHIPPED = "shipped"  # run_eval.py's name for the shipped model folder
+_KD_STUDENTS = [name for name in EXPERIMENTS if name.startswith("student-3l-") and name.endswith("-kd")]
 STUDENT_PAIRS = tuple(
     pair
-    for name in EXPERIMENTS
-    if name.startswith("student-3l-") and name.endswith("-kd")
-    for pair in ((name, name.removesuffix("-kd") + "-ce"), (name, SHIPPED), (name.removesuffix("-kd") + "-ce", SHIPPED))
+    for name in _KD_STUDENTS
+    for pair in (
+        (name, name.removesuffix("-kd") + "-ce"),
+        *((student, SHIPPED) for student in (name, name.removesuffix("-kd") + "-ce")),
+        *((student + SERVED_SUFFIX, SHIPPED) for student in (name, name.removesuffix("-kd") + "-ce")),  # as served
+        *([(name, _KD_STUDENTS[0])] if name != _KD_STUDENTS[0] else []),
+    )
 )
 
 # The CPU queue: what the odd / even / LoRA table still lacks (the other models' results are committed).
 CPU_PLAN = ("teacher", "student-even", "lora", "student-odd-ce")
-# Then the smaller students (issue: where distillation pays), alternate layers first, KD before its CE-only twin.
-SMALL_PLAN = tuple(name for name in EXPERIMENTS if name.startswith("student-3l-"))
+# Then the smaller students (issue: where distillation pays): the alternate layers' KD and CE-only pair first (what
+# distillation adds), then the other layer choices distilled (which layers to keep), then their CE-only twins.
+_SMALL = [name for name in EXPERIMENTS if name.startswith("student-3l-")]
+SMALL_PLAN = (*_SMALL[:2], *_SMALL[2::2], *_SMALL[3::2])
 # The GPU run's phases, each sized to end well inside one call: (what it trains, in order; what it then scores,
 # where trained and not scored since; the model it packs, or None for the best small one). "soft labels" is the
 # ensemble's soft-label step (toxiclf.soft_labels), between the models it needs and the students it feeds.

@@ -3,8 +3,9 @@
     python -m toxiclf.frontier --checkpoints shipped=model student-3l-135-kd=outputs/student-3l-135-kd \
         --update-readme          # -> results/frontier.json, results/frontier.png, the `frontier` doc section
 
-Quality comes from what run_eval.py recorded for these very weights (`results/NAME.json`, the test split, with the
-backend named); speed is measured here, every model in the same process on the same validation comments (never
+Quality comes from what run_eval.py recorded for these very weights on the test split: as served where it was scored
+so (`results/NAME-int8.json`, what the CPU queue writes for the smaller students), else `results/NAME.json`, with
+the backend named; speed is measured here, every model in the same process on the same validation comments (never
 the test split), the way the model is served: ONNX Runtime int8, one comment per pass, `--threads` intra-op
 threads; TF-IDF (refitted on the training split) is measured beside them. A model is on the frontier when no
 other is at least as good on both axes and better on one.
@@ -16,6 +17,7 @@ import statistics
 import time
 from pathlib import Path
 
+from .experiments import SERVED_SUFFIX
 from .paths import RESULTS_DIR, shown_path
 from .provenance import cpu_name
 from .results_files import load_results, measured_on
@@ -45,12 +47,14 @@ def comments_per_second(score, texts: list[str], repeats: int = 3) -> float:
 
 def recorded_quality(name: str, path: Path | None, results: list[dict], results_dir: Path) -> dict:
     """Test ROC-AUC and PR-AUC that run_eval.py recorded for `name` (for a folder: measured on its weights), found
-    in `results` (read from `results_dir`)."""
-    for result in results:
-        if result.get("model") != name:
+    in `results` (read from `results_dir`): its served scoring (NAME-int8) where there is one."""
+    by_name = {result.get("model"): result for result in results}
+    for result in (by_name.get(name + SERVED_SUFFIX), by_name.get(name)):
+        if result is None:
             continue
         if path is not None and not measured_on(result, path):
-            raise SystemExit(f"error: {results_dir / (name + '.json')} was measured on other weights than {path}")
+            raise SystemExit(f"error: {results_dir / (result['model'] + '.json')} was measured on other weights than "
+                             f"{path}")  # fmt: skip
         metrics = result["metrics"]["threshold_validation"]
         rows = result.get("provenance", {}).get("eval_rows", {}).get("test")
         return {"roc_auc": metrics["roc_auc"], "pr_auc": metrics["pr_auc"], "quality_backend": result.get("backend"),
@@ -102,12 +106,13 @@ def plot(rows: list[dict], path: Path) -> None:
 
 
 def frontier_markdown(result: dict, output: str) -> str:
-    lines = ["| model | layers | params | test ROC-AUC | PR-AUC | served comments/s | on the frontier |",
-             "|---|---:|---:|---:|---:|---:|---|"]  # fmt: skip
+    lines = ["| model | layers | params | test ROC-AUC | PR-AUC | scored with | served comments/s | on the frontier |",
+             "|---|---:|---:|---:|---:|---|---:|---|"]  # fmt: skip
     for r in sorted(result["models"], key=lambda r: -r["comments_per_s"]):
         front = "yes" if r["on_frontier"] else ""
-        lines.append(f"| {r['model']} | {r['layers'] or '–'} | {r['parameters'] / 1e6:.1f} M | {r['roc_auc']:.4f} | "
-                     f"{r['pr_auc']:.3f} | {r['comments_per_s']:,.0f} | {front} |")  # fmt: skip
+        lines.append(f"| {r['model']} | {r['layers'] or '–'} | {r['parameters'] / 1e6:.1f} M | "
+                     f"{r['roc_auc']:.4f} | {r['pr_auc']:.3f} | {r['quality_backend']} | "
+                     f"{r['comments_per_s']:,.0f} | {front} |")  # fmt: skip
     m = result["machine"]
     return ("\n".join(lines) + f"\n\nSpeeds measured in one run on {m['cpu']}, {result['threads']} threads, "
             f"{result['texts']:,} validation comments, median of 3 passes; written by `{result['command']}` to "

@@ -35,6 +35,7 @@ from .experiments import (
     GPU_DRY_RUN_FLAGS,
     GPU_FLAGS,
     GPU_PHASES,
+    SERVED_SUFFIX,
     SMALL_PLAN,
     SOFT_LABELS_STEP,
 )
@@ -139,6 +140,13 @@ def run_cpu(args) -> int:
         if runner.step(f"evaluation of {name}", done / f"eval-{name}",
                        ["run_eval.py", "--checkpoints", f"{name}={checkpoint}", "--no-baselines"]):  # fmt: skip
             (done / f"eval-{name}").touch()
+        served = name + SERVED_SUFFIX
+        if EXPERIMENTS[name].served_score and runner.step(
+            f"evaluation of {name} as served",
+            done / f"eval-{served}",
+            ["run_eval.py", "--checkpoints", f"{served}={checkpoint}", "--no-baselines", "--backend", "onnx-int8"],
+        ):
+            (done / f"eval-{served}").touch()
     print(f"== {now()} all steps finished", flush=True)
     return 0
 

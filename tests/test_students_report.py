@@ -1,0 +1,59 @@
+"""The smaller students' table and verdict, generated from results files and paired comparisons."""
+
+import json
+
+from toxiclf.students_report import students_markdown
+
+
+def result(name, test_roc, validation_roc, backend="torch"):
+    return {"model": name, "backend": backend,
+            "metrics": {"validation_roc_auc": validation_roc,
+                        "threshold_validation": {"roc_auc": test_roc},
+                        "bootstrap_95ci": {"roc_auc": [test_roc - 0.001, test_roc + 0.001]}}}  # fmt: skip
+
+
+def compared(model, against, roc, roc_ci, pr=0.0, pr_ci=(-0.001, 0.001)):
+    def entry(difference, ci):
+        return {"difference": difference, "ci95": list(ci), "established": ci[0] > 0 or ci[1] < 0}
+
+    return {"model": model, "against": against, "roc_auc": entry(roc, roc_ci), "pr_auc": entry(pr, pr_ci)}
+
+
+def write(results_dir, results, comparisons):
+    for r in results:
+        (results_dir / f"{r['model']}.json").write_text(json.dumps(r))
+    (results_dir / "comparisons.json").write_text(json.dumps({"comparisons": comparisons}))
+
+
+def test_the_table_says_where_distillation_pays_which_layers_to_keep_and_what_is_served(tmp_path):
+    write(tmp_path, [
+        result("student-3l-135-kd", 0.9863, 0.9840),
+        result("student-3l-135-ce", 0.9850, 0.9830),
+        result("student-3l-246-kd", 0.9855, 0.9835),
+        result("student-3l-246-ce", 0.9854, 0.9834),
+        result("student-3l-123-kd", 0.9830, 0.9800),
+        # test ROC-AUC higher but validation lower: the served pick must go by validation
+        result("student-3l-135-kd-int8", 0.9860, 0.9838, "onnx-int8"),
+        result("student-3l-246-kd-int8", 0.9870, 0.9820, "onnx-int8"),
+    ], [
+        compared("student-3l-135-kd", "student-3l-135-ce", 0.0013, (0.0005, 0.0021)),
+        compared("student-3l-246-kd", "student-3l-246-ce", 0.0001, (-0.0004, 0.0006)),
+        compared("student-3l-246-kd", "student-3l-135-kd", -0.0008, (-0.0015, 0.0001)),
+        compared("student-3l-123-kd", "student-3l-135-kd", -0.0033, (-0.0041, -0.0025)),
+        compared("student-3l-135-kd-int8", "shipped", -0.0013, (-0.0020, -0.0006)),
+    ])  # fmt: skip
+    text = students_markdown(tmp_path)
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in text.splitlines() if line.startswith("| ")}
+    assert "| 0.9863 [0.9853, 0.9873] | 0.9850 [0.9840, 0.9860] | +0.0013 [+0.0005, +0.0021] |" in rows["1,3,5"]
+    assert "+0.0001 [-0.0004, +0.0006] (n.e.)" in rows["2,4,6"] and "-0.0033 [-0.0041, -0.0025] |" in rows["1,2,3"]
+    assert rows["4,5,6"].count("not scored yet") == 2
+    assert "At layers 1,3,5 distillation pays: KD − CE-only is established above 0 in ROC-AUC" in text
+    assert "At layers 2,4,6 KD and CE-only tie" in text and "Not scored yet as a pair: layers 1,2,3, 4,5,6." in text
+    assert "worse: 1,2,3; no difference established: 2,4,6." in text
+    assert "the best student by validation ROC-AUC, student-3l-135-kd, scores test ROC-AUC 0.9860" in text
+    assert "-0.0013 [-0.0020, -0.0006] against the shipped model: it clears the fast tier's bar of 0.985" in text
+
+
+def test_nothing_scored_is_said_plainly(tmp_path):
+    text = students_markdown(tmp_path)
+    assert text.count("not scored yet") == 8 and "no KD student and its CE-only twin are both scored yet" in text
