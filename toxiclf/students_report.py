@@ -96,7 +96,7 @@ def _verdict(results: dict[str, dict], pairs: dict) -> str:
                              f"{_difference(found, 'pr_auc')} PR-AUC).")  # fmt: skip
     missing = [layers for layers, found in twins if found is None]
     if missing:
-        sentences.append(f"Not scored yet as a pair: layers {', '.join(missing)}.")
+        sentences.append(f"Not scored yet as a pair: layers {' and '.join(missing)}.")
     sentences.extend(_layer_choice(pairs))
     sentences.extend(_served(results, pairs))
     return "**What the table says** (generated from `results/comparisons.json`): " + " ".join(sentences)
@@ -113,11 +113,11 @@ def _layer_choice(pairs: dict) -> list[str]:
     ties = [layers for layers, _ in found if layers not in worse and layers not in better]
     said = []
     if better:
-        said.append(f"better than the alternate layers {SMALL_STUDENT_LAYERS[0]}: {', '.join(better)}")
+        said.append(f"better than the alternate layers {SMALL_STUDENT_LAYERS[0]}: {' and '.join(better)}")
     if worse:
-        said.append(f"worse: {', '.join(worse)}")
+        said.append(f"worse: {' and '.join(worse)}")
     if ties:
-        said.append(f"no difference established: {', '.join(ties)}")
+        said.append(f"no difference established: {' and '.join(ties)}")
     return [f"Which layers to keep (distilled alike, ROC-AUC): {'; '.join(said)}."]
 
 
