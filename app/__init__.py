@@ -6,9 +6,10 @@ python -m app.serve --port 8000           # production (waitress)
 
 import logging
 import os
-from pathlib import Path
 
 from flask import Flask
+
+from toxiclf.paths import model_folder
 
 from .model import load_served_model
 
@@ -22,7 +23,7 @@ def create_app(test_config=None):
     # path with an empty segment is simply not found here.
     app.url_map.merge_slashes = False
     app.config.from_mapping(
-        MODEL_DIR=os.environ.get("TOXICLF_MODEL"),  # None: the shipped model
+        MODEL_DIR=os.environ.get("TOXICLF_MODEL"),  # a folder, or a shipped model's name (default, fast); None: default
         BACKEND=os.environ.get("TOXICLF_BACKEND", "auto"),  # auto | torch | onnx-int8
         MAX_CONTENT_LENGTH=1024 * 1024,  # bytes per request body; larger ones get 413
         MAX_TEXTS=256,  # texts per API request
@@ -34,7 +35,7 @@ def create_app(test_config=None):
     if test_config:
         app.config.update(test_config)
 
-    model_dir = Path(app.config["MODEL_DIR"]) if app.config["MODEL_DIR"] else None
+    model_dir = model_folder(app.config["MODEL_DIR"] or None)
     app.extensions["toxiclf"] = load_served_model(model_dir, app.config["BACKEND"], app.config["BATCH_SIZE"])
 
     from . import errors, views

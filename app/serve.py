@@ -130,7 +130,8 @@ def run(app, host: str, port: int, threads: int, grace_seconds: float = GRACE_SE
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", help="model folder (default: $TOXICLF_MODEL, else the shipped model/)")
+    parser.add_argument("--model", help="a model folder or a shipped model by name: default, fast (default: "
+                        "$TOXICLF_MODEL, else default)")  # fmt: skip
     parser.add_argument("--backend", choices=BACKENDS, help="inference backend (default: auto)")
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8000)), help="port (0: any free one)")

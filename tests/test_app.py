@@ -331,3 +331,15 @@ def test_a_lone_surrogate_is_a_400_with_a_sentence_not_a_500(client):
                            content_type="application/json")  # fmt: skip
     assert response.status_code == 400
     assert "texts[1]: text holds a lone surrogate" in response.get_json()["error"]["message"]
+
+
+def test_the_app_serves_a_shipped_model_chosen_by_name(tiny_classifier_dir, monkeypatch):
+    from app import create_app
+    from toxiclf import paths
+
+    monkeypatch.setitem(paths.SHIPPED_MODELS, "fast", tiny_classifier_dir)
+    client = create_app({"TESTING": True, "MODEL_DIR": "fast", "BACKEND": "torch"}).test_client()
+    answer = client.post("/api/v1/classify", json={"text": "you idiot"})
+    assert answer.status_code == 200
+    (result,) = answer.get_json()["results"]
+    assert result["score"] == pytest.approx(Classifier(tiny_classifier_dir).scores(["you idiot"])[0], abs=1e-6)

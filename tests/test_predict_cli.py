@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -256,3 +257,25 @@ def test_score_table_refuses_a_table_without_the_text_or_with_a_clashing_column(
     with pytest.raises(InputError, match=r"already has column\(s\) toxic_error"):
         score_table(pa.table({"comment_text": ["a"], "toxic_error": ["x"]}), classifier, "comment_text",
                     added_columns("toxic_"))  # fmt: skip
+
+
+def test_a_shipped_model_is_picked_by_name_and_a_missing_one_is_one_clear_error(tmp_path, tiny_classifier_dir,
+                                                                                monkeypatch):  # fmt: skip
+    from toxiclf import paths
+
+    monkeypatch.setitem(paths.SHIPPED_MODELS, "fast", tiny_classifier_dir)
+    output = score(tmp_path, "fast", "in.jsonl", '{"comment_text": "you idiot"}\n')
+    scored = json.loads(output.read_text())
+    assert scored["toxic_score"] == pytest.approx(Classifier(tiny_classifier_dir).scores(["you idiot"])[0], abs=1e-6)
+    monkeypatch.setitem(paths.SHIPPED_MODELS, "fast", tmp_path / "not-shipped")
+    with pytest.raises(SystemExit, match="this install has no 'fast' model .*; pass --model default"):
+        score(tmp_path, "fast", "again.jsonl", '{"comment_text": "hi"}\n')
+    assert json.loads(output.read_text()) == scored  # the earlier output untouched
+
+
+def test_a_folder_named_like_a_shipped_model_is_reached_with_a_path(tmp_path, monkeypatch):
+    from toxiclf.paths import SHIPPED_MODEL_DIR, SHIPPED_MODELS, model_folder
+
+    monkeypatch.chdir(tmp_path)
+    assert model_folder(None) == model_folder("default") == SHIPPED_MODEL_DIR
+    assert model_folder("fast") == SHIPPED_MODELS["fast"] and model_folder("./fast") == Path("fast")

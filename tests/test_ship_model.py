@@ -387,3 +387,58 @@ def test_the_card_says_why_this_model_and_not_the_project_s_contenders(tmp_path,
     assert "above every contender's" in card
     scored("student-even", served + 0.001, 0.99)  # a contender that beats it on validation is named
     assert "below student-even: it is served for its size and robustness" in model_card(output, None, results)
+
+
+def test_the_fast_tier_card_reads_its_own_entries_and_the_frontier(tmp_path, checkpoint, tiny_dataset_dir,
+                                                                   monkeypatch):  # fmt: skip
+    from toxiclf.model_card import model_card
+
+    output = tmp_path / "model-fast"
+    monkeypatch.setattr(ship_model, "FAST_MODEL_DIR", output)
+    ship_model.ship(checkpoint, results_for(tmp_path, checkpoint, tiny_dataset_dir), output, backends=("torch",))
+    shipped_card = (output / "README.md").read_text()
+    assert "--checkpoints shipped-fast=model-fast --backend onnx-int8" in shipped_card
+    assert "--refresh-card results/shipped-fast.json --output model-fast" in shipped_card
+    results = tmp_path / "results"
+    results.mkdir()
+    audited = {"threshold": 0.5, "backend": "onnx-int8", "worst_terms_by_neutral_false_positive_rate": [["gay", 0.2]],
+               "templates": {"overall": {"neutral_false_positive_rate": 0.02, "toxic_recall": 0.9}}}  # fmt: skip
+    (results / "bias.json").write_text(json.dumps({"terms": 40, "sentences": 1200, "models": {
+        "shipped": {**audited, "worst_terms_by_neutral_false_positive_rate": [["Muslim", 0.4]]},
+        "shipped-fast": audited}}))  # fmt: skip
+    (results / "frontier.json").write_text(json.dumps({"threads": 2, "models": [
+        {"model": "shipped", "layers": 6, "comments_per_s": 230.0, "roc_auc": 0.9873, "quality_backend": "onnx-int8"},
+        {"model": "shipped-fast", "layers": 3, "comments_per_s": 460.0, "roc_auc": 0.9860,
+         "quality_backend": "onnx-int8"}]}))  # fmt: skip
+    card = model_card(output, None, results, ship_model.card_name(output))
+    assert "worst terms: gay 20%" in card and "| shipped | 0.500 | 2.0% | Muslim 40% |" in card  # the default beside
+    assert "3 layers against the default model's 6, **2.00×** its comments/s (460 against 230" in card
+    assert "test ROC-AUC of 0.9860 against 0.9873 (onnx-int8)" in card
+    assert "The project's own experiment" not in card  # the 6-layer choice is the default model's story
+
+
+def test_the_fast_tier_is_the_best_student_as_served_on_validation_whose_weights_are_here(tmp_path, checkpoint,
+                                                                                         monkeypatch):  # fmt: skip
+    import shutil
+
+    from toxiclf.paths import sha256_file
+
+    monkeypatch.setattr(ship_model, "REPO_ROOT", tmp_path)
+    results = tmp_path / "results"
+    results.mkdir()
+
+    def scored(name, folder, validation_roc, served_validation_roc):
+        weights = sha256_file(folder / "model.safetensors") if folder.exists() else "0" * 64
+        for suffix, roc, backend in (("", validation_roc, "torch"), ("-int8", served_validation_roc, "onnx-int8")):
+            (results / f"{name}{suffix}.json").write_text(json.dumps({
+                "model": name + suffix, "path": str(folder.relative_to(tmp_path)), "backend": backend,
+                "model_sha256": weights, "metrics": {"validation_roc_auc": roc}}))  # fmt: skip
+
+    other = tmp_path / "outputs" / "student-3l-246-kd"
+    shutil.copytree(checkpoint, other)
+    scored("student-3l-135-kd", tmp_path / "outputs" / "student-3l-135-kd", 0.99, 0.99)  # best, but its weights went
+    scored("student-3l-135-ce", checkpoint, 0.985, 0.980)  # better in PyTorch, worse as served
+    scored("student-3l-246-kd", other, 0.983, 0.982)
+    assert ship_model.best_fast_student(results) == (other, results / "student-3l-246-kd.json")
+    (other / "model.safetensors").write_bytes(b"retrained since")  # no longer the weights scored
+    assert ship_model.best_fast_student(results)[0] == checkpoint

@@ -315,10 +315,11 @@ def _checked(classifier, check: bool, need_threshold: bool):
 
 def load_classifier(model_dir=None, backend: str = "auto", check: bool = True, need_threshold: bool = True,
                     **kwargs):  # fmt: skip
-    """A classifier for `model_dir` (default: the shipped model) with the named backend.
+    """A classifier for `model_dir` (default: the shipped model; "fast": the fast tier) with the named backend.
 
     >>> from toxiclf import load_classifier
     >>> load_classifier().predict("thanks for the fix")  # {"score": ..., "label": "non-toxic", "flagged": False}
+    >>> load_classifier("fast").predict("thanks for the fix")  # 3 layers: about twice the comments/s per core
 
     `auto` picks the fastest backend that loads (see `load_classifier_for_serving`); `torch`, `onnx-int8` and
     `onnx-fp32` name one. Every load runs the self-check (`self_checked`); `check=False` skips it (shipping, which
@@ -326,9 +327,9 @@ def load_classifier(model_dir=None, backend: str = "auto", check: bool = True, n
     without a threshold for the backend (`threshold.json`) refuses to load unless `threshold=` is given, or
     `need_threshold=False` says only `scores` will be asked for (evaluation of a freshly trained checkpoint).
     """
-    from .paths import SHIPPED_MODEL_DIR
+    from .paths import model_folder
 
-    model_dir = Path(model_dir) if model_dir is not None else SHIPPED_MODEL_DIR
+    model_dir = model_folder(model_dir)
     if backend == "auto":
         return load_classifier_for_serving(model_dir, check=check, need_threshold=need_threshold, **kwargs)
     if backend == "torch":

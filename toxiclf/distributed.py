@@ -26,7 +26,6 @@ import posixpath
 import re
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from .row_scoring import (
     FORMATS,
@@ -298,9 +297,9 @@ def score(
         import ray.data
     except ImportError:
         raise InputError("--engine ray needs Ray: pip install 'toxiclf[ray]'") from None
-    from .paths import SHIPPED_MODEL_DIR
+    from .paths import model_folder
 
-    model = Path(model or SHIPPED_MODEL_DIR).resolve()
+    model = model_folder(model).resolve()
     if not (model / "config.json").exists():
         raise InputError(f"no model at {model}; pass --model with a trained checkpoint folder")
     if threads_per_actor < 1 or (actors is not None and actors < 1):

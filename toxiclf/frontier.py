@@ -111,7 +111,7 @@ def frontier_markdown(result: dict, output: str) -> str:
     for r in sorted(result["models"], key=lambda r: -r["comments_per_s"]):
         front = "yes" if r["on_frontier"] else ""
         lines.append(f"| {r['model']} | {r['layers'] or '–'} | {r['parameters'] / 1e6:.1f} M | "
-                     f"{r['roc_auc']:.4f} | {r['pr_auc']:.3f} | {r['quality_backend']} | "
+                     f"{r['roc_auc']:.4f} | {r['pr_auc']:.3f} | {r['quality_backend'] or 'scikit-learn'} | "
                      f"{r['comments_per_s']:,.0f} | {front} |")  # fmt: skip
     m = result["machine"]
     return ("\n".join(lines) + f"\n\nSpeeds measured in one run on {m['cpu']}, {result['threads']} threads, "

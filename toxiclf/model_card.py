@@ -8,6 +8,14 @@ from .paths import REPO_ROOT
 from .results_files import measured_on
 from .training import DAVIDSON_SAMPLES, RUN_CONFIG_FILE
 
+# The shipped models by their names in the results files, and their folders in a clone.
+DEFAULT, FAST = "shipped", "shipped-fast"
+SERVED_FOLDERS = {DEFAULT: "model", FAST: "model-fast"}
+
+
+def _arg(name: str) -> str:
+    return f"{name}={SERVED_FOLDERS[name]}"
+
 
 def _training_scale(run: dict) -> str:
     args, split = run.get("args", {}), run.get("data", {}).get("split_sizes", {})
@@ -38,13 +46,13 @@ def _preprocessing_line(model_dir: Path) -> str:
             "thresholds and calibration below were fitted on normalised validation texts.\n\n")  # fmt: skip
 
 
-def _functional_section(results_dir: Path | None, model_dir: Path) -> str:
+def _functional_section(results_dir: Path | None, model_dir: Path, name: str) -> str:
     path = results_dir / "functional.json" if results_dir else None
-    shipped = json.loads(path.read_text())["models"].get("shipped") if path and path.exists() else None
+    shipped = json.loads(path.read_text())["models"].get(name) if path and path.exists() else None
     if shipped and not measured_on(shipped, model_dir):
         shipped = None  # measured on weights shipped before these
     if not shipped:
-        return "Not measured yet (`python run_eval.py --functional --backend onnx-int8 --checkpoints shipped=model`)."
+        return f"Not measured yet (`python run_eval.py --functional --backend onnx-int8 --checkpoints {_arg(name)}`)."
     missed = [f"{name} ({entry['flagged_rate']:.0%} flagged; goal: {entry['goal']})"
               for name, entry in shipped["functionalities"].items() if entry.get("meets_goal") is False]  # fmt: skip
     return (
@@ -89,10 +97,29 @@ def _choice_section(results_dir: Path | None, thresholds: dict, layers: int) -> 
 12-layer ones (the teacher, LoRA) cost about twice as much per comment on a CPU (`results/inference_bench.json`)."""
 
 
-def _test_section(result: dict | None, thresholds: dict) -> str:
+def _fast_tier_section(results_dir: Path | None, name: str) -> str:
+    """Why a fast tier ships beside the default model: the frontier, measured in one run (results/frontier.json)."""
+    path = results_dir / "frontier.json" if results_dir else None
+    frontier = json.loads(path.read_text()) if path and path.exists() else {"models": []}
+    rows = {row["model"]: row for row in frontier["models"]}
+    mine, default = rows.get(name), rows.get(DEFAULT)
+    if not mine or not default:
+        return f"Not placed yet (`python -m toxiclf.frontier --checkpoints {_arg(DEFAULT)} {_arg(name)} ...`)."
+    return (
+        f"The fast tier: {mine['layers']} layers against the default model's {default['layers']}, "
+        f"**{mine['comments_per_s'] / default['comments_per_s']:.2f}×** its comments/s ({mine['comments_per_s']:,.0f} "
+        f"against {default['comments_per_s']:,.0f}: ONNX Runtime int8, {frontier['threads']} threads, one run, "
+        f"`results/frontier.json`) for a test ROC-AUC of {mine['roc_auc']:.4f} against {default['roc_auc']:.4f} "
+        f"({mine['quality_backend']}). Pick it where comments per core matter more than the last errors; the "
+        "default model otherwise."
+    )
+
+
+def _test_section(result: dict | None, thresholds: dict, name: str) -> str:
     if result is None:
-        return ("Not measured yet: `python run_eval.py --checkpoints shipped=model --backend onnx-int8 --no-baselines`,"
-                " then `python scripts/ship_model.py --refresh-card`.")  # fmt: skip
+        refresh = "" if name == DEFAULT else f" results/{name}.json --output {SERVED_FOLDERS[name]}"
+        return (f"Not measured yet: `python run_eval.py --checkpoints {_arg(name)} --backend onnx-int8 --no-baselines`,"
+                f" then `python scripts/ship_model.py --refresh-card{refresh}`.")  # fmt: skip
     m, ci = result["metrics"]["threshold_validation"], result["metrics"]["bootstrap_95ci"]
     backend = result.get("backend", "torch")
     roc_auc = f"{m['roc_auc']:.4f} [{ci['roc_auc'][0]:.4f}, {ci['roc_auc'][1]:.4f}]"
@@ -108,9 +135,9 @@ with the **{backend}** backend (what the app and the CLI serve on a CPU), at tha
 Brackets: 95 % bootstrap intervals ({ci["resamples"]} resamples)."""
 
 
-def _calibration_section(results_dir: Path | None) -> str:
+def _calibration_section(results_dir: Path | None, name: str) -> str:
     path = results_dir / "calibration.json" if results_dir else None
-    shipped = json.loads(path.read_text()).get("shipped") if path and path.exists() else None
+    shipped = json.loads(path.read_text()).get(name) if path and path.exists() else None
     if not shipped:
         return "Not measured yet (`run_eval.py` writes `results/calibration.json` for a calibrated model)."
     before, after = shipped["before"], shipped["after"]
@@ -141,12 +168,12 @@ def _mitigation_role(entry: dict, shipped_run: dict) -> str:
     return " (before mitigation)" if augmentation in (0, "0", None) else " (other mitigation)"
 
 
-def _bias_section(results_dir: Path | None, shipped_run: dict) -> str:
+def _bias_section(results_dir: Path | None, shipped_run: dict, name: str) -> str:
     path = results_dir / "bias.json" if results_dir else None
     audit = json.loads(path.read_text()) if path and path.exists() else {}
-    shipped = audit.get("models", {}).get("shipped")
+    shipped = audit.get("models", {}).get(name)
     if not shipped:
-        return "Not measured yet (`python run_eval.py --bias-audit --backend onnx-int8 --checkpoints shipped=model`)."
+        return f"Not measured yet (`python run_eval.py --bias-audit --backend onnx-int8 --checkpoints {_arg(name)}`)."
     overall = shipped["templates"]["overall"]
     per_kind = audit["sentences"] // audit["terms"] // 2
     section = (
@@ -156,7 +183,7 @@ def _bias_section(results_dir: Path | None, shipped_run: dict) -> str:
         f"sentences caught {overall['toxic_recall']:.1%}. "
         "Do not use the scores to judge comments about identity groups without a human reading them."
     )
-    others = {name: entry for name, entry in audit["models"].items() if name != "shipped"}
+    others = {other: entry for other, entry in audit["models"].items() if other != name}
     if others:  # the candidates audited beside it, the model before mitigation marked
         rows = "\n".join(
             f"| {name}{_mitigation_role(entry, shipped_run)} | {entry['threshold']:.3f} "
@@ -176,7 +203,9 @@ def _worst(entry: dict) -> str:
     return ", ".join(f"{term} {rate:.0%}" for term, rate in entry["worst_terms_by_neutral_false_positive_rate"])
 
 
-def model_card(model_dir: Path, result: dict | None, results_dir: Path | None = None) -> str:
+def model_card(model_dir: Path, result: dict | None, results_dir: Path | None = None, name: str = DEFAULT) -> str:
+    """The card of the shipped model `name` ("shipped", "shipped-fast": its entries in the results files) whose
+    files are in `model_dir` (the folder, or its staging copy while it is shipped)."""
     model_dir = Path(model_dir)
     run = json.loads((model_dir / RUN_CONFIG_FILE).read_text()) if (model_dir / RUN_CONFIG_FILE).exists() else {}
     thresholds = json.loads((model_dir / THRESHOLD_FILE).read_text())
@@ -219,19 +248,23 @@ Chosen per serving backend on the {thresholds.get("chosen_on", "validation split
 {threshold_rows}
 
 ## Test metrics
-{_test_section(result, thresholds)}
+{_test_section(result, thresholds, name)}
 
 ## Why this model
-{_choice_section(results_dir, thresholds, config.get("num_hidden_layers"))}
+{
+        _choice_section(results_dir, thresholds, config.get("num_hidden_layers"))
+        if name == DEFAULT
+        else _fast_tier_section(results_dir, name)
+    }
 
 ## Calibration
-{_calibration_section(results_dir)}
+{_calibration_section(results_dir, name)}
 
 ## Identity-term bias
-{_bias_section(results_dir, run)}
+{_bias_section(results_dir, run, name)}
 
 ## Functional suite (meaning rather than words)
-{_functional_section(results_dir, model_dir)}
+{_functional_section(results_dir, model_dir, name)}
 
 ## Intended use
 Screening English comments for moderators: rank and flag for a human to review. Not for automatic sanctions.

@@ -17,12 +17,22 @@ GPU_RESULTS_DIR = RESULTS_DIR / "gpu"  # the GPU run's own table: its epochs are
 OUTPUTS_DIR = REPO_ROOT / "outputs"
 # The one model committed to the repository: what the app serves by default. In a clone it is model/; an
 # installed package carries a copy as toxiclf/shipped_model (see pyproject.toml).
-_CLONE_MODEL_DIR = REPO_ROOT / "model"
-SHIPPED_MODEL_DIR = (
-    _CLONE_MODEL_DIR
-    if (_CLONE_MODEL_DIR / "config.json").exists()
-    else Path(__file__).resolve().parent / "shipped_model"
-)
+_IN_CLONE = (REPO_ROOT / "model" / "config.json").exists()
+SHIPPED_MODEL_DIR = REPO_ROOT / "model" if _IN_CLONE else Path(__file__).resolve().parent / "shipped_model"
+# The fast tier: a 3-layer student of the default model, about twice its comments/s per core at a small cost in
+# quality (docs/evaluation.md, the frontier); model-fast/ in a clone, toxiclf/shipped_model_fast when installed.
+FAST_MODEL_DIR = REPO_ROOT / "model-fast" if _IN_CLONE else Path(__file__).resolve().parent / "shipped_model_fast"
+SHIPPED_MODELS = {"default": SHIPPED_MODEL_DIR, "fast": FAST_MODEL_DIR}
+
+
+def model_folder(name_or_path: str | os.PathLike | None) -> Path:
+    """The folder of a shipped model by name ("default", "fast"; None: the default), else the path given. A name
+    wins over a folder of the same name in the working directory: write ./fast for that one."""
+    if name_or_path is None:
+        return SHIPPED_MODEL_DIR
+    if isinstance(name_or_path, str) and name_or_path in SHIPPED_MODELS:
+        return SHIPPED_MODELS[name_or_path]
+    return Path(name_or_path)
 
 
 def packaged_file(package: str, relative: str, override_env: str | None = None) -> Path | None:

@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from .classifier import BACKENDS
-from .paths import SHIPPED_MODEL_DIR
+from .paths import SHIPPED_MODELS, model_folder
 from .row_scoring import (  # noqa: F401 - json_line and score_values are this CLI's public helpers too
     InputError,
     added_columns,
@@ -235,7 +235,7 @@ def parse_args(argv=None):
     )
     parser.add_argument("--text-column", default=TEXT_COLUMN, help="column holding the comment text")
     parser.add_argument("--prefix", default="toxic_", help="prefix of the added columns (default: toxic_)")
-    parser.add_argument("--model", type=Path, help="model folder (default: the shipped model)")
+    parser.add_argument("--model", help="a model folder, or a shipped model by name: default, fast")
     parser.add_argument("--backend", choices=BACKENDS, default="auto", help="auto: ONNX int8 on CPU, torch on GPU")
     parser.add_argument("--batch-size", type=int, default=64, help="texts per forward pass")
     parser.add_argument("--threshold", type=float, help="flag at this score (default: the model's own)")
@@ -278,8 +278,11 @@ def check_args(args) -> None:
         raise InputError("--threshold must be in [0, 1]")
     if not args.prefix:
         raise InputError("--prefix must not be empty")
-    args.model = args.model or SHIPPED_MODEL_DIR
+    name = args.model if args.model in SHIPPED_MODELS else None
+    args.model = model_folder(args.model)
     if not (args.model / "config.json").exists():
+        if name:
+            raise InputError(f"this install has no {name!r} model (no {args.model}); pass --model default")
         raise InputError(f"no model at {args.model}; pass --model with a trained checkpoint folder")
     if file_format(args.input) == "csv":
         check_csv(args.input, args.text_column, added_columns(args.prefix, args.explain))

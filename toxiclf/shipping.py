@@ -7,6 +7,8 @@ and a calibration per serving backend, and a model card. `scripts/ship_model.py`
     python run_eval.py --checkpoints shipped=model --backend onnx-int8 --no-baselines   # -> results/shipped.json
     python scripts/ship_model.py --refresh-card      # the card's test metrics from results/shipped.json
     python scripts/ship_model.py --rethreshold       # thresholds chosen again (after a new int8 recipe)
+    python scripts/ship_model.py --best-fast         # the fast tier, model-fast/: the best smaller student as served
+                                                     # (then scripts/ship_fast.sh measures it as model/ is measured)
 
 Each serving backend also gets a calibration (`calibration.json`, see toxiclf/calibration.py) fitted on its
 validation scores, so that `score` is a calibrated probability; thresholds are chosen on the calibrated scores.
@@ -26,9 +28,9 @@ from pathlib import Path
 from . import canaries
 from .calibration import CALIBRATION_FILE
 from .classifier import PREPROCESSING_FILE, SERVING_BACKENDS, THRESHOLD_FILE
-from .experiments import MITIGATIONS, SMALL_MODELS
-from .model_card import model_card
-from .paths import GPU_RESULTS_DIR, REPO_ROOT, RESULTS_DIR, SHIPPED_MODEL_DIR, sha256_file, shown_path
+from .experiments import MITIGATIONS, SERVED_SUFFIX, SMALL_MODELS, SMALL_PLAN
+from .model_card import DEFAULT, FAST, model_card
+from .paths import FAST_MODEL_DIR, GPU_RESULTS_DIR, REPO_ROOT, RESULTS_DIR, SHIPPED_MODEL_DIR, sha256_file, shown_path
 from .results_files import measured_on
 from .training import RUN_CONFIG_FILE
 
@@ -177,7 +179,7 @@ def ship(
     (staging / CALIBRATION_FILE).write_text(json.dumps(calibrations, indent=2) + "\n")
     (staging / THRESHOLD_FILE).write_text(json.dumps(thresholds, indent=2) + "\n")
     record_canaries(staging, backends)
-    (staging / "README.md").write_text(model_card(staging, None))
+    (staging / "README.md").write_text(model_card(staging, None, name=card_name(output)))
     swap_in(staging, output)
     print(f"Shipped {checkpoint} to {output} ({size_mb:.1f} MiB)")
     return output
@@ -204,6 +206,26 @@ def best_small_model(results_dirs=(RESULTS_DIR, GPU_RESULTS_DIR), full_data_only
     considered = ", ".join(shown_path(c[2]) for c in candidates)
     print(f"Best by validation ROC-AUC: {shown_path(path)} ({score:.4f}) of {considered}")
     return REPO_ROOT / result["path"], path
+
+
+def best_fast_student(results_dir: Path = RESULTS_DIR) -> tuple[Path, Path]:
+    """(checkpoint, PyTorch results file) of the smaller student (toxiclf.experiments.SMALL_PLAN) with the best
+    validation ROC-AUC as served (its NAME-int8 results), among those whose checkpoint is still the one scored."""
+    candidates = []
+    for name in SMALL_PLAN:
+        torch_file, served_file = results_dir / f"{name}.json", results_dir / f"{name}{SERVED_SUFFIX}.json"
+        if not (torch_file.exists() and served_file.exists()):
+            continue
+        served = json.loads(served_file.read_text())
+        checkpoint = REPO_ROOT / served["path"]
+        if measured_on(served, checkpoint) and measured_on(json.loads(torch_file.read_text()), checkpoint):
+            candidates.append((served["metrics"]["validation_roc_auc"], name, checkpoint, torch_file))
+    if not candidates:
+        raise ShipError(f"no smaller student scored as served whose checkpoint is here ({', '.join(SMALL_PLAN)})")
+    score, name, checkpoint, torch_file = max(candidates)
+    considered = ", ".join(f"{n} {s:.4f}" for s, n, _, _ in sorted(candidates, reverse=True))
+    print(f"Best by validation ROC-AUC as served: {name} ({considered})")
+    return checkpoint, torch_file
 
 
 def contenders(results_dir: Path, full_data_only: bool) -> list[tuple]:
@@ -286,7 +308,12 @@ def rethreshold(output: Path, backends=SERVING_BACKENDS) -> None:
         staged.write_text(json.dumps(content, indent=2) + "\n")
         os.replace(staged, output / name)
     record_canaries(output, backends)  # the calibrated scores changed with the calibration
-    (output / "README.md").write_text(model_card(output, None))
+    (output / "README.md").write_text(model_card(output, None, name=card_name(output)))
+
+
+def card_name(output: Path) -> str:
+    """The name a shipped folder has in the results files: "shipped-fast" for the fast tier, else "shipped"."""
+    return FAST if Path(output).resolve() == FAST_MODEL_DIR.resolve() else DEFAULT
 
 
 def refresh_card(output: Path, results_file: Path) -> None:
@@ -294,7 +321,7 @@ def refresh_card(output: Path, results_file: Path) -> None:
     result = json.loads(results_file.read_text())
     if not measured_on(result, output):
         raise ShipError(f"{results_file} was measured on other weights than {output}; run run_eval.py on it first")
-    (output / "README.md").write_text(model_card(output, result, results_file.parent))
+    (output / "README.md").write_text(model_card(output, result, results_file.parent, card_name(output)))
     print(f"Model card of {output} shows the test metrics of {results_file} ({result.get('backend')} backend)")
 
 
@@ -306,6 +333,12 @@ def main(argv=None):
         "--best",
         action="store_true",
         help=f"ship the best of {', '.join(SMALL_MODELS)} by validation ROC-AUC (full-data runs)",
+    )
+    parser.add_argument(
+        "--best-fast",
+        action="store_true",
+        help="ship the smaller student with the best validation ROC-AUC as served (int8) whose checkpoint is here, as "
+        "the fast tier (default --output: model-fast/)",
     )
     parser.add_argument(
         "--unless-shipped",
@@ -345,6 +378,9 @@ def main(argv=None):
             rethreshold(args.output)
         elif args.refresh_card:
             refresh_card(args.output, args.refresh_card)
+        elif args.best_fast:
+            checkpoint, results_file = best_fast_student()
+            ship(checkpoint, results_file, FAST_MODEL_DIR if args.output == SHIPPED_MODEL_DIR else args.output)
         elif args.best:
             checkpoint, results_file = best_small_model()
             if args.unless_shipped and already_shipped(checkpoint, args.output):
@@ -354,7 +390,7 @@ def main(argv=None):
         elif args.checkpoint and args.results:
             ship(args.checkpoint, args.results, args.output, normalise=args.normalise)
         else:
-            parser.error("give --checkpoint and --results, --best, or --refresh-card")
+            parser.error("give --checkpoint and --results, --best, --best-fast or --refresh-card")
     except (ShipError, FileNotFoundError) as error:
         raise SystemExit(f"error: {error}") from None
 
