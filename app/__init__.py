@@ -9,8 +9,6 @@ import os
 
 from flask import Flask
 
-from toxiclf.paths import model_folder
-
 from .model import load_served_model
 
 logger = logging.getLogger(__name__)
@@ -35,8 +33,8 @@ def create_app(test_config=None):
     if test_config:
         app.config.update(test_config)
 
-    model_dir = model_folder(app.config["MODEL_DIR"] or None)
-    app.extensions["toxiclf"] = load_served_model(model_dir, app.config["BACKEND"], app.config["BATCH_SIZE"])
+    model = app.config["MODEL_DIR"] or None
+    app.extensions["toxiclf"] = load_served_model(model, app.config["BACKEND"], app.config["BATCH_SIZE"])
 
     from . import errors, views
 

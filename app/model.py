@@ -6,7 +6,7 @@ from pathlib import Path
 
 from toxiclf.classifier import load_classifier_for_serving
 from toxiclf.explain import contributions, occlusion_variants
-from toxiclf.paths import RESULTS_DIR, SHIPPED_MODEL_DIR
+from toxiclf.paths import RESULTS_DIR, ModelNotFound, model_folder
 from toxiclf.results_files import load_results, measured_on
 
 from .scheduling import CLASSIFY, EXPLAIN, Busy, ClientGone, Lane, PriorityLock
@@ -125,12 +125,14 @@ def recorded_test_metrics(model_dir: Path, backend: str, results_dir: Path = RES
     return None
 
 
-def load_served_model(model_dir: Path | None, backend: str = "auto", batch_size: int = 32) -> ServedModel:
-    """The model to serve, or, when it cannot load, a ServedModel that says why in one line naming the file."""
-    model_dir = model_dir or SHIPPED_MODEL_DIR
-    if not (model_dir / "config.json").exists():
-        logger.warning("No model at %s", model_dir)
-        return ServedModel(None, name="none", error=f"No model at {model_dir} (no config.json). {HOW_TO_GET_A_MODEL}")
+def load_served_model(model: str | Path | None, backend: str = "auto", batch_size: int = 32) -> ServedModel:
+    """The model to serve (a folder, or a shipped model's name; None: the default model), or, when it cannot load,
+    a ServedModel that says why in one line naming the file."""
+    try:
+        model_dir = model_folder(model, must_exist=True)
+    except ModelNotFound as error:
+        logger.warning("%s", error)
+        return ServedModel(None, name="none", error=f"{error}. {HOW_TO_GET_A_MODEL}")
     problem = broken_model_file(model_dir)
     if problem is None:
         try:

@@ -337,9 +337,21 @@ def test_the_app_serves_a_shipped_model_chosen_by_name(tiny_classifier_dir, monk
     from app import create_app
     from toxiclf import paths
 
-    monkeypatch.setitem(paths.SHIPPED_MODELS, "fast", tiny_classifier_dir)
+    monkeypatch.setitem(paths.SHIPPED_MODELS, "fast", paths.ShippedModel(tiny_classifier_dir, "shipped-fast"))
     client = create_app({"TESTING": True, "MODEL_DIR": "fast", "BACKEND": "torch"}).test_client()
     answer = client.post("/api/v1/classify", json={"text": "you idiot"})
     assert answer.status_code == 200
     (result,) = answer.get_json()["results"]
     assert result["score"] == pytest.approx(Classifier(tiny_classifier_dir).scores(["you idiot"])[0], abs=1e-6)
+
+
+def test_a_shipped_model_this_install_lacks_is_named_in_one_line(tmp_path, monkeypatch):
+    from app import create_app
+    from toxiclf import paths
+
+    monkeypatch.setitem(paths.SHIPPED_MODELS, "fast", paths.ShippedModel(tmp_path / "not-shipped", "shipped-fast"))
+    client = create_app({"TESTING": True, "MODEL_DIR": "fast"}).test_client()
+    answer = client.post("/api/v1/classify", json={"text": "hi"})
+    message = answer.get_json()["error"]["message"]
+    assert answer.status_code == 503 and "\n" not in message
+    assert message.startswith(f"this install has no 'fast' model (no {tmp_path / 'not-shipped'})")

@@ -263,12 +263,12 @@ def test_a_shipped_model_is_picked_by_name_and_a_missing_one_is_one_clear_error(
                                                                                 monkeypatch):  # fmt: skip
     from toxiclf import paths
 
-    monkeypatch.setitem(paths.SHIPPED_MODELS, "fast", tiny_classifier_dir)
+    monkeypatch.setitem(paths.SHIPPED_MODELS, "fast", paths.ShippedModel(tiny_classifier_dir, "shipped-fast"))
     output = score(tmp_path, "fast", "in.jsonl", '{"comment_text": "you idiot"}\n')
     scored = json.loads(output.read_text())
     assert scored["toxic_score"] == pytest.approx(Classifier(tiny_classifier_dir).scores(["you idiot"])[0], abs=1e-6)
-    monkeypatch.setitem(paths.SHIPPED_MODELS, "fast", tmp_path / "not-shipped")
-    with pytest.raises(SystemExit, match="this install has no 'fast' model .*; pass --model default"):
+    monkeypatch.setitem(paths.SHIPPED_MODELS, "fast", paths.ShippedModel(tmp_path / "not-shipped", "shipped-fast"))
+    with pytest.raises(SystemExit, match="--model: this install has no 'fast' model .*; use the default model"):
         score(tmp_path, "fast", "again.jsonl", '{"comment_text": "hi"}\n')
     assert json.loads(output.read_text()) == scored  # the earlier output untouched
 
@@ -278,4 +278,17 @@ def test_a_folder_named_like_a_shipped_model_is_reached_with_a_path(tmp_path, mo
 
     monkeypatch.chdir(tmp_path)
     assert model_folder(None) == model_folder("default") == SHIPPED_MODEL_DIR
-    assert model_folder("fast") == SHIPPED_MODELS["fast"] and model_folder("./fast") == Path("fast")
+    assert model_folder("fast") == SHIPPED_MODELS["fast"].folder and model_folder("./fast") == Path("fast")
+
+
+def test_the_library_names_a_missing_shipped_model_in_one_line(tmp_path, monkeypatch):
+    from toxiclf import load_classifier, paths
+
+    monkeypatch.setitem(paths.SHIPPED_MODELS, "fast", paths.ShippedModel(tmp_path / "not-shipped", "shipped-fast"))
+    with pytest.raises(paths.ModelNotFound, match="^this install has no 'fast' model .*; use the default model$"):
+        load_classifier("fast")
+    with pytest.raises(paths.ModelNotFound, match=f"^no model at {tmp_path / 'elsewhere'} .no config.json."):
+        load_classifier(tmp_path / "elsewhere")
+    assert paths.shipped_model_at(paths.SHIPPED_MODEL_DIR).results_name == "shipped"
+    assert paths.shipped_model_named("shipped-fast").folder == tmp_path / "not-shipped"
+    assert paths.shipped_model_at(tmp_path) is None and paths.shipped_model_named("student") is None

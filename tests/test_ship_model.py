@@ -391,14 +391,15 @@ def test_the_card_says_why_this_model_and_not_the_project_s_contenders(tmp_path,
 
 def test_the_fast_tier_card_reads_its_own_entries_and_the_frontier(tmp_path, checkpoint, tiny_dataset_dir,
                                                                    monkeypatch):  # fmt: skip
+    from toxiclf import paths
     from toxiclf.model_card import model_card
 
     output = tmp_path / "model-fast"
-    monkeypatch.setattr(ship_model, "FAST_MODEL_DIR", output)
+    monkeypatch.setitem(paths.SHIPPED_MODELS, "fast", paths.ShippedModel(output, "shipped-fast"))
     ship_model.ship(checkpoint, results_for(tmp_path, checkpoint, tiny_dataset_dir), output, backends=("torch",))
     shipped_card = (output / "README.md").read_text()
-    assert "--checkpoints shipped-fast=model-fast --backend onnx-int8" in shipped_card
-    assert "--refresh-card results/shipped-fast.json --output model-fast" in shipped_card
+    assert f"--checkpoints shipped-fast={output} --backend onnx-int8" in shipped_card
+    assert f"--refresh-card results/shipped-fast.json --output {output}" in shipped_card
     results = tmp_path / "results"
     results.mkdir()
     audited = {"threshold": 0.5, "backend": "onnx-int8", "worst_terms_by_neutral_false_positive_rate": [["gay", 0.2]],

@@ -43,13 +43,13 @@ def test_the_table_says_where_distillation_pays_which_layers_to_keep_and_what_is
         compared("student-3l-135-kd-int8", "shipped", -0.0013, (-0.0020, -0.0006)),
     ])  # fmt: skip
     text = students_markdown(tmp_path)
-    rows = {line.split(" | ")[0].lstrip("| "): line for line in text.splitlines() if line.startswith("| ")}
+    rows = {line.split(" | ")[1]: line for line in text.splitlines() if line.startswith("| ")}
     assert "| 0.9863 [0.9853, 0.9873] | 0.9850 [0.9840, 0.9860] | +0.0013 [+0.0005, +0.0021] |" in rows["1,3,5"]
     assert "+0.0001 [-0.0004, +0.0006] (n.e.)" in rows["2,4,6"] and "-0.0033 [-0.0041, -0.0025] |" in rows["1,2,3"]
     assert rows["4,5,6"].count("not scored yet") == 2
     assert "At layers 1,3,5 distillation pays: KD − CE-only is established above 0 in ROC-AUC" in text
     assert "At layers 2,4,6 KD and CE-only tie" in text and "Not scored yet as a pair: layers 1,2,3 and 4,5,6." in text
-    assert "worse: 1,2,3; no difference established: 2,4,6." in text
+    assert "keep at 3 (distilled alike, ROC-AUC): worse: 1,2,3; no difference established: 2,4,6." in text
     assert "the best student by validation ROC-AUC, student-3l-135-kd, scores test ROC-AUC 0.9860" in text
     assert "-0.0013 [-0.0020, -0.0006] against the shipped model: it clears the fast tier's bar of 0.985" in text
 

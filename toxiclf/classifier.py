@@ -329,7 +329,7 @@ def load_classifier(model_dir=None, backend: str = "auto", check: bool = True, n
     """
     from .paths import model_folder
 
-    model_dir = model_folder(model_dir)
+    model_dir = model_folder(model_dir, must_exist=True)
     if backend == "auto":
         return load_classifier_for_serving(model_dir, check=check, need_threshold=need_threshold, **kwargs)
     if backend == "torch":

@@ -297,11 +297,12 @@ def score(
         import ray.data
     except ImportError:
         raise InputError("--engine ray needs Ray: pip install 'toxiclf[ray]'") from None
-    from .paths import model_folder
+    from .paths import ModelNotFound, model_folder
 
-    model = model_folder(model).resolve()
-    if not (model / "config.json").exists():
-        raise InputError(f"no model at {model}; pass --model with a trained checkpoint folder")
+    try:
+        model = model_folder(model, must_exist=True).resolve()
+    except ModelNotFound as error:
+        raise InputError(f"--model: {error}") from None
     if threads_per_actor < 1 or (actors is not None and actors < 1):
         raise InputError("--actors and --threads-per-actor must be at least 1")
     corpus = find_corpus(str(input))

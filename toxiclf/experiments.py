@@ -12,7 +12,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .paths import OUTPUTS_DIR
+from .paths import OUTPUTS_DIR, SHIPPED_MODELS
+from .results_files import SERVED_SUFFIX
 
 
 @dataclass(frozen=True)
@@ -36,10 +37,6 @@ class Experiment:
         return [self.script, *flags, *teacher, "--output-dir", str(Path(run_dir) / self.name)]
 
 
-# The name of a model's results as served (ONNX int8, results/NAME-int8.json) beside its PyTorch results (NAME.json),
-# as "shipped" is the served twin of its PyTorch row: the paired comparisons of training recipes read the PyTorch
-# scores, the frontier and a fast tier's goals the served ones.
-SERVED_SUFFIX = "-int8"
 SOFT_LABELS = "{run_dir}/soft_labels.npz"  # the ensemble's soft labels (toxiclf.soft_labels), in the run's folder
 # The shipped model's logits on every training row and on the rows its recipe adds (committed: students of it train
 # on any machine without a teacher). Made by: python -m toxiclf.soft_labels --teachers model --identity-augmentation
@@ -47,21 +44,28 @@ SOFT_LABELS = "{run_dir}/soft_labels.npz"  # the ensemble's soft labels (toxiclf
 SHIPPED_SOFT_LABELS = "results/soft_labels/shipped-model.npz"
 SHIPPED_RECIPE = ("--identity-augmentation", "balanced-statements", "--robustness-augmentation", "6000",
                   "--noise-share", "0.15")  # fmt: skip
-# Layer choices of the smaller students of the shipped model (one-based): alternate, the other alternate, bottom,
-# top at 3 layers.
-SMALL_STUDENT_LAYERS = ("1,3,5", "2,4,6", "1,2,3", "4,5,6")
+# Layer choices of the smaller students of the shipped model (one-based, of its 6). At 3 layers: alternate, the
+# other alternate, bottom, top (which layers to keep); the first is the reference the others are compared with.
+LAYER_CHOICES = ("1,3,5", "2,4,6", "1,2,3", "4,5,6")
+# At the other sizes, one choice each: the rule that won at 3 layers (see below), not all four again.
+OTHER_SIZES = ()
+SMALL_STUDENT_LAYERS = (*LAYER_CHOICES, *OTHER_SIZES)
+
+
+def student_name(layers: str, kind: str) -> str:
+    """The experiment of a smaller student: student-3l-135-kd is layers 1,3,5 distilled, -ce its CE-only twin."""
+    return f"student-{len(layers.split(','))}l-{layers.replace(',', '')}-{kind}"
 
 
 def _small_students():
     """Each layer choice twice: distilled from the shipped model's stored logits (KD + CE), and CE-only from the same
     init, rows and steps; both on the shipped model's recipe."""
     for layers in SMALL_STUDENT_LAYERS:
-        tag = f"student-{len(layers.split(','))}l-{layers.replace(',', '')}"
         init = ("--student-init", "model", "--student-layers", layers, *SHIPPED_RECIPE)
         distilled = (*init, "--soft-labels", SHIPPED_SOFT_LABELS, "--alpha-cos", "0")
-        yield Experiment(f"{tag}-kd", "run_distill.py", distilled, served_score=True,
+        yield Experiment(student_name(layers, "kd"), "run_distill.py", distilled, served_score=True,
                          what=f"layers {layers} of the shipped model, distilled from its stored logits")  # fmt: skip
-        yield Experiment(f"{tag}-ce", "run_distill.py", (*init, "--alpha-kl", "0", "--alpha-cos", "0"),
+        yield Experiment(student_name(layers, "ce"), "run_distill.py", (*init, "--alpha-kl", "0", "--alpha-cos", "0"),
                          served_score=True, what=f"layers {layers} of the shipped model, labels only")  # fmt: skip
 
 
@@ -100,25 +104,34 @@ EXPERIMENTS = {
 # Paired comparisons beyond the references (toxiclf.comparisons): each KD student against its CE-only twin (what
 # distillation adds at the same init, rows and steps), each smaller student against the model it was cut from, and
 # each other layer choice against the alternate one, distilled alike (which layers to keep).
-SHIPPED = "shipped"  # run_eval.py's name for the shipped model folder
-_KD_STUDENTS = [name for name in EXPERIMENTS if name.startswith("student-3l-") and name.endswith("-kd")]
+SHIPPED = SHIPPED_MODELS["default"].results_name  # run_eval.py's name for the shipped model folder
+_ALTERNATE = student_name(LAYER_CHOICES[0], "kd")
 STUDENT_PAIRS = tuple(
     pair
-    for name in _KD_STUDENTS
+    for layers in SMALL_STUDENT_LAYERS
+    for kd, ce in [(student_name(layers, "kd"), student_name(layers, "ce"))]
     for pair in (
-        (name, name.removesuffix("-kd") + "-ce"),
-        *((student, SHIPPED) for student in (name, name.removesuffix("-kd") + "-ce")),
-        *((student + SERVED_SUFFIX, SHIPPED) for student in (name, name.removesuffix("-kd") + "-ce")),  # as served
-        *([(name, _KD_STUDENTS[0])] if name != _KD_STUDENTS[0] else []),
+        (kd, ce),
+        (kd, SHIPPED),
+        (ce, SHIPPED),
+        (kd + SERVED_SUFFIX, SHIPPED),  # as served
+        (ce + SERVED_SUFFIX, SHIPPED),
+        *([(kd, _ALTERNATE)] if layers in LAYER_CHOICES[1:] else []),
     )
 )
 
 # The CPU queue: what the odd / even / LoRA table still lacks (the other models' results are committed).
 CPU_PLAN = ("teacher", "student-even", "lora", "student-odd-ce")
 # Then the smaller students (issue: where distillation pays): the alternate layers' KD and CE-only pair first (what
-# distillation adds), then the other layer choices distilled (which layers to keep), then their CE-only twins.
-_SMALL = [name for name in EXPERIMENTS if name.startswith("student-3l-")]
-SMALL_PLAN = (*_SMALL[:2], *_SMALL[2::2], *_SMALL[3::2])
+# distillation adds), then the other layer choices distilled (which layers to keep), then the pairs at the other
+# sizes (where distillation pays), then the CE-only twins of the other layer choices.
+SMALL_PLAN = (
+    student_name(LAYER_CHOICES[0], "kd"),
+    student_name(LAYER_CHOICES[0], "ce"),
+    *(student_name(layers, "kd") for layers in LAYER_CHOICES[1:]),
+    *(student_name(layers, kind) for layers in OTHER_SIZES for kind in ("kd", "ce")),
+    *(student_name(layers, "ce") for layers in LAYER_CHOICES[1:]),
+)
 # The GPU run's phases, each sized to end well inside one call: (what it trains, in order; what it then scores,
 # where trained and not scored since; the model it packs, or None for the best small one). "soft labels" is the
 # ensemble's soft-label step (toxiclf.soft_labels), between the models it needs and the students it feeds.

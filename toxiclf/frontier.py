@@ -17,10 +17,9 @@ import statistics
 import time
 from pathlib import Path
 
-from .experiments import SERVED_SUFFIX
 from .paths import RESULTS_DIR, shown_path
 from .provenance import cpu_name
-from .results_files import load_results, measured_on
+from .results_files import measured_on, served_result
 
 TFIDF = "tfidf-logreg"
 
@@ -45,37 +44,35 @@ def comments_per_second(score, texts: list[str], repeats: int = 3) -> float:
     return statistics.median(rates)
 
 
-def recorded_quality(name: str, path: Path | None, results: list[dict], results_dir: Path) -> dict:
-    """Test ROC-AUC and PR-AUC that run_eval.py recorded for `name` (for a folder: measured on its weights), found
-    in `results` (read from `results_dir`): its served scoring (NAME-int8) where there is one."""
-    by_name = {result.get("model"): result for result in results}
-    for result in (by_name.get(name + SERVED_SUFFIX), by_name.get(name)):
-        if result is None:
-            continue
-        if path is not None and not measured_on(result, path):
-            raise SystemExit(f"error: {results_dir / (result['model'] + '.json')} was measured on other weights than "
-                             f"{path}")  # fmt: skip
-        metrics = result["metrics"]["threshold_validation"]
-        rows = result.get("provenance", {}).get("eval_rows", {}).get("test")
-        return {"roc_auc": metrics["roc_auc"], "pr_auc": metrics["pr_auc"], "quality_backend": result.get("backend"),
-                "test_rows": rows}  # fmt: skip
-    raise SystemExit(f"error: no results/{name}.json: score it first (python run_eval.py --checkpoints {name}=...)")
+def recorded_quality(name: str, path: Path | None, results_dir: Path) -> dict:
+    """Test ROC-AUC and PR-AUC that run_eval.py recorded for `name` in `results_dir` (for a folder: measured on its
+    weights): its served scoring (NAME-int8) where there is one."""
+    result = served_result(results_dir, name)
+    if result is None:
+        raise SystemExit(f"error: no results/{name}.json: score it first (python run_eval.py --checkpoints {name}=...)")
+    if path is not None and not measured_on(result, path):
+        where = results_dir / f"{result['model']}.json"
+        raise SystemExit(f"error: {where} was measured on other weights than {path}")
+    metrics = result["metrics"]["threshold_validation"]
+    rows = result.get("provenance", {}).get("eval_rows", {}).get("test")
+    return {"roc_auc": metrics["roc_auc"], "pr_auc": metrics["pr_auc"], "quality_backend": result.get("backend"),
+            "test_rows": rows}  # fmt: skip
 
 
 def measure(checkpoints: dict[str, Path], texts: list[str], threads: int, results_dir: Path, tfidf=None) -> list:
     from .classifier import load_classifier
 
-    rows, results = [], load_results(results_dir)
+    rows = []
     for name, path in checkpoints.items():
         classifier = load_classifier(path, "onnx-int8", need_threshold=False, threads=threads)
         config = json.loads((Path(path) / "config.json").read_text())
-        quality = recorded_quality(name, Path(path), results, results_dir)
+        quality = recorded_quality(name, Path(path), results_dir)
         rows.append({"model": name, "path": shown_path(path), "layers": config.get("num_hidden_layers"),
                      "parameters": classifier.num_parameters, **quality,
                      "comments_per_s": round(comments_per_second(classifier.scores, texts), 1)})  # fmt: skip
     if tfidf is not None:
         rows.append({"model": TFIDF, "path": None, "layers": None, "parameters": tfidf.num_parameters,
-                     **recorded_quality(TFIDF, None, results, results_dir),
+                     **recorded_quality(TFIDF, None, results_dir),
                      "comments_per_s": round(comments_per_second(tfidf.scores, texts), 1)})  # fmt: skip
     best = on_frontier({row["model"]: (row["roc_auc"], row["comments_per_s"]) for row in rows})
     for row in rows:

@@ -4,17 +4,19 @@ import json
 from pathlib import Path
 
 from .classifier import PREPROCESSING_FILE, THRESHOLD_FILE, read_preprocessing
-from .paths import REPO_ROOT
+from .paths import REPO_ROOT, SHIPPED_MODELS, shipped_model_named, shown_path
 from .results_files import measured_on
 from .training import DAVIDSON_SAMPLES, RUN_CONFIG_FILE
 
-# The shipped models by their names in the results files, and their folders in a clone.
-DEFAULT, FAST = "shipped", "shipped-fast"
-SERVED_FOLDERS = {DEFAULT: "model", FAST: "model-fast"}
+DEFAULT = SHIPPED_MODELS["default"].results_name  # the shipped models by their names in the results files
+
+
+def _folder(name: str) -> str:
+    return shown_path(shipped_model_named(name).folder)
 
 
 def _arg(name: str) -> str:
-    return f"{name}={SERVED_FOLDERS[name]}"
+    return f"{name}={_folder(name)}"
 
 
 def _training_scale(run: dict) -> str:
@@ -117,7 +119,7 @@ def _fast_tier_section(results_dir: Path | None, name: str) -> str:
 
 def _test_section(result: dict | None, thresholds: dict, name: str) -> str:
     if result is None:
-        refresh = "" if name == DEFAULT else f" results/{name}.json --output {SERVED_FOLDERS[name]}"
+        refresh = "" if name == DEFAULT else f" results/{name}.json --output {_folder(name)}"
         return (f"Not measured yet: `python run_eval.py --checkpoints {_arg(name)} --backend onnx-int8 --no-baselines`,"
                 f" then `python scripts/ship_model.py --refresh-card{refresh}`.")  # fmt: skip
     m, ci = result["metrics"]["threshold_validation"], result["metrics"]["bootstrap_95ci"]

@@ -6,6 +6,7 @@ import importlib.util
 import os
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import platformdirs
 
@@ -15,24 +16,57 @@ RESULTS_DIR = REPO_ROOT / "results"
 GPU_RESULTS_DIR = RESULTS_DIR / "gpu"  # the GPU run's own table: its epochs are not the CPU run's
 # Checkpoints of training runs; git-ignored. Each script writes one sub-folder.
 OUTPUTS_DIR = REPO_ROOT / "outputs"
-# The one model committed to the repository: what the app serves by default. In a clone it is model/; an
-# installed package carries a copy as toxiclf/shipped_model (see pyproject.toml).
+# The default model: what the app serves unless told otherwise. In a clone it is model/; an installed package
+# carries a copy as toxiclf/shipped_model (see pyproject.toml).
 _IN_CLONE = (REPO_ROOT / "model" / "config.json").exists()
 SHIPPED_MODEL_DIR = REPO_ROOT / "model" if _IN_CLONE else Path(__file__).resolve().parent / "shipped_model"
 # The fast tier: a 3-layer student of the default model, about twice its comments/s per core at a small cost in
 # quality (docs/evaluation.md, the frontier); model-fast/ in a clone, toxiclf/shipped_model_fast when installed.
 FAST_MODEL_DIR = REPO_ROOT / "model-fast" if _IN_CLONE else Path(__file__).resolve().parent / "shipped_model_fast"
-SHIPPED_MODELS = {"default": SHIPPED_MODEL_DIR, "fast": FAST_MODEL_DIR}
 
 
-def model_folder(name_or_path: str | os.PathLike | None) -> Path:
+class ShippedModel(NamedTuple):
+    """A model folder committed to the repository and carried by the package, picked by its name."""
+
+    folder: Path
+    results_name: str  # its name in the results files and comparisons (run_eval.py --checkpoints NAME=FOLDER)
+
+
+# The one table of the shipped models: the names users pick them by (load_classifier, --model, TOXICLF_MODEL).
+SHIPPED_MODELS = {
+    "default": ShippedModel(SHIPPED_MODEL_DIR, "shipped"),
+    "fast": ShippedModel(FAST_MODEL_DIR, "shipped-fast"),
+}
+
+
+class ModelNotFound(FileNotFoundError):
+    """A model named or pointed to that is not there; its message is one line, for the CLI, the app and Ray alike."""
+
+
+def model_folder(name_or_path: str | os.PathLike | None, must_exist: bool = False) -> Path:
     """The folder of a shipped model by name ("default", "fast"; None: the default), else the path given. A name
-    wins over a folder of the same name in the working directory: write ./fast for that one."""
+    wins over a folder of the same name in the working directory: write ./fast for that one. `must_exist` raises
+    ModelNotFound unless the folder holds a model (its config.json)."""
+    named = isinstance(name_or_path, str) and name_or_path in SHIPPED_MODELS
     if name_or_path is None:
-        return SHIPPED_MODEL_DIR
-    if isinstance(name_or_path, str) and name_or_path in SHIPPED_MODELS:
-        return SHIPPED_MODELS[name_or_path]
-    return Path(name_or_path)
+        folder = SHIPPED_MODEL_DIR
+    else:
+        folder = SHIPPED_MODELS[name_or_path].folder if named else Path(name_or_path)
+    if must_exist and not (folder / "config.json").exists():
+        if named and name_or_path != "default":
+            raise ModelNotFound(f"this install has no {name_or_path!r} model (no {folder}); use the default model")
+        raise ModelNotFound(f"no model at {folder} (no config.json): give a trained checkpoint folder")
+    return folder
+
+
+def shipped_model_named(results_name: str) -> ShippedModel | None:
+    """The shipped model recorded as `results_name` in the results files ("shipped", "shipped-fast"), if any."""
+    return next((model for model in SHIPPED_MODELS.values() if model.results_name == results_name), None)
+
+
+def shipped_model_at(folder: Path) -> ShippedModel | None:
+    """The shipped model whose folder `folder` is, if any."""
+    return next((model for model in SHIPPED_MODELS.values() if model.folder.resolve() == Path(folder).resolve()), None)
 
 
 def packaged_file(package: str, relative: str, override_env: str | None = None) -> Path | None:

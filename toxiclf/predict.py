@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from .classifier import BACKENDS
-from .paths import SHIPPED_MODELS, model_folder
+from .paths import ModelNotFound, model_folder
 from .row_scoring import (  # noqa: F401 - json_line and score_values are this CLI's public helpers too
     InputError,
     added_columns,
@@ -278,12 +278,10 @@ def check_args(args) -> None:
         raise InputError("--threshold must be in [0, 1]")
     if not args.prefix:
         raise InputError("--prefix must not be empty")
-    name = args.model if args.model in SHIPPED_MODELS else None
-    args.model = model_folder(args.model)
-    if not (args.model / "config.json").exists():
-        if name:
-            raise InputError(f"this install has no {name!r} model (no {args.model}); pass --model default")
-        raise InputError(f"no model at {args.model}; pass --model with a trained checkpoint folder")
+    try:
+        args.model = model_folder(args.model, must_exist=True)
+    except ModelNotFound as error:
+        raise InputError(f"--model: {error}") from None
     if file_format(args.input) == "csv":
         check_csv(args.input, args.text_column, added_columns(args.prefix, args.explain))
 

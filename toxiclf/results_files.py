@@ -5,6 +5,10 @@ from pathlib import Path
 
 from .paths import sha256_file
 
+# A model scored a second time as served (ONNX int8, one text per pass) has those results as NAME-int8: the paired
+# comparisons of training recipes read the PyTorch scores, the frontier and a fast tier's goals the served ones.
+SERVED_SUFFIX = "-int8"
+
 
 def load_results(results_dir: Path) -> list[dict]:
     """The per-model results run_eval.py wrote (other JSON files there, e.g. serving.json, are skipped)."""
@@ -19,3 +23,14 @@ def measured_on(result: dict, model_dir: Path) -> bool:
     the model card and shipping to "do these numbers belong to these weights?"."""
     weights = Path(model_dir) / "model.safetensors"
     return bool(result.get("model_sha256")) and weights.exists() and result["model_sha256"] == sha256_file(weights)
+
+
+def read_result(results_dir: Path, name: str) -> dict | None:
+    """run_eval.py's results of `name` (results_dir/NAME.json), or None where it has not scored it."""
+    path = Path(results_dir) / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def served_result(results_dir: Path, name: str) -> dict | None:
+    """The results of `name` as served (NAME-int8) where run_eval.py scored it so, else its PyTorch results."""
+    return read_result(results_dir, name + SERVED_SUFFIX) or read_result(results_dir, name)

@@ -35,12 +35,11 @@ from .experiments import (
     GPU_DRY_RUN_FLAGS,
     GPU_FLAGS,
     GPU_PHASES,
-    SERVED_SUFFIX,
     SMALL_PLAN,
     SOFT_LABELS_STEP,
 )
 from .paths import RESULTS_DIR
-from .results_files import measured_on
+from .results_files import SERVED_SUFFIX, measured_on
 
 STOP_GRACE_SECONDS = 20  # a training stopped at the time limit gets SIGINT (it stops as after Ctrl-C), then this
 

@@ -28,10 +28,19 @@ from pathlib import Path
 from . import canaries
 from .calibration import CALIBRATION_FILE
 from .classifier import PREPROCESSING_FILE, SERVING_BACKENDS, THRESHOLD_FILE
-from .experiments import MITIGATIONS, SERVED_SUFFIX, SMALL_MODELS, SMALL_PLAN
-from .model_card import DEFAULT, FAST, model_card
-from .paths import FAST_MODEL_DIR, GPU_RESULTS_DIR, REPO_ROOT, RESULTS_DIR, SHIPPED_MODEL_DIR, sha256_file, shown_path
-from .results_files import measured_on
+from .experiments import MITIGATIONS, SMALL_MODELS, SMALL_PLAN
+from .model_card import DEFAULT, model_card
+from .paths import (
+    GPU_RESULTS_DIR,
+    REPO_ROOT,
+    RESULTS_DIR,
+    SHIPPED_MODEL_DIR,
+    SHIPPED_MODELS,
+    sha256_file,
+    shipped_model_at,
+    shown_path,
+)
+from .results_files import SERVED_SUFFIX, measured_on, read_result
 from .training import RUN_CONFIG_FILE
 
 MAX_SHIPPED_MB = 64
@@ -213,13 +222,12 @@ def best_fast_student(results_dir: Path = RESULTS_DIR) -> tuple[Path, Path]:
     validation ROC-AUC as served (its NAME-int8 results), among those whose checkpoint is still the one scored."""
     candidates = []
     for name in SMALL_PLAN:
-        torch_file, served_file = results_dir / f"{name}.json", results_dir / f"{name}{SERVED_SUFFIX}.json"
-        if not (torch_file.exists() and served_file.exists()):
+        torch_result, served = read_result(results_dir, name), read_result(results_dir, name + SERVED_SUFFIX)
+        if torch_result is None or served is None:
             continue
-        served = json.loads(served_file.read_text())
         checkpoint = REPO_ROOT / served["path"]
-        if measured_on(served, checkpoint) and measured_on(json.loads(torch_file.read_text()), checkpoint):
-            candidates.append((served["metrics"]["validation_roc_auc"], name, checkpoint, torch_file))
+        if measured_on(served, checkpoint) and measured_on(torch_result, checkpoint):
+            candidates.append((served["metrics"]["validation_roc_auc"], name, checkpoint, results_dir / f"{name}.json"))
     if not candidates:
         raise ShipError(f"no smaller student scored as served whose checkpoint is here ({', '.join(SMALL_PLAN)})")
     score, name, checkpoint, torch_file = max(candidates)
@@ -312,8 +320,10 @@ def rethreshold(output: Path, backends=SERVING_BACKENDS) -> None:
 
 
 def card_name(output: Path) -> str:
-    """The name a shipped folder has in the results files: "shipped-fast" for the fast tier, else "shipped"."""
-    return FAST if Path(output).resolve() == FAST_MODEL_DIR.resolve() else DEFAULT
+    """The name a shipped folder has in the results files ("shipped-fast" for the fast tier); any other folder is
+    shipped as the default model is."""
+    shipped = shipped_model_at(output)
+    return shipped.results_name if shipped else DEFAULT
 
 
 def refresh_card(output: Path, results_file: Path) -> None:
@@ -380,7 +390,8 @@ def main(argv=None):
             refresh_card(args.output, args.refresh_card)
         elif args.best_fast:
             checkpoint, results_file = best_fast_student()
-            ship(checkpoint, results_file, FAST_MODEL_DIR if args.output == SHIPPED_MODEL_DIR else args.output)
+            fast = SHIPPED_MODELS["fast"].folder
+            ship(checkpoint, results_file, fast if args.output == SHIPPED_MODEL_DIR else args.output)
         elif args.best:
             checkpoint, results_file = best_small_model()
             if args.unless_shipped and already_shipped(checkpoint, args.output):

@@ -10,23 +10,20 @@ Models not scored yet are listed as such, never guessed.
 import json
 from pathlib import Path
 
-from .experiments import SERVED_SUFFIX, SHIPPED, SMALL_STUDENT_LAYERS
+from .experiments import LAYER_CHOICES, SHIPPED, SMALL_STUDENT_LAYERS, student_name
+from .results_files import SERVED_SUFFIX, read_result
 
 FAST_TIER_MIN_ROC_AUC = 0.985  # the fast tier's bar on the whole test split, as served (int8)
 
 
-def _tag(layers: str) -> str:
-    return f"student-{len(layers.split(','))}l-{layers.replace(',', '')}"
-
-
 def _results(results_dir: Path) -> dict[str, dict]:
-    found = {}
-    for layers in SMALL_STUDENT_LAYERS:
-        for name in (f"{_tag(layers)}-{kind}{suffix}" for kind in ("kd", "ce") for suffix in ("", SERVED_SUFFIX)):
-            path = Path(results_dir) / f"{name}.json"
-            if path.exists():
-                found[name] = json.loads(path.read_text())
-    return found
+    names = [student_name(layers, kind) + suffix for layers in SMALL_STUDENT_LAYERS for kind in ("kd", "ce")
+             for suffix in ("", SERVED_SUFFIX)]  # fmt: skip
+    return {name: result for name in names if (result := read_result(results_dir, name)) is not None}
+
+
+def _twins(layers: str) -> tuple[str, str]:
+    return student_name(layers, "kd"), student_name(layers, "ce")
 
 
 def _comparisons(results_dir: Path) -> dict[tuple[str, str], dict]:
@@ -52,22 +49,22 @@ def _difference(found: dict | None, metric: str) -> str:
 
 def students_markdown(results_dir: Path) -> str:
     results, pairs = _results(results_dir), _comparisons(results_dir)
-    alternate = f"{_tag(SMALL_STUDENT_LAYERS[0])}-kd"
+    alternate = student_name(LAYER_CHOICES[0], "kd")
     rows = []
     for layers in SMALL_STUDENT_LAYERS:
-        kd, ce = f"{_tag(layers)}-kd", f"{_tag(layers)}-ce"
+        kd, ce = _twins(layers)
         choice = "(the reference)" if kd == alternate else _difference(pairs.get((kd, alternate)), "roc_auc")
         served = results.get(kd + SERVED_SUFFIX) or results.get(ce + SERVED_SUFFIX)
-        served_cell = "–" if served is None else f"{served['model'].removeprefix(_tag(layers) + '-')}: {_roc(served)}"
+        served_cell = "–" if served is None else f"{served['model'].removeprefix(kd[:-2])}: {_roc(served)}"
         rows.append(
-            f"| {layers} | {_roc(results.get(kd))} | {_roc(results.get(ce))} | "
+            f"| {layers.count(',') + 1} | {layers} | {_roc(results.get(kd))} | {_roc(results.get(ce))} | "
             f"{_difference(pairs.get((kd, ce)), 'roc_auc')} | {_difference(pairs.get((kd, ce)), 'pr_auc')} | "
             f"{choice} | {served_cell} |"
         )
     return "\n".join([
-        "| layers kept (of 6) | KD: test ROC-AUC [95 % CI] | CE-only | KD − CE-only Δ ROC-AUC | Δ PR-AUC | "
-        f"KD − KD {SMALL_STUDENT_LAYERS[0]} Δ ROC-AUC | served (ONNX int8) |",
-        "|---|---|---|---|---|---|---|",
+        "| layers | kept (of 6) | KD: test ROC-AUC [95 % CI] | CE-only | KD − CE-only Δ ROC-AUC | Δ PR-AUC | "
+        f"KD − KD {LAYER_CHOICES[0]} Δ ROC-AUC | served (ONNX int8) |",
+        "|---:|---|---|---|---|---|---|---|",
         *rows,
         "",
         _verdict(results, pairs),
@@ -77,7 +74,7 @@ def students_markdown(results_dir: Path) -> str:
 def _verdict(results: dict[str, dict], pairs: dict) -> str:
     """What the table answers, in words, from the same files (nothing here is written by hand)."""
     sentences = []
-    twins = [(layers, pairs.get((f"{_tag(layers)}-kd", f"{_tag(layers)}-ce"))) for layers in SMALL_STUDENT_LAYERS]
+    twins = [(layers, pairs.get(_twins(layers))) for layers in SMALL_STUDENT_LAYERS]
     scored = [(layers, found) for layers, found in twins if found is not None]
     if not scored:
         return "**What the table says**: no KD student and its CE-only twin are both scored yet."
@@ -103,8 +100,8 @@ def _verdict(results: dict[str, dict], pairs: dict) -> str:
 
 
 def _layer_choice(pairs: dict) -> list[str]:
-    alternate = f"{_tag(SMALL_STUDENT_LAYERS[0])}-kd"
-    found = [(layers, pairs.get((f"{_tag(layers)}-kd", alternate))) for layers in SMALL_STUDENT_LAYERS[1:]]
+    alternate = student_name(LAYER_CHOICES[0], "kd")
+    found = [(layers, pairs.get((student_name(layers, "kd"), alternate))) for layers in LAYER_CHOICES[1:]]
     found = [(layers, entry) for layers, entry in found if entry is not None]
     if not found:
         return []
@@ -113,12 +110,12 @@ def _layer_choice(pairs: dict) -> list[str]:
     ties = [layers for layers, _ in found if layers not in worse and layers not in better]
     said = []
     if better:
-        said.append(f"better than the alternate layers {SMALL_STUDENT_LAYERS[0]}: {' and '.join(better)}")
+        said.append(f"better than the alternate layers {LAYER_CHOICES[0]}: {' and '.join(better)}")
     if worse:
         said.append(f"worse: {' and '.join(worse)}")
     if ties:
         said.append(f"no difference established: {' and '.join(ties)}")
-    return [f"Which layers to keep (distilled alike, ROC-AUC): {'; '.join(said)}."]
+    return [f"Which layers to keep at {LAYER_CHOICES[0].count(',') + 1} (distilled alike, ROC-AUC): {'; '.join(said)}."]
 
 
 def _served(results: dict[str, dict], pairs: dict) -> list[str]:
