@@ -441,5 +441,12 @@ def test_the_fast_tier_is_the_best_student_as_served_on_validation_whose_weights
     scored("student-3l-135-ce", checkpoint, 0.985, 0.980)  # better in PyTorch, worse as served
     scored("student-3l-246-kd", other, 0.983, 0.982)
     assert ship_model.best_fast_student(results) == (other, results / "student-3l-246-kd.json")
+    deeper = tmp_path / "outputs" / "student-4l-1245-kd"
+    shutil.copytree(checkpoint, deeper)
+    config = json.loads((deeper / "config.json").read_text())
+    (deeper / "config.json").write_text(json.dumps({**config, "num_hidden_layers": 4}))
+    monkeypatch.setattr(ship_model, "SMALL_PLAN", (*ship_model.SMALL_PLAN, "student-4l-1245-kd"))
+    scored("student-4l-1245-kd", deeper, 0.995, 0.995)  # better, but twice the speed is the tier's reason to exist
+    assert ship_model.best_fast_student(results)[0] == other
     (other / "model.safetensors").write_bytes(b"retrained since")  # no longer the weights scored
     assert ship_model.best_fast_student(results)[0] == checkpoint

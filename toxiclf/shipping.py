@@ -48,6 +48,11 @@ ALREADY_SHIPPED = 3  # exit status of --best --unless-shipped when the best mode
 SHIPPED_RESULTS = RESULTS_DIR / "shipped.json"
 
 
+# The fast tier has at most half the default model's 6 layers: about twice its comments/s per core is its reason to
+# exist, so a better but slower 4-layer student is not a fast tier.
+FAST_TIER_MAX_LAYERS = 3
+
+
 class ShipError(Exception):
     """A reason not to ship; one line for the user."""
 
@@ -218,18 +223,24 @@ def best_small_model(results_dirs=(RESULTS_DIR, GPU_RESULTS_DIR), full_data_only
 
 
 def best_fast_student(results_dir: Path = RESULTS_DIR) -> tuple[Path, Path]:
-    """(checkpoint, PyTorch results file) of the smaller student (toxiclf.experiments.SMALL_PLAN) with the best
-    validation ROC-AUC as served (its NAME-int8 results), among those whose checkpoint is still the one scored."""
+    """(checkpoint, PyTorch results file) of the smaller student (toxiclf.experiments.SMALL_PLAN) of at most
+    FAST_TIER_MAX_LAYERS layers with the best validation ROC-AUC as served (its NAME-int8 results), among those whose
+    checkpoint is still the one scored."""
     candidates = []
     for name in SMALL_PLAN:
         torch_result, served = read_result(results_dir, name), read_result(results_dir, name + SERVED_SUFFIX)
         if torch_result is None or served is None:
             continue
         checkpoint = REPO_ROOT / served["path"]
+        if not (checkpoint / "config.json").exists():
+            continue
+        if json.loads((checkpoint / "config.json").read_text())["num_hidden_layers"] > FAST_TIER_MAX_LAYERS:
+            continue
         if measured_on(served, checkpoint) and measured_on(torch_result, checkpoint):
             candidates.append((served["metrics"]["validation_roc_auc"], name, checkpoint, results_dir / f"{name}.json"))
     if not candidates:
-        raise ShipError(f"no smaller student scored as served whose checkpoint is here ({', '.join(SMALL_PLAN)})")
+        raise ShipError(f"no student of at most {FAST_TIER_MAX_LAYERS} layers scored as served whose checkpoint is "
+                        f"here ({', '.join(SMALL_PLAN)})")  # fmt: skip
     score, name, checkpoint, torch_file = max(candidates)
     considered = ", ".join(f"{n} {s:.4f}" for s, n, _, _ in sorted(candidates, reverse=True))
     print(f"Best by validation ROC-AUC as served: {name} ({considered})")
