@@ -41,16 +41,12 @@ from .paths import (
     shown_path,
 )
 from .results_files import SERVED_SUFFIX, measured_on, read_result
+from .students_report import FAST_TIER_MAX_LAYERS
 from .training import RUN_CONFIG_FILE
 
 MAX_SHIPPED_MB = 64
 ALREADY_SHIPPED = 3  # exit status of --best --unless-shipped when the best model is the shipped one
 SHIPPED_RESULTS = RESULTS_DIR / "shipped.json"
-
-
-# The fast tier has at most half the default model's 6 layers: about twice its comments/s per core is its reason to
-# exist, so a better but slower 4-layer student is not a fast tier.
-FAST_TIER_MAX_LAYERS = 3
 
 
 class ShipError(Exception):
