@@ -47,11 +47,9 @@ def model_folder(name_or_path: str | os.PathLike | None, must_exist: bool = Fals
     """The folder of a shipped model by name ("default", "fast"; None: the default), else the path given. A name
     wins over a folder of the same name in the working directory: write ./fast for that one. `must_exist` raises
     ModelNotFound unless the folder holds a model (its config.json)."""
+    name_or_path = "default" if name_or_path is None else name_or_path
     named = isinstance(name_or_path, str) and name_or_path in SHIPPED_MODELS
-    if name_or_path is None:
-        folder = SHIPPED_MODEL_DIR
-    else:
-        folder = SHIPPED_MODELS[name_or_path].folder if named else Path(name_or_path)
+    folder = SHIPPED_MODELS[name_or_path].folder if named else Path(name_or_path)
     if must_exist and not (folder / "config.json").exists():
         if named and name_or_path != "default":
             raise ModelNotFound(f"this install has no {name_or_path!r} model (no {folder}); use the default model")

@@ -58,7 +58,8 @@ def students_markdown(results_dir: Path) -> str:
         kd, ce = _twins(layers)
         choice = "(the reference)" if kd == alternate else _difference(pairs.get((kd, alternate)), "roc_auc")
         served = results.get(kd + SERVED_SUFFIX) or results.get(ce + SERVED_SUFFIX)
-        served_cell = "–" if served is None else f"{served['model'].removeprefix(kd[:-2])}: {_roc(served)}"
+        kind = None if served is None else served["model"].removeprefix(kd.removesuffix("kd"))  # kd-int8 or ce-int8
+        served_cell = "–" if served is None else f"{kind}: {_roc(served)}"
         rows.append(
             f"| {layers.count(',') + 1} | {layers} | {_roc(results.get(kd))} | {_roc(results.get(ce))} | "
             f"{_difference(pairs.get((kd, ce)), 'roc_auc')} | {_difference(pairs.get((kd, ce)), 'pr_auc')} | "
