@@ -23,7 +23,13 @@ from transformers import set_seed
 
 from distill_trainer import DistillationTrainer
 from toxiclf import training
-from toxiclf.models import TEACHER_LAYERS, build_student, is_toxicity_classifier, load_model_and_tokenizer
+from toxiclf.models import (
+    TEACHER_LAYERS,
+    build_student,
+    is_toxicity_classifier,
+    load_model_and_tokenizer,
+    one_based_layers,
+)
 from toxiclf.paths import OUTPUTS_DIR
 
 logger = logging.getLogger(__name__)
@@ -72,17 +78,6 @@ def parse_args(argv=None):
     if args.align_layers and args.student_init not in TEACHER_LAYERS:
         parser.error("--align-layers pairs layers copied from the teacher: use it with --student-init odd|even")
     return args
-
-
-def one_based_layers(value: str) -> tuple[int, ...]:
-    """--student-layers: "1,3,5" -> (1, 3, 5); each a positive whole number, none twice."""
-    try:
-        layers = tuple(int(part) for part in value.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected layer numbers like 1,3,5, got {value!r}") from None
-    if min(layers) < 1 or len(set(layers)) != len(layers):
-        raise argparse.ArgumentTypeError(f"layers are one-based and distinct, got {value!r}")
-    return layers
 
 
 def load_teacher(path: str):

@@ -12,6 +12,6 @@ LABELS = [1, 0, 1, 0, 1, 0]
 
 def test_each_cut_is_scored_and_all_layers_score_as_the_model(tiny_classifier_dir):
     whole = Classifier(tiny_classifier_dir, calibrated=False, threshold=0.5).logits(TEXTS)
-    found = probe(tiny_classifier_dir, ["1,2", "1", "2"], TEXTS, LABELS)
+    found = probe(tiny_classifier_dir, [(1, 2), (1,), (2,)], TEXTS, LABELS)
     assert found["1,2"] == pytest.approx(roc_auc_score(LABELS, whole[:, 1] - whole[:, 0]))
     assert list(found) == ["1,2", "1", "2"] and all(0 <= value <= 1 for value in found.values())

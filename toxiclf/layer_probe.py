@@ -18,13 +18,14 @@ from pathlib import Path
 import numpy as np
 
 from .data import DEFAULT_SEED, EMBEDDED, load_splits
+from .models import one_based_layers
 from .paths import RESULTS_DIR, SHIPPED_MODEL_DIR, shown_path
 
 logger = logging.getLogger(__name__)
 
 
-def probe(model_dir, layer_choices: list[str], texts: list[str], labels: list[int]) -> dict[str, float]:
-    """ROC-AUC on `texts` of each cut (one-based layer lists such as "1,3,5") of `model_dir`, untrained."""
+def probe(model_dir, layer_choices: list[tuple[int, ...]], texts: list[str], labels: list[int]) -> dict[str, float]:
+    """ROC-AUC on `texts` of each cut (one-based layers such as (1, 3, 5)) of `model_dir`, untrained, by "1,3,5"."""
     from sklearn.metrics import roc_auc_score
 
     from .classifier import Classifier
@@ -33,8 +34,9 @@ def probe(model_dir, layer_choices: list[str], texts: list[str], labels: list[in
     scorer = Classifier(model_dir, calibrated=False, threshold=0.5)
     whole = scorer.model
     found = {}
-    for layers in layer_choices:
-        scorer.model = build_student(whole, tuple(int(i) - 1 for i in layers.split(","))).eval()
+    for choice in layer_choices:
+        layers = ",".join(map(str, choice))
+        scorer.model = build_student(whole, tuple(i - 1 for i in choice)).eval()
         logits = scorer.logits(texts)
         found[layers] = float(roc_auc_score(labels, logits[:, 1] - logits[:, 0]))
         logger.info("layers %s, untrained: ROC-AUC %.4f", layers, found[layers])
@@ -50,7 +52,9 @@ def validation_sample(rows: int, seed: int = DEFAULT_SEED) -> tuple[list[str], l
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--layers", nargs="+", required=True, help="one-based layer lists, e.g. 1,3,5 1,2")
+    parser.add_argument(
+        "--layers", nargs="+", type=one_based_layers, required=True, help="one-based layer lists, e.g. 1,3,5 1,2"
+    )
     parser.add_argument("--model", type=Path, default=SHIPPED_MODEL_DIR, help="the model cut (default: shipped)")
     parser.add_argument("--rows", type=int, default=4000, help="validation comments scored (a seeded sample)")
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)

@@ -1,5 +1,6 @@
 """Model names, loading classifiers, and building 6-layer students from a 12-layer teacher."""
 
+import argparse
 import copy
 import re
 from pathlib import Path
@@ -61,6 +62,17 @@ def is_toxicity_classifier(name_or_path: str) -> bool:
 
     config = AutoConfig.from_pretrained(resolve_model(name_or_path))
     return {int(k): v for k, v in (config.id2label or {}).items()} == ID2LABEL
+
+
+def one_based_layers(value: str) -> tuple[int, ...]:
+    """--student-layers: "1,3,5" -> (1, 3, 5); each a positive whole number, none twice."""
+    try:
+        layers = tuple(int(part) for part in value.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected layer numbers like 1,3,5, got {value!r}") from None
+    if min(layers) < 1 or len(set(layers)) != len(layers):
+        raise argparse.ArgumentTypeError(f"layers are one-based and distinct, got {value!r}")
+    return layers
 
 
 def build_student(teacher, layers: str | tuple[int, ...]):
