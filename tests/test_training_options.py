@@ -1,6 +1,7 @@
 """Training options that depend on the machine: native bf16 detection and what the Trainer is told."""
 
 import argparse
+import json
 
 import pytest
 
@@ -66,3 +67,18 @@ def test_robustness_flags_out_of_range_are_usage_errors(flags, capsys):
     with pytest.raises(SystemExit) as stopped:
         run_finetune.parse_args(flags)
     assert stopped.value.code == 2 and "error: --" in capsys.readouterr().err  # one line naming the flag
+
+
+def test_a_resume_compares_flags_as_run_args_json_stores_them(tmp_path):
+    # Checkpoints whose run_args.json holds a list resume under a release that parses the same flag to a tuple.
+    run_dir = tmp_path / "run"
+    (run_dir / "checkpoint-200").mkdir(parents=True)
+    (run_dir / "checkpoint-200" / "trainer_state.json").write_text("{}")
+    args = parsed("--output-dir", str(run_dir))
+    args.student_layers = [1, 2]
+    (run_dir / training.RUN_ARGS_FILE).write_text(json.dumps(training._run_args(args)))
+    args.student_layers = (1, 2)
+    assert training._checkpoint_to_resume(args, run_dir) == str(run_dir / "checkpoint-200")
+    args.student_layers = (1, 3)
+    with pytest.raises(SystemExit, match=r"another run \(--student-layers \[1, 2\] -> \[1, 3\]\)"):
+        training._checkpoint_to_resume(args, run_dir)

@@ -378,7 +378,10 @@ def prepare_output_dir(args) -> str | None:
 
 
 def _run_args(args) -> dict:
-    return {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items() if k not in _ARGS_FREE_TO_CHANGE}
+    """The flags that define the run, as run_args.json stores them: a tuple reads back as a list, a path as text,
+    so that a resume compares what a flag means and not how a release happened to hold it."""
+    kept = {k: v for k, v in vars(args).items() if k not in _ARGS_FREE_TO_CHANGE}
+    return json.loads(json.dumps(kept, default=str))
 
 
 def _checkpoint_to_resume(args, output_dir: Path) -> str | None:
@@ -405,7 +408,7 @@ def _checkpoint_to_resume(args, output_dir: Path) -> str | None:
     )
     if changed:
         differences = ", ".join(
-            f"--{k.replace('_', '-')} {recorded.get(k)} -> {_run_args(args).get(k)}" for k in changed
+            f"--{k.replace('_', '-')} {recorded.get(k)} -> {current.get(k)}" for k in changed
         )
         raise SystemExit(
             f"error: {output_dir} holds checkpoints of another run ({differences}); "
