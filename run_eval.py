@@ -99,12 +99,23 @@ def parse_args(argv=None):
         action="store_true",
         help="score nothing: regenerate summary.md, the plots (and README) from results/*.json",
     )
+    parser.add_argument(
+        "--no-comparisons",
+        action="store_true",
+        help="write each model's results and test scores only, not the paired comparisons and summary.md (several "
+        "scorings at once into one folder; then --compare-only)",
+    )
+    parser.add_argument(
+        "--compare-only",
+        action="store_true",
+        help="score nothing: the paired comparisons of the test scores in --results-dir, then summary.md",
+    )
     args = parser.parse_args(argv)
     if args.max_eval_samples is not None and args.max_eval_samples < 10:
         parser.error("--max-eval-samples must be at least 10")
     if args.bootstrap_resamples < 1000:
         parser.error("--bootstrap-resamples must be at least 1000 for stable 95 % intervals")
-    if args.report_only:
+    if args.report_only or args.compare_only:
         return args
     if args.bench:
         for path in (args.teacher, args.student):
@@ -180,6 +191,9 @@ def main(argv=None):
     test_texts, test_labels = test[TEXT_COLUMN], np.array(test[LABEL_COLUMN])
     test_ids_sha256 = ids_checksum(test[ID_COLUMN])
     val_texts, val_labels = validation[TEXT_COLUMN], np.array(validation[LABEL_COLUMN])
+    if args.compare_only:
+        write_comparisons(args.results_dir, test_labels, test_ids_sha256, args.bootstrap_resamples, args.seed)
+        return report(args)
     logger.info("Scoring on %d test and %d validation comments", len(test_texts), len(val_texts))
     if args.bench:
         return bench(args, test_texts, test_labels, splits["train"])
@@ -258,8 +272,9 @@ def main(argv=None):
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
 
-    write_comparisons(args.results_dir, test_labels, test_ids_sha256, args.bootstrap_resamples, args.seed)
-    report(args)
+    if not args.no_comparisons:
+        write_comparisons(args.results_dir, test_labels, test_ids_sha256, args.bootstrap_resamples, args.seed)
+        report(args)
     return scored
 
 

@@ -4,7 +4,8 @@
 # A phase skips the steps an earlier call finished on the same machine, resumes an interrupted training from its
 # last epoch checkpoint, and prints the seconds of each step.
 #
-#   python scripts/device_bundle.py build     # here, once: gpu_bundle/part1 (training), gpu_bundle/part2 (MiniLM)
+#   python scripts/device_bundle.py build     # here, once: gpu_bundle/part1 (training), part2 (MiniLM), part3 (the
+#                                             # smaller students: training and the shipped model's weights)
 #   bash scripts/gpu_full_run.sh train        # GPU, with part1: teacher, odd, even, odd CE-only, LoRA
 #   PACK_DIR=... bash scripts/gpu_full_run.sh evaluate   # GPU, with part2: MiniLM-L6 direct, run_eval.py, pack
 #   PACK_DIR=... bash scripts/gpu_full_run.sh ensemble   # GPU, with part2: MiniLM-L6 direct, soft labels, the two
@@ -13,7 +14,11 @@
 #   PACK_DIR=... bash scripts/gpu_full_run.sh debias     # GPU, with part2 after part1: MiniLM-L6 with non-toxic
 #                                             # identity sentences balanced per term, run_eval.py, pack it
 #   PACK_DIR=... bash scripts/gpu_full_run.sh debias-statements   # the same, statements ("X is gay.") balanced too
+#   RESULTS_DIR=results/gpu-small PACK_DIR=... bash scripts/gpu_full_run.sh small   # GPU, with part3 alone: every
+#                                             # smaller student again on the CPU recipe, all at once, and the shipped
+#                                             # model; run_eval.py, pack the results alone (a replicate of the CPU table)
 #   python scripts/gpu_results.py unpack DIR  # here: the returned files -> results/gpu/ and outputs/gpu/<student>
+#                                             # (--results-dir results/gpu-small for the small phase)
 #   bash scripts/ship_round.sh --teacher outputs/teacher   # here: ship the best of both runs, card, README, ...
 #
 #   bash scripts/gpu_full_run.sh --dry-run all   # CPU, 64 training rows, a bundle for this Python: what CI runs
@@ -31,7 +36,7 @@ while [ "${1:-}" = --dry-run ] || [ "${1:-}" = --installed ]; do
   [ "$1" = --installed ] && INSTALLED=1
   shift
 done
-[ $# -gt 0 ] || { echo "usage: gpu_full_run.sh [--dry-run] [--installed] teacher|train|evaluate|ensemble|debias|debias-statements|all ..." >&2; exit 2; }
+[ $# -gt 0 ] || { echo "usage: gpu_full_run.sh [--dry-run] [--installed] teacher|train|evaluate|ensemble|debias|debias-statements|small|all ... [--only NAME ...]" >&2; exit 2; }
 [[ ${TRAIN_UNTIL_S:-0} =~ ^[0-9]+$ ]] || { echo "TRAIN_UNTIL_S must be a whole number of seconds, got '$TRAIN_UNTIL_S'" >&2; exit 2; }
 
 if [ $DRY_RUN = 1 ]; then
@@ -39,7 +44,7 @@ if [ $DRY_RUN = 1 ]; then
   RESULTS=$RUN/results  # the dry run never touches results/
 else
   RUN=${RUN_DIR:-outputs/gpu}
-  RESULTS=results/gpu  # its own table and comparisons: 2 GPU epochs are not ranked against 1 CPU epoch
+  RESULTS=${RESULTS_DIR:-results/gpu}  # its own table and comparisons: 2 GPU epochs are not ranked against 1 CPU epoch
 fi
 PACK_DIR=${PACK_DIR:-$RUN/pack}
 BUNDLE=${BUNDLE:-gpu_bundle}

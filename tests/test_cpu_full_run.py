@@ -56,7 +56,9 @@ def test_steps_run_in_order_and_a_rerun_skips_them(tmp_path):
     trained = [output_of(call) for call in made if "--output-dir" in call]
     assert trained == ["teacher", "student-even", "lora", "student-odd-ce", *SMALL_PLAN]
     even = next(call for call in made if output_of(call) == "student-even")
-    assert "--layers even" in even and "/teacher" in even
+    assert "--layers even" in even and "/teacher" in even and "--save-steps 400" in even  # the script's default
+    # the smaller students' recipe fixes its checkpoint steps (which checkpoint is kept depends on them)
+    assert all("--save-steps 200" in call for call in made if output_of(call) in SMALL_PLAN)
     ablation = next(call for call in made if output_of(call) == "student-odd-ce")
     assert "--layers odd" in ablation and "--alpha-kl 0 --alpha-cos 0" in ablation
     # each model is scored right after it is trained, without the baselines (they are committed)

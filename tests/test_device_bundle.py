@@ -70,6 +70,7 @@ def test_build_refuses_a_part_over_the_limit_and_leaves_nothing(tmp_path, monkey
     monkeypatch.setattr(device_bundle, "compress_data", writes(3 * 2**20))
     monkeypatch.setattr(device_bundle, "copy_teacher", writes(10))
     monkeypatch.setattr(device_bundle, "minilm_fp16", lambda target: target.mkdir(parents=True))
+    monkeypatch.setattr(device_bundle, "compress_shipped_weights", writes(20))
     monkeypatch.setattr(
         device_bundle,
         "write_manifest",
@@ -80,11 +81,36 @@ def test_build_refuses_a_part_over_the_limit_and_leaves_nothing(tmp_path, monkey
         },
     )
     bundle = tmp_path / "gpu_bundle"
-    with pytest.raises(device_bundle.BundleError, match=r"part1 is 3\.0 MiB, over the 2 MiB"):
+    with pytest.raises(device_bundle.BundleError, match=r"part1 is 3\.0 MiB, part3 is 3\.0 MiB, over the 2 MiB"):
         device_bundle.build(bundle, "3.12", part_limit_mib=2)
     assert not bundle.exists() and not (tmp_path / "gpu_bundle.partial").exists()
     manifests = device_bundle.build(bundle, "3.12", part_limit_mib=4)
-    assert [m["part"] for m in manifests] == ["part1", "part2"] and (bundle / "part1" / "wheels" / "a.whl").exists()
+    assert [m["part"] for m in manifests] == ["part1", "part2", "part3"]
+    assert (bundle / "part1" / "wheels" / "a.whl").exists() and (bundle / "part3" / "wheels" / "a.whl").exists()
+
+
+def test_install_puts_back_shipped_weights_a_checkout_travelled_without_and_never_overwrites_others(
+    tmp_path, monkeypatch
+):
+    weights = tmp_path / "repo" / "model" / "model.safetensors"
+    weights.parent.mkdir(parents=True)
+    weights.write_bytes(b"w" * 100)
+    monkeypatch.setattr(device_bundle, "REPO_ROOT", tmp_path / "repo")
+    monkeypatch.setattr(device_bundle, "shipped_weights", lambda: weights)
+    bundle, target = tmp_path / "bundle", tmp_path / "target"
+    (bundle / "part3").mkdir(parents=True)
+    device_bundle.compress_shipped_weights(bundle / "part3" / device_bundle.SHIPPED_WEIGHTS_FILE, preset=0)
+    manifest = device_bundle.write_manifest(bundle / "part3", {})
+    assert manifest["files"][device_bundle.SHIPPED_WEIGHTS_FILE]["restores"] == "model/model.safetensors"
+
+    weights.unlink()  # the checkout travelled without its tracked weights
+    device_bundle.install(bundle, target)
+    assert weights.read_bytes() == b"w" * 100
+    device_bundle.install(bundle, target)  # the same weights: nothing to do
+    weights.write_bytes(b"v" * 100)  # other weights (a model shipped after the bundle was built)
+    with pytest.raises(device_bundle.BundleError, match="differs from the weights in part3"):
+        device_bundle.install(bundle, target)
+    assert weights.read_bytes() == b"v" * 100
 
 
 @pytest.fixture
@@ -158,3 +184,15 @@ def test_pack_takes_the_named_model_over_the_best(tmp_path, tiny_classifier_dir,
     shutil.rmtree(tmp_path / "repo" / "outputs" / "gpu" / "minilm-l6")
     with pytest.raises(gpu_results.PackError, match="holds no model.safetensors"):
         gpu_results.pack(results, tmp_path / "pack", [], model="minilm-l6")
+
+
+def test_a_pack_of_results_alone_unpacks_them_and_leaves_no_stale_student_part(packed):
+    tmp_path, _ = packed  # an earlier phase left student parts in the folder
+    results, log = tmp_path / "box-results", tmp_path / "teacher.log"
+    record = gpu_results.pack(results, tmp_path / "pack", [log], with_model=False)
+    assert record["student"] is None and not list((tmp_path / "pack").glob("student.tar.part*"))
+    here = tmp_path / "here"
+    assert gpu_results.unpack(tmp_path / "pack", here / "results" / "gpu-small", repo_root=here) is None
+    assert json.loads((here / "results" / "gpu-small" / "student-odd.json").read_text())["train_rows"] == 10
+    assert (here / "outputs" / "gpu-small" / "logs" / "teacher.log").read_text() == "trained\n"
+    assert not (here / "outputs" / "gpu").exists()

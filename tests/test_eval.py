@@ -115,6 +115,23 @@ def test_run_eval_writes_results_summary_and_plots(pipeline_outputs, tiny_datase
     assert "in 1 run(s) of run_eval.py" in summary  # the second run measured no cost
 
 
+def test_scorings_apart_then_one_comparison_give_what_one_run_gives(pipeline_outputs, tiny_dataset_dir, tmp_path):
+    # What a GPU phase does: each model scored by its own process (no comparisons, no summary), then one --compare-only.
+    out, _ = pipeline_outputs
+    common = ["--dataset", str(tiny_dataset_dir), "--no-baselines", "--no-cost"]
+    models = [f"student-odd={out / 'student-odd'}", f"teacher={out / 'teacher'}"]
+    run_eval.main([*common, "--results-dir", str(tmp_path / "together"), "--checkpoints", *models])
+    apart = tmp_path / "apart"
+    for model in models:
+        run_eval.main([*common, "--results-dir", str(apart), "--checkpoints", model, "--no-comparisons"])
+    assert not (apart / "comparisons.json").exists() and not (apart / "summary.md").exists()
+    run_eval.main(["--dataset", str(tiny_dataset_dir), "--results-dir", str(apart), "--compare-only"])
+    together, compared = (json.loads((d / "comparisons.json").read_text()) for d in (tmp_path / "together", apart))
+    pairs = [(c["model"], c["against"]) for c in compared["comparisons"]]
+    assert compared == together and pairs == [("student-odd", "teacher"), ("teacher", "student-odd")]
+    assert "| student-odd |" in (apart / "summary.md").read_text()
+
+
 @pytest.mark.slow
 def test_a_fresh_checkpoint_scores_as_served_beside_its_pytorch_row(pipeline_outputs, tiny_dataset_dir, tmp_path):
     # What the CPU queue does for a fast-tier candidate: the same folder scored in PyTorch and as served (int8).

@@ -45,11 +45,15 @@ def test_dry_run_trains_evaluates_and_packs_every_model(tmp_path):
             python_version,
             "--xz-preset",
             "0",
+            "--part-limit-mib",
+            "100",  # part 3 holds the shipped weights: under 60 MiB at the default preset, not at 0
         ],
         check=True,
     )
     manifests = [json.loads((bundle / part / "MANIFEST.json").read_text()) for part in ("part1", "part2")]
     assert all(m["bytes"] < 60 * 2**20 for m in manifests)
+    students_part = json.loads((bundle / "part3" / "MANIFEST.json").read_text())["files"]
+    assert students_part["shipped-model.safetensors.xz"]["restores"] == "model/model.safetensors"
 
     env = {
         **os.environ,
@@ -109,3 +113,15 @@ def test_dry_run_trains_evaluates_and_packs_every_model(tmp_path):
     )
     assert unpack.returncode == 0, unpack.stderr
     assert len(list((here / "results").glob("*.json"))) >= len(MODELS)
+
+    # The smaller students' replicate (a CE-only student: a KD one needs the whole recipe's rows for its soft
+    # labels), with part 3 alone as on a bare machine: trained, scored apart, the results packed alone.
+    students = tmp_path / "students_bundle"
+    students.mkdir()
+    (students / "part3").symlink_to(bundle / "part3")
+    small = phases("small", "--only", "student-2l-12-ce", BUNDLE=str(students), PACK_DIR=str(tmp_path / "pack-small"))
+    assert small.returncode == 0, small.stdout + small.stderr
+    assert "evaluation-student-2l-12-ce" in small.stdout and "--compare-only" in small.stdout
+    assert json.loads((tmp_path / "pack-small" / "pack.json").read_text())["student"] is None
+    result = json.loads((tmp_path / "run" / "results" / "student-2l-12-ce.json").read_text())
+    assert result["provenance"]["training"]["args"]["student_layers"] == [1, 2]

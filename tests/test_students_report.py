@@ -45,6 +45,9 @@ def test_the_table_says_where_distillation_pays_which_layers_to_keep_and_what_is
         compared("student-3l-123-kd", "student-3l-135-kd", -0.0033, (-0.0041, -0.0025)),
         compared("student-3l-135-kd-int8", "shipped", -0.0013, (-0.0020, -0.0006)),
         compared("student-2l-12-kd", "student-2l-12-ce", 0.0020, (0.0010, 0.0030), 0.01, (0.005, 0.015)),
+        compared("student-3l-135-kd", "shipped", -0.0012, (-0.0019, -0.0005)),
+        compared("student-2l-12-kd", "shipped", -0.0030, (-0.0040, -0.0020)),
+        compared("student-3l-246-ce", "shipped", -0.0004, (-0.0011, 0.0003)),
     ])  # fmt: skip
     text = students_markdown(tmp_path)
     rows = {line.split(" | ")[1]: line for line in text.splitlines() if line.startswith("| ")}
@@ -59,8 +62,28 @@ def test_the_table_says_where_distillation_pays_which_layers_to_keep_and_what_is
     assert "keep at 3 (distilled alike, ROC-AUC): worse: 1,2,3; no difference established: 2,4,6." in text
     assert "at most 3 layers by validation ROC-AUC, student-3l-135-kd, scores test ROC-AUC 0.9860" in text
     assert "-0.0013 [-0.0020, -0.0006] against the shipped model: it clears the fast tier's bar of 0.985" in text
+    assert (
+        "Closest to the shipped 6-layer model: student-3l-246-ce (3 layers), -0.0004 [-0.0011, +0.0003] (n.e.) "
+        "ROC-AUC against it (a tie)." in text
+    )
+    assert f"(generated from `{tmp_path / 'comparisons.json'}`)" in text
 
 
 def test_nothing_scored_is_said_plainly(tmp_path):
     text = students_markdown(tmp_path)
     assert text.count("not scored yet") == 12 and "no KD student and its CE-only twin are both scored yet" in text
+
+
+def test_a_results_folder_of_its_own_fills_its_own_students_section(tmp_path, monkeypatch):
+    from toxiclf import report
+
+    monkeypatch.setattr(report, "summary_markdown", lambda results: "")  # the full table: not this test's subject
+
+    write(tmp_path, [result("student-4l-1234-kd", 0.9874, 0.9856)], [])
+    page = tmp_path / "page.md"
+    page.write_text("<!-- students:start -->\nCPU table\n<!-- students:end -->\n"
+                    "<!-- students-gpu-small:start -->\n<!-- students-gpu-small:end -->\n")  # fmt: skip
+    assert report.update_docs(tmp_path, "results-gpu-small", pages=[page]) == [page]
+    text = page.read_text()
+    assert "CPU table" in text  # the other folder's table stays
+    assert "| 4 | 1,2,3,4 | 0.9874 [0.9864, 0.9884] | not scored yet |" in text.split("students-gpu-small:start")[1]

@@ -82,3 +82,24 @@ def test_a_resume_compares_flags_as_run_args_json_stores_them(tmp_path):
     args.student_layers = (1, 3)
     with pytest.raises(SystemExit, match=r"another run \(--student-layers \[1, 2\] -> \[1, 3\]\)"):
         training._checkpoint_to_resume(args, run_dir)
+
+
+def test_a_run_record_writes_paths_inside_the_repository_relative_to_it():
+    from toxiclf.paths import REPO_ROOT
+
+    record = {
+        "teacher": str(REPO_ROOT / "outputs" / "teacher"),  # a default: absolute
+        "output_dir": REPO_ROOT / "outputs" / "odd",
+        "layers": (1, 3),
+        "nested": [REPO_ROOT / "x"],
+        "elsewhere": "/data/comments.csv",
+        "name": "minilm-l6",
+    }
+    assert training.as_recorded(record) == {
+        "teacher": "outputs/teacher",
+        "output_dir": "outputs/odd",
+        "layers": [1, 3],
+        "nested": ["x"],
+        "elsewhere": "/data/comments.csv",
+        "name": "minilm-l6",
+    }

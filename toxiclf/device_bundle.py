@@ -1,14 +1,16 @@
 """What a bare GPU machine lacks for the full run, packed in parts small enough to travel one per call.
 
-    python scripts/device_bundle.py build                          # -> gpu_bundle/part1, gpu_bundle/part2
+    python scripts/device_bundle.py build                          # -> gpu_bundle/part1, part2, part3
     python scripts/device_bundle.py build --python-version 3.11    # wheels for another Python (the CPU dry run)
     python3 scripts/device_bundle.py install --target outputs/gpu/device   # on the GPU machine; prints env.sh
 
 Part 1 (training): wheels of the libraries a CUDA image with PyTorch, transformers, peft and accelerate usually
 lacks (WHEELS), the embedded data file (xz) and the teacher's 4-bit file. Part 2 (MiniLM-L6): all-MiniLM-L6-v2
-with fp16 weights. Each part has a MANIFEST.json (bytes and sha256 of every file); `build` refuses a part over
---part-limit-mib before any GPU time is spent, and `install` checks every checksum first. `install` uses the
-standard library alone, since what it installs (platformdirs, datasets) is what the project's imports need.
+with fp16 weights. Part 3 (the smaller students, alone): the wheels and the data again, and the shipped model's
+weights (xz), which `install` puts back into model/ where a checkout travels without its tracked weights. Each
+part has a MANIFEST.json (bytes and sha256 of every file); `build` refuses a part over --part-limit-mib before any
+GPU time is spent, and `install` checks every checksum first. `install` uses the standard library alone, since
+what it installs (platformdirs, datasets) is what the project's imports need.
 """
 
 import argparse
@@ -46,6 +48,7 @@ EXPECTED_ON_MACHINE = (
     "sentencepiece",
 )
 DATA_FILE, TEACHER_FILE, MINILM_DIR = "clean_data.csv.xz", "e5-small-enpt-q4.bin", "minilm-l6"
+SHIPPED_WEIGHTS_FILE = "shipped-model.safetensors.xz"  # part 3: the students' init, model/model.safetensors
 PART_LIMIT_MIB = 60
 MANYLINUX = ("manylinux_2_28_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64")
 
@@ -90,14 +93,41 @@ def download_wheels(target: Path, python_version: str) -> None:
         raise BundleError(f"pip could not download {' '.join(pins)} for Python {python_version}")
 
 
+def xz(source: Path, target: Path, preset: int) -> None:
+    with open(source, "rb") as raw, lzma.open(target, "wb", preset=preset) as packed:
+        shutil.copyfileobj(raw, packed, 1 << 20)
+
+
+def unxz(source: Path, target: Path, expected_sha256: str) -> None:
+    """Decompress next to `target` and move it into place only once its checksum is the manifest's."""
+    partial = target.with_name(target.name + ".partial")
+    with lzma.open(source) as packed, open(partial, "wb") as raw:
+        shutil.copyfileobj(packed, raw, 1 << 20)
+    if sha256_file(partial) != expected_sha256:
+        partial.unlink()
+        raise BundleError(f"{source} does not decompress to the file its manifest names (sha256)")
+    partial.replace(target)
+
+
 def compress_data(target: Path, preset: int = 6) -> None:
     from .data import EMBEDDED_SHA256, embedded_csv_path
 
     source = embedded_csv_path()
     if sha256_file(source) != EMBEDDED_SHA256:
         raise BundleError(f"{source} is not the embedded data file (checksum)")
-    with open(source, "rb") as raw, lzma.open(target, "wb", preset=preset) as packed:
-        shutil.copyfileobj(raw, packed, 1 << 20)
+    xz(source, target, preset)
+
+
+def shipped_weights() -> Path:
+    from .paths import SHIPPED_MODELS
+
+    return REPO_ROOT / SHIPPED_MODELS["default"].folder / "model.safetensors"
+
+
+def compress_shipped_weights(target: Path, preset: int = 6) -> None:
+    if not shipped_weights().is_file():
+        raise BundleError(f"{shipped_weights()} is missing: part 3 carries the shipped model's weights")
+    xz(shipped_weights(), target, preset)
 
 
 def copy_teacher(target: Path) -> None:
@@ -127,10 +157,14 @@ def write_manifest(part: Path, sources: dict) -> dict:
         for path in sorted(part.rglob("*"))
         if path.is_file()
     }
-    if DATA_FILE in files:  # install checks the decompressed file too
+    # install checks the decompressed files too
+    if DATA_FILE in files:
         from .data import EMBEDDED_SHA256
 
         files[DATA_FILE]["contents_sha256"] = EMBEDDED_SHA256
+    if SHIPPED_WEIGHTS_FILE in files:  # and where it goes: install runs before toxiclf.paths can be imported
+        files[SHIPPED_WEIGHTS_FILE]["contents_sha256"] = sha256_file(shipped_weights())
+        files[SHIPPED_WEIGHTS_FILE]["restores"] = shipped_weights().relative_to(REPO_ROOT).as_posix()
     manifest = {"part": part.name, "bytes": sum(f["bytes"] for f in files.values()), "files": files, **sources}
     (part / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest
@@ -139,22 +173,24 @@ def write_manifest(part: Path, sources: dict) -> dict:
 def build(bundle: Path, python_version: str, part_limit_mib: float, preset: int = 6) -> list[dict]:
     partial = bundle.with_name(bundle.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
-    part1, part2 = partial / "part1", partial / "part2"
+    part1, part2, part3 = partial / "part1", partial / "part2", partial / "part3"
     (part1 / "wheels").mkdir(parents=True)
     download_wheels(part1 / "wheels", python_version)
     compress_data(part1 / DATA_FILE, preset)
     copy_teacher(part1 / TEACHER_FILE)
     minilm_fp16(part2 / MINILM_DIR)
+    shutil.copytree(part1 / "wheels", part3 / "wheels")
+    shutil.copy(part1 / DATA_FILE, part3 / DATA_FILE)
+    compress_shipped_weights(part3 / SHIPPED_WEIGHTS_FILE, preset)
+    training = {
+        "python_version": python_version,
+        "wheels": {n: version(n) for n in WHEELS},
+        "expected_on_machine": list(EXPECTED_ON_MACHINE),
+    }
     manifests = [
-        write_manifest(
-            part1,
-            {
-                "python_version": python_version,
-                "wheels": {n: version(n) for n in WHEELS},
-                "expected_on_machine": list(EXPECTED_ON_MACHINE),
-            },
-        ),
+        write_manifest(part1, training),
         write_manifest(part2, {"python_version": python_version}),
+        write_manifest(part3, training),
     ]
     too_big = [m for m in manifests if mib(m["bytes"]) > part_limit_mib]
     if too_big:
@@ -226,10 +262,12 @@ def install(bundle: Path, target: Path) -> Path:
                 raise BundleError(f"this machine lacks {', '.join(missing)}, which the bundle expects to find")
         if DATA_FILE in manifest["files"]:
             data = target / DATA_FILE.removesuffix(".xz")
-            if not data.exists() or sha256_file(data) != manifest["files"][DATA_FILE]["contents_sha256"]:
-                with lzma.open(part / DATA_FILE) as packed, open(data, "wb") as raw:
-                    shutil.copyfileobj(packed, raw, 1 << 20)
+            expected = manifest["files"][DATA_FILE]["contents_sha256"]
+            if not data.exists() or sha256_file(data) != expected:
+                unxz(part / DATA_FILE, data, expected)
             env["TOXICLF_DATA_CSV"] = str(data.resolve())
+        if SHIPPED_WEIGHTS_FILE in manifest["files"]:
+            restore_shipped_weights(part / SHIPPED_WEIGHTS_FILE, manifest["files"][SHIPPED_WEIGHTS_FILE])
         if TEACHER_FILE in manifest["files"]:
             env["TOXICLF_E5_FILE"] = str((part / TEACHER_FILE).resolve())
         if f"{MINILM_DIR}/config.json" in manifest["files"]:
@@ -240,6 +278,15 @@ def install(bundle: Path, target: Path) -> Path:
     lines = [line for line in earlier if line.split("=", 1)[0].removeprefix("export ") not in env]
     env_file.write_text("\n".join(lines + [f"export {key}='{value}'" for key, value in env.items()]) + "\n")
     return env_file
+
+
+def restore_shipped_weights(packed: Path, entry: dict) -> None:
+    """Put the shipped weights back where a checkout without them lacks them; never over other weights."""
+    weights = REPO_ROOT / entry["restores"]
+    if not weights.exists():
+        unxz(packed, weights, entry["contents_sha256"])
+    elif sha256_file(weights) != entry["contents_sha256"]:
+        raise BundleError(f"{weights} differs from the weights in {packed.parent.name}: build the bundle again")
 
 
 def main(argv=None):

@@ -28,6 +28,10 @@ class Experiment:
     served_score: bool = False  # scored a second time as served (ONNX int8) under SERVED_SUFFIX: a fast-tier candidate
     what: str = ""
 
+    @property
+    def adds_templated_rows(self) -> bool:
+        return "--robustness-augmentation" in self.flags
+
     def checkpoint(self, run_dir: Path = OUTPUTS_DIR) -> Path:
         return Path(run_dir) / self.name / self.serving_subdir if self.serving_subdir else Path(run_dir) / self.name
 
@@ -135,24 +139,6 @@ SMALL_PLAN = (
     *(student_name(layers, kind) for layers in OTHER_SIZES for kind in ("kd", "ce")),
     *(student_name(layers, "ce") for layers in LAYER_CHOICES[1:]),
 )
-# The GPU run's phases, each sized to end well inside one call: (what it trains, in order; what it then scores,
-# where trained and not scored since; the model it packs, or None for the best small one). "soft labels" is the
-# ensemble's soft-label step (toxiclf.soft_labels), between the models it needs and the students it feeds.
-SOFT_LABELS_STEP = "soft labels"
-SEED_TABLE = ("teacher", "student-odd", "student-even", "student-odd-ce", "lora")  # the seed's question's models
-TABLE_MODELS = (*SEED_TABLE, "minilm-l6")  # the odd / even / LoRA table's rows: beside them, MiniLM-L6 fine-tuned
-ENSEMBLE_TEACHERS = ("teacher", "minilm-l6")  # whose logits the ensemble's soft labels average
-GPU_PHASES = {
-    "teacher": (("teacher",), (), None),
-    "train": (SEED_TABLE, (), None),
-    "evaluate": (("minilm-l6",), (*SEED_TABLE, "minilm-l6"), None),
-    "ensemble": (("minilm-l6", SOFT_LABELS_STEP, "minilm-l6-ens", "student-odd-ens"),
-                 ("teacher", "minilm-l6", "minilm-l6-ens", "student-odd-ens"), None),
-    "debias": (("minilm-l6-debiased",), ("minilm-l6-debiased",), "minilm-l6-debiased"),
-    "debias-statements": (("minilm-l6-debiased-statements",), ("minilm-l6-debiased-statements",),
-                          "minilm-l6-debiased-statements"),
-}  # fmt: skip
-ALL_GPU_PHASES = ("train", "evaluate", "ensemble")  # `all`
 
 
 @dataclass(frozen=True)
@@ -161,6 +147,7 @@ class PlanFlags:
 
     training: tuple[str, ...]
     mitigating: tuple[str, ...] = ()  # training a model that mitigates bias
+    templated: tuple[str, ...] = ()  # training a model with templated sentences (the shipped model's recipe)
     soft_labels: tuple[str, ...] = ()
     evaluation: tuple[str, ...] = ()
     pack: tuple[str, ...] = ()
@@ -170,15 +157,58 @@ class PlanFlags:
 CPU_FLAGS = PlanFlags(training=("--num-train-epochs", "1", "--max-eval-samples", "2000", "--logging-steps", "50"))
 GPU_FLAGS = PlanFlags(training=("--num-train-epochs", "2", "--per-device-train-batch-size", "128"))
 # The GPU run's dry run on a CPU: the same steps on 64 rows. 'balanced' identity augmentation adds at least 50
-# sentences per term, thousands to 64 training rows: a fixed count instead (the last flag wins).
+# sentences per term, thousands to 64 training rows: a fixed count instead (the last flag wins); the same for the
+# templated sentences. (A student of the stored soft labels cannot run so: they fit the whole recipe's rows alone.)
 GPU_DRY_RUN_FLAGS = PlanFlags(
     training=("--max-train-samples", "64", "--max-eval-samples", "32", "--num-train-epochs", "1",
               "--per-device-train-batch-size", "32", "--max-seq-length", "64"),
     mitigating=("--identity-augmentation", "32"),
+    templated=("--identity-augmentation", "32", "--robustness-augmentation", "32"),
     soft_labels=("--max-rows", "64", "--max-seq-length", "64"),
     evaluation=("--max-eval-samples", "100"),
     pack=("--allow-subset",),
 )  # fmt: skip
+# The smaller students' recipe wherever they train: the CPU epoch, with a checkpoint (and a look at the validation
+# subset that picks the best one) every 200 steps. On a GPU too, so that its replicate is the same recipe.
+SMALL_STUDENT_FLAGS = PlanFlags(training=(*CPU_FLAGS.training, "--save-steps", "200"))
+
+
+@dataclass(frozen=True)
+class GpuPhase:
+    """One call's work on a GPU machine: what it trains, in order, then what it scores where trained and not
+    scored since; and what it packs to send back."""
+
+    trains: tuple[str, ...]
+    scores: tuple[str, ...]
+    packs: str | None = None  # the model packed; None: the best small one
+    packs_no_model: bool = False  # the results alone (models that are not shipped)
+    flags: PlanFlags = GPU_FLAGS
+    concurrent: bool = False  # train all at once: one small model leaves most of a GPU idle
+    references: tuple[str, ...] = ()  # committed results (and test scores) copied beside them, to be compared with
+
+
+# The GPU run's phases, each sized to end well inside one call. "soft labels" is the ensemble's soft-label step
+# (toxiclf.soft_labels), between the models it needs and the students it feeds.
+SOFT_LABELS_STEP = "soft labels"
+SEED_TABLE = ("teacher", "student-odd", "student-even", "student-odd-ce", "lora")  # the seed's question's models
+TABLE_MODELS = (*SEED_TABLE, "minilm-l6")  # the odd / even / LoRA table's rows: beside them, MiniLM-L6 fine-tuned
+ENSEMBLE_TEACHERS = ("teacher", "minilm-l6")  # whose logits the ensemble's soft labels average
+GPU_PHASES = {
+    "teacher": GpuPhase(("teacher",), ()),
+    "train": GpuPhase(SEED_TABLE, ()),
+    "evaluate": GpuPhase(("minilm-l6",), (*SEED_TABLE, "minilm-l6")),
+    "ensemble": GpuPhase(("minilm-l6", SOFT_LABELS_STEP, "minilm-l6-ens", "student-odd-ens"),
+                         ("teacher", "minilm-l6", "minilm-l6-ens", "student-odd-ens")),
+    "debias": GpuPhase(("minilm-l6-debiased",), ("minilm-l6-debiased",), packs="minilm-l6-debiased"),
+    "debias-statements": GpuPhase(("minilm-l6-debiased-statements",), ("minilm-l6-debiased-statements",),
+                                  packs="minilm-l6-debiased-statements"),
+    # Every smaller student again, on the CPU recipe, all at once: a replicate of the CPU table with every pair
+    # trained on one device (results/gpu-small, a table of its own). The shipped model's committed scores are
+    # compared with, not scored again: on a GPU it scores in bf16, outside the tolerance of its canaries.
+    "small": GpuPhase(SMALL_PLAN, SMALL_PLAN, packs_no_model=True, flags=SMALL_STUDENT_FLAGS, concurrent=True,
+                      references=(SHIPPED,)),
+}  # fmt: skip
+ALL_GPU_PHASES = ("train", "evaluate", "ensemble")  # `all`
 SMALL_MODELS = tuple(name for name, e in EXPERIMENTS.items() if e.small)
 # Two mitigations of one model are weighed in this order, the second against whichever holds the place then.
 MITIGATIONS = {name: e.mitigates for name, e in EXPERIMENTS.items() if e.mitigates}
@@ -211,7 +241,7 @@ def main(argv=None):
     elif args.action == "checkpoint":
         print(EXPERIMENTS[args.name].checkpoint(args.run_dir))
     else:
-        print(" ".join(CPU_PLAN if args.plan == "cpu" else GPU_PHASES[args.plan][0]))
+        print(" ".join(CPU_PLAN if args.plan == "cpu" else GPU_PHASES[args.plan].trains))
     return 0
 
 

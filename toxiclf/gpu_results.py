@@ -5,10 +5,11 @@
 
 `pack` writes results.tar.gz (the results folder, every run_config.json, the step logs), the best 6-layer
 student by validation ROC-AUC or the one --model names (fp16 weights, tokenizer, run records) as a tar cut into
-parts of at most --part-mib, and pack.json with the sha256 of each file and of the whole tar. `unpack` checks all
-of them, puts the results into results/gpu/ (a table of its own: GPU epochs are not CPU epochs) and the student
-where its results file says it was trained (e.g. outputs/gpu/minilm-l6), where `scripts/ship_model.py --best`
-finds the pair.
+parts of at most --part-mib, and pack.json with the sha256 of each file and of the whole tar; with --no-model, the
+results alone (a phase whose models are not shipped, e.g. the smaller students' replicate). `unpack` checks all
+of them, puts the results into results/gpu/ (a table of its own: GPU epochs are not CPU epochs) or --results-dir,
+and the student where its results file says it was trained (e.g. outputs/gpu/minilm-l6), where
+`scripts/ship_model.py --best` finds the pair.
 """
 
 import argparse
@@ -71,17 +72,28 @@ def packed_model(results_dir: Path, model: str | None, allow_subset: bool) -> tu
     return checkpoint, results_file
 
 
-def pack(results_dir: Path, output: Path, logs: list[Path], allow_subset: bool = False, model: str | None = None):
-    checkpoint, results_file = packed_model(results_dir, model, allow_subset)
+def pack(
+    results_dir: Path,
+    output: Path,
+    logs: list[Path],
+    allow_subset: bool = False,
+    model: str | None = None,
+    with_model: bool = True,
+):
+    checkpoint, results_file = packed_model(results_dir, model, allow_subset) if with_model else (None, None)
     output.mkdir(parents=True, exist_ok=True)
     for earlier in output.glob(STUDENT_PART.format(0)[:-2] + "*"):  # a later phase packs anew: no stale part stays
         earlier.unlink()
     with tarfile.open(output / RESULTS_ARCHIVE, "w:gz") as tar:
         tar.add(results_dir, arcname="results")
-        for run_config in sorted(checkpoint.parent.glob("*/run_config.json")):
+        for run_config in sorted(checkpoint.parent.glob("*/run_config.json")) if checkpoint else ():
             tar.add(run_config, arcname=f"runs/{run_config.parent.name}/run_config.json")
         for log in logs:
             tar.add(log, arcname=f"logs/{log.name}")
+    if checkpoint is None:
+        record = {"student": None, "results_archive_sha256": sha256_file(output / RESULTS_ARCHIVE)}
+        (output / PACK_FILE).write_text(json.dumps(record, indent=2) + "\n")
+        return record
     student = student_tar(checkpoint)
     part_bytes = int(PART_MIB * 2**20)
     parts = {}
@@ -107,11 +119,15 @@ def check(pack_dir: Path, name: str, expected: str) -> Path:
     return path
 
 
-def unpack(pack_dir: Path, results_dir: Path = GPU_RESULTS_DIR, repo_root: Path = REPO_ROOT) -> Path:
+def unpack(pack_dir: Path, results_dir: Path = GPU_RESULTS_DIR, repo_root: Path = REPO_ROOT) -> Path | None:
+    """Where the student went (None: a pack of results alone, whose logs go to outputs/<results folder>/logs)."""
     if not (pack_dir / PACK_FILE).is_file():
         raise PackError(f"{pack_dir} has no {PACK_FILE}")
     record = json.loads((pack_dir / PACK_FILE).read_text())
     archive = check(pack_dir, RESULTS_ARCHIVE, record["results_archive_sha256"])
+    if record["student"] is None:
+        extract_results(archive, results_dir, repo_root / "outputs" / Path(results_dir).name)
+        return None
     student = b"".join(check(pack_dir, name, sha).read_bytes() for name, sha in sorted(record["student_parts"].items()))
     if hashlib.sha256(student).hexdigest() != record["student_tar_sha256"]:
         raise PackError("the student's parts do not reassemble into the packed tar (sha256); fetch them again")
@@ -122,14 +138,19 @@ def unpack(pack_dir: Path, results_dir: Path = GPU_RESULTS_DIR, repo_root: Path 
     target.mkdir(parents=True)
     with tarfile.open(fileobj=io.BytesIO(student)) as tar:
         tar.extractall(target, filter="data")
+    extract_results(archive, results_dir, target.parent)
+    return target
+
+
+def extract_results(archive: Path, results_dir: Path, run_dir: Path) -> None:
+    """The results folder into results_dir; the run records and logs into run_dir."""
     with tarfile.open(archive) as tar:
         for member in tar.getmembers():
             if member.isfile():
                 top, rest = member.name.split("/", 1)
-                destination = results_dir / rest if top == "results" else target.parent / member.name
+                destination = Path(results_dir) / rest if top == "results" else run_dir / member.name
                 destination.parent.mkdir(parents=True, exist_ok=True)
                 destination.write_bytes(tar.extractfile(member).read())
-    return target
 
 
 def main(argv=None):
@@ -140,17 +161,24 @@ def main(argv=None):
     pack_parser.add_argument("--output", type=Path, required=True, help="folder of the files to send back")
     pack_parser.add_argument("--logs", type=Path, nargs="*", default=[], help="log files to include")
     pack_parser.add_argument("--allow-subset", action="store_true", help="pack a model trained on a row subset")
-    pack_parser.add_argument("--model", help="pack this model of the results folder (default: the best small one)")
+    which = pack_parser.add_mutually_exclusive_group()
+    which.add_argument("--model", help="pack this model of the results folder (default: the best small one)")
+    which.add_argument("--no-model", action="store_true", help="pack the results alone")
     unpack_parser = commands.add_parser("unpack", help="here: check and unpack what came back")
     unpack_parser.add_argument("pack_dir", type=Path, help="the folder of the returned files")
     unpack_parser.add_argument("--results-dir", type=Path, default=GPU_RESULTS_DIR, help="where the results go")
     args = parser.parse_args(argv)
     try:
         if args.command == "pack":
-            record = pack(args.results_dir, args.output, args.logs, args.allow_subset, args.model)
-            print(f"Packed {record['student']} in {len(record['student_parts'])} part(s) and {RESULTS_ARCHIVE}")
+            record = pack(args.results_dir, args.output, args.logs, args.allow_subset, args.model, not args.no_model)
+            if record["student"] is None:
+                print(f"Packed the results alone in {RESULTS_ARCHIVE}")
+            else:
+                print(f"Packed {record['student']} in {len(record['student_parts'])} part(s) and {RESULTS_ARCHIVE}")
         else:
-            print(f"Unpacked the student to {unpack(args.pack_dir, args.results_dir)}; results in {args.results_dir}")
+            student = unpack(args.pack_dir, args.results_dir)
+            print(f"Unpacked {'no student' if student is None else f'the student to {student}'}; "
+                  f"results in {args.results_dir}")  # fmt: skip
     except PackError as error:
         raise SystemExit(f"error: {error}") from None
 

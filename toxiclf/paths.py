@@ -14,6 +14,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 RESOURCES = Path(__file__).resolve().parent / "resources"
 RESULTS_DIR = REPO_ROOT / "results"
 GPU_RESULTS_DIR = RESULTS_DIR / "gpu"  # the GPU run's own table: its epochs are not the CPU run's
+GPU_SMALL_RESULTS_DIR = RESULTS_DIR / "gpu-small"  # the smaller students trained again on a GPU, on the CPU recipe
 # Checkpoints of training runs; git-ignored. Each script writes one sub-folder.
 OUTPUTS_DIR = REPO_ROOT / "outputs"
 # The default model: what the app serves unless told otherwise. In a clone it is model/; an installed package

@@ -152,12 +152,16 @@ def replace_doc_section(name: str, content: str, pages=None) -> list[Path]:
 
 def update_docs(results_dir: Path, section: str = "results", pages=None) -> list[Path]:
     """Regenerate a results table (section `section`) from results_dir/*.json wherever its markers are; the seed's
-    question has its own table (`methods`), from the same files."""
+    question has its own table (`methods`), and the smaller students theirs (`students`, or `students-gpu-small`
+    for the section `results-gpu-small`), from the same files. The pages changed."""
     content = summary_markdown(load_results(results_dir)) + _comparisons(results_dir)
+    changed = []
     if section == "results":
-        replace_doc_section("methods", methods_markdown(results_dir), pages)
-        replace_doc_section("students", students_markdown(results_dir), pages)
-    return replace_doc_section(section, content, pages)
+        changed += replace_doc_section("methods", methods_markdown(results_dir), pages)
+    # results -> students, results-gpu-small -> students-gpu-small: the smaller students' table of that folder
+    changed += replace_doc_section("students" + section.removeprefix("results"), students_markdown(results_dir), pages)
+    changed += replace_doc_section(section, content, pages)
+    return sorted(set(changed))
 
 
 def plot_curves(results: list[dict], results_dir: Path) -> list[Path]:

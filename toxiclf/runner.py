@@ -15,17 +15,21 @@ and the phase goes on to score and pack the others, and no training starts (and 
 """
 
 import argparse
+import functools
 import glob
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from .comparisons import SCORES_SUBDIR
 from .experiments import (
     ALL_GPU_PHASES,
     CPU_FLAGS,
@@ -33,10 +37,11 @@ from .experiments import (
     ENSEMBLE_TEACHERS,
     EXPERIMENTS,
     GPU_DRY_RUN_FLAGS,
-    GPU_FLAGS,
     GPU_PHASES,
     SMALL_PLAN,
+    SMALL_STUDENT_FLAGS,
     SOFT_LABELS_STEP,
+    PlanFlags,
 )
 from .paths import RESULTS_DIR
 from .results_files import SERVED_SUFFIX, measured_on
@@ -134,7 +139,8 @@ def run_cpu(args) -> int:
         runner.step("teacher", args.run_dir / "teacher" / "run_config.json",
                     training_command("teacher", args.run_dir, flags))  # fmt: skip
     for name in todo:
-        runner.step(name, args.run_dir / name / "run_config.json", training_command(name, args.run_dir, flags))
+        recipe = SMALL_STUDENT_FLAGS.training if name in SMALL_PLAN else flags  # theirs fixes the checkpoint steps
+        runner.step(name, args.run_dir / name / "run_config.json", training_command(name, args.run_dir, recipe))
         checkpoint = EXPERIMENTS[name].checkpoint(args.run_dir)
         if runner.step(f"evaluation of {name}", done / f"eval-{name}",
                        ["run_eval.py", "--checkpoints", f"{name}={checkpoint}", "--no-baselines"]):  # fmt: skip
@@ -156,39 +162,67 @@ def run_gpu(args) -> int:
     logs.mkdir(parents=True, exist_ok=True)
     until = time.monotonic() + args.train_until_s if args.train_until_s is not None else None
     runner = Runner(args.python, log_dir=logs, keep_going=True, train_until=until)
-    plan = GPU_DRY_RUN_FLAGS if args.dry_run else GPU_FLAGS
-    soft_labels = args.run_dir / "soft_labels.npz"
-    for phase in args.phases:
-        trains, scores, packs_model = GPU_PHASES[phase]
+    for phase_name in args.phases:
+        phase = GPU_PHASES[phase_name]
+        plan = GPU_DRY_RUN_FLAGS if args.dry_run else phase.flags
+        trains = [n for n in phase.trains if args.only is None or n in args.only]
+        scores = [n for n in phase.scores if args.only is None or n in args.only]
         if SOFT_LABELS_STEP in trains and not (args.run_dir / "teacher" / "run_config.json").exists():
-            print(f"{phase} needs the teacher: run the teacher phase first", file=sys.stderr)
+            print(f"{phase_name} needs the teacher: run the teacher phase first", file=sys.stderr)
             return 1
-        for name in trains:
-            if name == SOFT_LABELS_STEP:
-                teachers = [str(args.run_dir / name) for name in ENSEMBLE_TEACHERS]
-                runner.step("soft labels", soft_labels, ["-m", "toxiclf.soft_labels", "--teachers", *teachers,
-                            "--output", str(soft_labels), "--batch-size", "256", *plan.soft_labels])  # fmt: skip
-                continue
-            extra = plan.mitigating if EXPERIMENTS[name].mitigates else ()
-            runner.step(name, args.run_dir / name / "run_config.json",
-                        training_command(name, args.run_dir, [*plan.training, *extra]), training=True)  # fmt: skip
+        steps = [functools.partial(gpu_training_step, runner, name, args.run_dir, plan) for name in trains]
+        if phase.concurrent:
+            all_at_once(steps)
+        else:
+            for step in steps:
+                step()
         checkpoints = [f"{name}={EXPERIMENTS[name].checkpoint(args.run_dir)}" for name in scores
                        if scored_since_training(name, args.run_dir, args.results_dir) is False]  # fmt: skip
         if not checkpoints:
             print("== nothing new to evaluate", flush=True)
             continue
-        runner.step(f"evaluation-{checkpoints[0].split('=')[0]}", None,
-                    ["run_eval.py", "--checkpoints", *checkpoints, "--no-baselines", "--no-cost",
-                     "--results-dir", str(args.results_dir), *plan.evaluation])  # fmt: skip
+        for name in phase.references:
+            copy_committed_result(name, RESULTS_DIR, args.results_dir)
+        scoring = ["run_eval.py", "--no-baselines", "--no-cost", "--results-dir", str(args.results_dir),
+                   *plan.evaluation]  # fmt: skip
+        if phase.concurrent:  # one scoring per model, all at once; the paired comparisons need no GPU
+            steps = [functools.partial(runner.step, f"evaluation-{spec.split('=')[0]}", None,
+                                       [*scoring, "--checkpoints", spec, "--no-comparisons"])
+                     for spec in checkpoints]  # fmt: skip
+            all_at_once(steps)
+        else:
+            runner.step(f"evaluation-{checkpoints[0].split('=')[0]}", None, [*scoring, "--checkpoints", *checkpoints])
+        which = ["--no-model"] if phase.packs_no_model else ["--model", phase.packs] if phase.packs else []
         runner.step("pack", None, [str(Path("scripts") / "gpu_results.py"), "pack", "--results-dir",
                     str(args.results_dir), "--output", str(args.pack_dir), "--logs",
-                    *sorted(glob.glob(str(logs / "*.log"))), *plan.pack,
-                    *(["--model", packs_model] if packs_model else [])])  # fmt: skip
+                    *sorted(glob.glob(str(logs / "*.log"))), *plan.pack, *which])  # fmt: skip
+        if phase.concurrent:
+            print(f"== then, on any machine: python run_eval.py --compare-only --results-dir {args.results_dir}")
     print(f"== {now()} phases {' '.join(args.phases)} done in {round(time.monotonic() - runner.started)} s")
     if runner.failed:
         print(f"== failed or stopped: {' '.join(runner.failed)}", file=sys.stderr)
         return 1
     return 0
+
+
+def all_at_once(steps) -> None:
+    """Call each step (a function that waits on its subprocess) in a thread of its own; return when all are done."""
+    with ThreadPoolExecutor(max_workers=max(len(steps), 1)) as pool:
+        list(pool.map(lambda step: step(), steps))
+
+
+def gpu_training_step(runner: Runner, name: str, run_dir: Path, plan: PlanFlags) -> None:
+    if name == SOFT_LABELS_STEP:
+        soft_labels = run_dir / "soft_labels.npz"
+        teachers = [str(run_dir / teacher) for teacher in ENSEMBLE_TEACHERS]
+        runner.step("soft labels", soft_labels, ["-m", "toxiclf.soft_labels", "--teachers", *teachers,
+                    "--output", str(soft_labels), "--batch-size", "256", *plan.soft_labels])  # fmt: skip
+        return
+    experiment = EXPERIMENTS[name]
+    extra = (*(plan.mitigating if experiment.mitigates else ()),
+             *(plan.templated if experiment.adds_templated_rows else ()))  # fmt: skip
+    runner.step(name, run_dir / name / "run_config.json",
+                training_command(name, run_dir, [*plan.training, *extra]), training=True)  # fmt: skip
 
 
 def scored_since_training(name: str, run_dir: Path, results_dir: Path) -> bool | None:
@@ -204,6 +238,14 @@ def scored_since_training(name: str, run_dir: Path, results_dir: Path) -> bool |
     return measured_on(result, EXPERIMENTS[name].checkpoint(run_dir))
 
 
+def copy_committed_result(name: str, committed: Path, results_dir: Path) -> None:
+    """A committed results file and its test scores, into results_dir: run_eval.py compares the models it scores
+    there with it (the paired comparisons need the scores; a test split of other rows leaves them out)."""
+    for relative in (f"{name}.json", f"{SCORES_SUBDIR}/{name}.npy", f"{SCORES_SUBDIR}/{name}.json"):
+        (results_dir / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(committed / relative, results_dir / relative)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     plans = parser.add_subparsers(dest="plan", required=True)
@@ -216,6 +258,7 @@ def main(argv=None) -> int:
     gpu.add_argument("--pack-dir", type=Path, required=True)
     gpu.add_argument("--dry-run", action="store_true", help="64 training rows, 1 epoch: the CPU check of the run")
     gpu.add_argument("--train-until-s", type=float, help="seconds from now after which no training starts")
+    gpu.add_argument("--only", nargs="+", metavar="NAME", help="train and score only these of the phases' models")
     for sub in (cpu, gpu):
         sub.add_argument("--run-dir", type=Path, required=True, help="where the models of this run go")
         sub.add_argument("--python", default=sys.executable, help="the Python that runs each step")

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 from .experiments import LAYER_CHOICES, SHIPPED, SMALL_STUDENT_LAYERS, student_name
+from .paths import shown_path
 from .results_files import SERVED_SUFFIX, read_result
 
 FAST_TIER_MIN_ROC_AUC = 0.985  # the fast tier's bar on the whole test split, as served (int8)
@@ -71,11 +72,11 @@ def students_markdown(results_dir: Path) -> str:
         "|---:|---|---|---|---|---|---|---|",
         *rows,
         "",
-        _verdict(results, pairs),
+        _verdict(results, pairs, Path(results_dir) / "comparisons.json"),
     ]) + "\n"  # fmt: skip
 
 
-def _verdict(results: dict[str, dict], pairs: dict) -> str:
+def _verdict(results: dict[str, dict], pairs: dict, source: Path) -> str:
     """What the table answers, in words, from the same files (nothing here is written by hand)."""
     sentences = []
     twins = [(layers, pairs.get(_twins(layers))) for layers in SMALL_STUDENT_LAYERS]
@@ -99,8 +100,9 @@ def _verdict(results: dict[str, dict], pairs: dict) -> str:
     if missing:
         sentences.append(f"Not scored yet as a pair: layers {' and '.join(missing)}.")
     sentences.extend(_layer_choice(pairs))
+    sentences.extend(_closest_to_shipped(pairs))
     sentences.extend(_served(results, pairs))
-    return "**What the table says** (generated from `results/comparisons.json`): " + " ".join(sentences)
+    return f"**What the table says** (generated from `{shown_path(source)}`): " + " ".join(sentences)
 
 
 def _layer_choice(pairs: dict) -> list[str]:
@@ -120,6 +122,20 @@ def _layer_choice(pairs: dict) -> list[str]:
     if ties:
         said.append(f"no difference established: {' and '.join(ties)}")
     return [f"Which layers to keep at {LAYER_CHOICES[0].count(',') + 1} (distilled alike, ROC-AUC): {'; '.join(said)}."]
+
+
+def _closest_to_shipped(pairs: dict) -> list[str]:
+    """The student (in PyTorch) whose paired ROC-AUC difference to the shipped 6-layer model is the smallest loss."""
+    found = {name: pairs[(name, SHIPPED)] for layers in SMALL_STUDENT_LAYERS for name in _twins(layers)
+             if (name, SHIPPED) in pairs}  # fmt: skip
+    if not found:
+        return []
+    name = max(found, key=lambda n: found[n]["roc_auc"]["difference"])
+    entry = found[name]["roc_auc"]
+    verdict = "a tie" if not entry["established"] else "above it" if entry["difference"] > 0 else "below it"
+    layers = name.split("-")[1].removesuffix("l")
+    return [f"Closest to the shipped 6-layer model: {name} ({layers} layers), "
+            f"{_difference(found[name], 'roc_auc')} ROC-AUC against it ({verdict})."]  # fmt: skip
 
 
 def _served(results: dict[str, dict], pairs: dict) -> list[str]:

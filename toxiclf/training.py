@@ -27,6 +27,7 @@ from .data import (
     tokenize_splits,
 )
 from .metrics import compute_metrics
+from .paths import REPO_ROOT, shown_path
 from .provenance import device_info, git_commit, library_versions
 
 logger = logging.getLogger(__name__)
@@ -377,6 +378,18 @@ def prepare_output_dir(args) -> str | None:
     return last
 
 
+def as_recorded(value):
+    """A run's record as results files keep it: paths inside the repository relative to it (a default such as the
+    teacher's folder is absolute), so that no machine's folders are written down; tuples as lists."""
+    if isinstance(value, Path) or (isinstance(value, str) and value.startswith(f"{REPO_ROOT}{os.sep}")):
+        return shown_path(Path(value))
+    if isinstance(value, dict):
+        return {key: as_recorded(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [as_recorded(item) for item in value]
+    return value
+
+
 def _run_args(args) -> dict:
     """The flags that define the run, as run_args.json stores them: a tuple reads back as a list, a path as text,
     so that a resume compares what a flag means and not how a release happened to hold it."""
@@ -407,9 +420,7 @@ def _checkpoint_to_resume(args, output_dir: Path) -> str | None:
         k for k in set(recorded) | set(current) if recorded.get(k) != current.get(k) and (k in recorded or current[k])
     )
     if changed:
-        differences = ", ".join(
-            f"--{k.replace('_', '-')} {recorded.get(k)} -> {current.get(k)}" for k in changed
-        )
+        differences = ", ".join(f"--{k.replace('_', '-')} {recorded.get(k)} -> {current.get(k)}" for k in changed)
         raise SystemExit(
             f"error: {output_dir} holds checkpoints of another run ({differences}); "
             "rerun with the same flags to resume, or pass --overwrite-output-dir"
@@ -436,7 +447,7 @@ def train_and_save(trainer, args, *, data_source: dict, extra_config: dict | Non
     if trainer.is_world_process_zero():
         run_config = {
             "script": Path(sys.argv[0]).name,
-            "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+            "args": vars(args),
             **(extra_config or {}),
             "data": data_source,
             "device": device_info(),
@@ -449,7 +460,7 @@ def train_and_save(trainer, args, *, data_source: dict, extra_config: dict | Non
             "git_commit": git_commit(),
             "libraries": library_versions(),
         }
-        (Path(args.output_dir) / RUN_CONFIG_FILE).write_text(json.dumps(run_config, indent=2) + "\n")
+        (Path(args.output_dir) / RUN_CONFIG_FILE).write_text(json.dumps(as_recorded(run_config), indent=2) + "\n")
     return {**train_metrics, **eval_metrics}
 
 
