@@ -67,6 +67,31 @@ def test_a_kd_student_is_compared_with_its_ce_only_twin_and_both_with_the_shippe
     assert kd_minus_ce["difference"] > 0 and kd_minus_ce["established"]
 
 
+def test_a_pair_of_unchanged_scores_keeps_its_entry_and_a_changed_one_is_resampled(tmp_path, monkeypatch):
+    from toxiclf import comparisons
+
+    labels, good, weak = synthetic()
+    rows = ids_checksum(range(len(labels)))
+    save_scores(tmp_path, "minilm-l6", weak, rows)
+    save_scores(tmp_path, "student-odd", good, rows)
+    first = write_comparisons(tmp_path, labels, rows, resamples=100)
+    resampled = []
+    real = comparisons.paired_bootstrap
+    monkeypatch.setattr(comparisons, "paired_bootstrap", lambda *a, **k: resampled.append(1) or real(*a, **k))
+    assert write_comparisons(tmp_path, labels, rows, resamples=100) == first and not resampled  # nothing changed
+    save_scores(tmp_path, "teacher", good, rows)  # a new model: only its pairs are resampled
+    added = write_comparisons(tmp_path, labels, rows, resamples=100)
+    assert len(resampled) == len(added["comparisons"]) - len(first["comparisons"]) == 4
+    save_scores(tmp_path, "minilm-l6", good, rows)  # a model scored again, other scores: its pairs anew
+    resampled.clear()
+    again = {
+        (c["model"], c["against"]): c for c in write_comparisons(tmp_path, labels, rows, resamples=100)["comparisons"]
+    }
+    assert len(resampled) == 4 and again[("student-odd", "minilm-l6")]["roc_auc"]["difference"] == 0
+    write_comparisons(tmp_path, labels, rows, resamples=200)  # other settings: everything anew
+    assert len(resampled) == 4 + len(again)
+
+
 def test_run_eval_compares_every_model_with_the_references(pipeline_outputs, tiny_dataset_dir, tmp_path):
     out, _ = pipeline_outputs
     run_eval.main(["--dataset", str(tiny_dataset_dir), "--results-dir", str(tmp_path), "--no-cost",

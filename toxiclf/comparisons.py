@@ -64,10 +64,30 @@ def paired_bootstrap(labels, scores_a, scores_b, resamples: int = 1000, seed: in
     return compared
 
 
+def scores_sha256(scores) -> str:
+    return hashlib.sha256(np.ascontiguousarray(scores, dtype=np.float32).tobytes()).hexdigest()
+
+
+def _earlier(results_dir: Path, test_ids_sha256: str, resamples: int, seed: int) -> tuple[dict, dict]:
+    """The comparisons of the last write, and the scores' checksums they were made from, where their settings match."""
+    path = Path(results_dir, COMPARISONS_FILE)
+    if not path.exists():
+        return {}, {}
+    earlier = json.loads(path.read_text())
+    settings = (earlier.get("test_ids_sha256"), earlier.get("resamples"), earlier.get("seed"))
+    if settings != (test_ids_sha256, resamples, seed) or "scores_sha256" not in earlier:
+        return {}, {}
+    return {(c["model"], c["against"]): c for c in earlier["comparisons"]}, earlier["scores_sha256"]
+
+
 def write_comparisons(results_dir: Path, labels, test_ids_sha256: str, resamples: int = 1000, seed: int = 0):
     """Every scored model against each reference, and the smaller students' pairs (experiments.STUDENT_PAIRS), where
-    both were scored on the same rows -> results/comparisons.json."""
+    both were scored on the same rows -> results/comparisons.json. A pair whose two score vectors are those of the
+    last write keeps its entry: the resamples are seeded, so it would come out the same (and a queue that adds one
+    model at a time need not resample ninety pairs each time)."""
     scores = load_scores(results_dir, test_ids_sha256)
+    checksums = {name: scores_sha256(values) for name, values in scores.items()}
+    earlier, earlier_checksums = _earlier(results_dir, test_ids_sha256, resamples, seed)
     # (the majority baseline's constant score has no ranking to compare)
     pairs = [
         (name, reference)
@@ -79,10 +99,14 @@ def write_comparisons(results_dir: Path, labels, test_ids_sha256: str, resamples
     pairs += [pair for pair in STUDENT_PAIRS if pair[0] in scores and pair[1] in scores]
     comparisons = []
     for name, reference in pairs:
+        unchanged = all(earlier_checksums.get(n) == checksums[n] for n in (name, reference))
+        if unchanged and (name, reference) in earlier:
+            comparisons.append(earlier[(name, reference)])
+            continue
         compared = paired_bootstrap(labels, scores[name], scores[reference], resamples, seed)
         comparisons.append({"model": name, "against": reference, **compared})
     result = {"test_ids_sha256": test_ids_sha256, "rows": len(labels), "resamples": resamples, "seed": seed,
-              "comparisons": comparisons}  # fmt: skip
+              "comparisons": comparisons, "scores_sha256": checksums}  # fmt: skip
     Path(results_dir, COMPARISONS_FILE).write_text(json.dumps(result, indent=2) + "\n")
     return result
 
