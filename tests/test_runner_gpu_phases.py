@@ -75,3 +75,9 @@ def test_other_phases_keep_the_gpu_recipe_and_one_scoring_of_all(tmp_path):
     assert "--no-comparisons" not in scoring and "minilm-l6-debiased=" in scoring
     assert "--model minilm-l6-debiased" in next(call for call in calls if " pack " in f" {call} ")
     assert not (tmp_path / "results" / "shipped.json").exists()
+
+
+def test_only_a_name_of_the_phase_is_taken(tmp_path):
+    result, calls = run_phase(tmp_path, "small", "--only", "student-3l-135-kd", "student-odd")
+    assert result.returncode == 2 and not calls
+    assert "--only: student-odd is in none of the phases small" in result.stderr.strip().splitlines()[-1]

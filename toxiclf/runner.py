@@ -265,6 +265,10 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.plan == "gpu" and "all" in args.phases:  # all: train, evaluate, ensemble
         args.phases = [p for phase in args.phases for p in (ALL_GPU_PHASES if phase == "all" else [phase])]
+    if args.plan == "gpu" and args.only:
+        known = {name for phase in args.phases for name in (*GPU_PHASES[phase].trains, *GPU_PHASES[phase].scores)}
+        if unknown := sorted(set(args.only) - known):
+            parser.error(f"--only: {', '.join(unknown)} is in none of the phases {' '.join(args.phases)}")
     return run_cpu(args) if args.plan == "cpu" else run_gpu(args)
 
 
