@@ -15,3 +15,14 @@ def test_each_cut_is_scored_and_all_layers_score_as_the_model(tiny_classifier_di
     found = probe(tiny_classifier_dir, [(1, 2), (1,), (2,)], TEXTS, LABELS)
     assert found["1,2"] == pytest.approx(roc_auc_score(LABELS, whole[:, 1] - whole[:, 0]))
     assert list(found) == ["1,2", "1", "2"] and all(0 <= value <= 1 for value in found.values())
+
+
+def test_a_results_file_names_the_command_that_wrote_it_quoted_as_a_shell_reads_it():
+    from toxiclf.provenance import command_line
+
+    assert command_line("toxiclf.layer_probe", ["--layers", "1,3,5", "1,2"]) == (
+        "python -m toxiclf.layer_probe --layers 1,3,5 1,2"
+    )
+    assert command_line("toxiclf.frontier", ["--checkpoints", "my model=a folder"]) == (
+        "python -m toxiclf.frontier --checkpoints 'my model=a folder'"
+    )

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from .paths import RESULTS_DIR, shown_path
-from .provenance import cpu_name
+from .provenance import command_line, cpu_name
 from .results_files import measured_on, served_result
 
 TFIDF = "tfidf-logreg"
@@ -141,7 +141,7 @@ def main(argv=None) -> dict:
         from .baselines import TfidfBaseline
 
         tfidf = TfidfBaseline().fit(splits["train"][TEXT_COLUMN], splits["train"][LABEL_COLUMN])
-    command = "python -m toxiclf.frontier " + " ".join(argv if argv is not None else __import__("sys").argv[1:])
+    command = command_line("toxiclf.frontier", argv)
     result = {"models": measure(checkpoints, texts, args.threads, args.results_dir, tfidf), "threads": args.threads,
               "texts": len(texts), "machine": {"cpu": cpu_name()}, "command": command}  # fmt: skip
     output = args.results_dir / "frontier.json"

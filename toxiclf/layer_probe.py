@@ -20,6 +20,7 @@ import numpy as np
 from .data import DEFAULT_SEED, EMBEDDED, load_splits
 from .models import one_based_layers
 from .paths import RESULTS_DIR, SHIPPED_MODEL_DIR, shown_path
+from .provenance import command_line
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +64,8 @@ def main(argv=None):
     untrained = probe(args.model, args.layers, *validation_sample(args.rows))
     cuts = [{"layers": layers, "untrained_validation_roc_auc": round(value, 5)} for layers, value in untrained.items()]
     output = args.results_dir / "layer_probe.json"
-    record = {"model": shown_path(args.model), "validation_rows": args.rows, "seed": DEFAULT_SEED, "cuts": cuts}
+    record = {"model": shown_path(args.model), "validation_rows": args.rows, "seed": DEFAULT_SEED, "cuts": cuts,
+              "command": command_line("toxiclf.layer_probe", argv)}  # fmt: skip
     output.write_text(json.dumps(record, indent=2) + "\n")
     print(f"Wrote {output}")
 

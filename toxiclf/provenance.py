@@ -1,12 +1,20 @@
 """What a run or results file records about where it came from: code version, libraries, hardware."""
 
 import platform
+import shlex
 import subprocess
+import sys
 from importlib.metadata import PackageNotFoundError, version
 
 from .paths import REPO_ROOT
 
 LIBRARIES = ("torch", "transformers", "peft", "accelerate", "datasets", "scikit-learn", "tokenizers", "onnxruntime")
+
+
+def command_line(module: str, argv=None) -> str:
+    """The command a results file was written by (`python -m MODULE ARGS`), for its record: argv as given to the
+    module's main(), or this process's arguments."""
+    return shlex.join(["python", "-m", module, *(argv if argv is not None else sys.argv[1:])])
 
 
 def git_commit() -> str | None:

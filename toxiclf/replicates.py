@@ -13,8 +13,6 @@ difference the tables report.
 
 import argparse
 import json
-import shlex
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +20,7 @@ import numpy as np
 from .comparisons import COMPARISONS_FILE, METRICS, ids_checksum, load_scores, paired_bootstrap
 from .experiments import SMALL_PLAN, STUDENT_PAIRS
 from .paths import GPU_SMALL_RESULTS_DIR, RESULTS_DIR, shown_path
+from .provenance import command_line
 from .results_files import read_result
 
 REPLICATES_FILE = "replicates.json"
@@ -105,9 +104,7 @@ def main(argv=None):
     except DataError as error:
         raise SystemExit(f"error: {error}") from None
     record = compare_replicates(args.first, args.second, np.array(test[LABEL_COLUMN]), ids_checksum(test[ID_COLUMN]))
-    record["command"] = shlex.join(
-        ["python", "-m", "toxiclf.replicates", *(argv if argv is not None else sys.argv[1:])]
-    )
+    record["command"] = command_line("toxiclf.replicates", argv)
     (args.second / REPLICATES_FILE).write_text(json.dumps(record, indent=2) + "\n")
     text = replicates_markdown(record)
     if args.update_readme:
