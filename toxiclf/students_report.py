@@ -126,16 +126,16 @@ def _layer_choice(pairs: dict) -> list[str]:
 
 def _closest_to_shipped(pairs: dict) -> list[str]:
     """The student (in PyTorch) whose paired ROC-AUC difference to the shipped 6-layer model is the smallest loss."""
-    found = {name: pairs[(name, SHIPPED)] for layers in SMALL_STUDENT_LAYERS for name in _twins(layers)
+    found = {name: (layers, pairs[(name, SHIPPED)]) for layers in SMALL_STUDENT_LAYERS for name in _twins(layers)
              if (name, SHIPPED) in pairs}  # fmt: skip
     if not found:
         return []
-    name = max(found, key=lambda n: found[n]["roc_auc"]["difference"])
-    entry = found[name]["roc_auc"]
+    name = max(found, key=lambda n: found[n][1]["roc_auc"]["difference"])
+    layers, compared = found[name]
+    entry = compared["roc_auc"]
     verdict = "a tie" if not entry["established"] else "above it" if entry["difference"] > 0 else "below it"
-    layers = name.split("-")[1].removesuffix("l")
-    return [f"Closest to the shipped 6-layer model: {name} ({layers} layers), "
-            f"{_difference(found[name], 'roc_auc')} ROC-AUC against it ({verdict})."]  # fmt: skip
+    return [f"Closest to the shipped 6-layer model: {name} ({layers.count(',') + 1} layers), "
+            f"{_difference(compared, 'roc_auc')} ROC-AUC against it ({verdict})."]  # fmt: skip
 
 
 def _served(results: dict[str, dict], pairs: dict) -> list[str]:
