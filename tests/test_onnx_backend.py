@@ -163,11 +163,22 @@ def test_a_folder_that_asks_for_normalisation_scores_disguised_words_as_the_word
     folder = tmp_path / "model"
     shutil.copytree(tiny_classifier_dir, folder)
     plain = load_classifier(folder, backend)
-    assert not plain.normalises
+    assert not plain.preprocessing
     assert plain.scores(["you 1d10t"])[0] != pytest.approx(plain.scores(["you idiot"])[0], abs=1e-6)
     (folder / "preprocessing.json").write_text(json.dumps({"normalise_obfuscation": True}))
     normalised = load_classifier(folder, backend)
     assert normalised.scores(["you 1d10t", "you i d i o t"]) == pytest.approx(normalised.scores(["you idiot"] * 2))
+    assert normalised.scores(["youareanidiot"])[0] != pytest.approx(normalised.scores(["you are an idiot"])[0])
+    (folder / "preprocessing.json").write_text(
+        json.dumps({"normalise_obfuscation": True, "segment_joined_words": True})
+    )
+    segmented = load_classifier(folder, backend)
+    assert segmented.scores(["youareanidiot", "y o u a r e a n i d i o t"]) == pytest.approx(
+        segmented.scores(["you are an idiot"] * 2)
+    )  # spaced-out letters joined first, then split into words
+    (folder / "preprocessing.json").write_text(json.dumps({"segment_joined_words": "yes"}))
+    with pytest.raises(ValueError, match=r"non-boolean settings \['segment_joined_words'\]"):
+        load_classifier(folder, backend)
     (folder / "preprocessing.json").write_text(json.dumps({"lowercase": True}))
     with pytest.raises(ValueError, match="preprocessing.json is not a valid preprocessing file"):
         load_classifier(folder, backend)

@@ -47,3 +47,18 @@ def test_a_retrained_student_is_compared_on_the_same_rows_and_each_verdict_is_ma
            "(pr_auc)" in text  # fmt: skip
     assert "| student-3l-135-kd | 0.9863 | 0.9863 | +0.0000 [+0.0000, +0.0000] (n.e.) |" in text
     assert "moved by at most 0.0000 (students trained on both: 1)" in text
+
+
+def test_verdicts_against_a_shipped_model_count_only_where_both_tables_scored_the_same_one(tmp_path):
+    rng = np.random.default_rng(1)
+    labels = (rng.random(300) < 0.3).astype(int)
+    kd = labels + rng.normal(0, 0.6, 300)
+    verdicts = [pair("student-3l-135-kd", "shipped", (-0.002, -0.001), (-0.004, -0.001))]
+    first = folder(tmp_path / "cpu", {"student-3l-135-kd": kd, "shipped": kd + 0.1}, verdicts)
+    same = folder(tmp_path / "gpu", {"student-3l-135-kd": kd, "shipped": kd + 0.1}, verdicts)
+    assert [v["against"] for v in compare_replicates(first, same, labels, "ids")["verdicts"]] == ["shipped"] * 2
+    newer = folder(tmp_path / "gpu-later", {"student-3l-135-kd": kd, "shipped": kd + 0.2}, verdicts)
+    record = compare_replicates(first, newer, labels, "ids")
+    assert record["verdicts"] == [] and record["not_compared_references"] == ["shipped"]
+    assert "No paired comparison is in both folders yet. Not compared: the verdicts against shipped, whose scores " \
+           "differ between the two folders" in replicates_markdown(record)  # fmt: skip

@@ -5,7 +5,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from toxiclf.obfuscation import WORD_NOISE, drop_letter, leet, noisy, normalise, space_letters, swap_letters
+from toxiclf.obfuscation import (
+    WORD_NOISE,
+    drop_letter,
+    leet,
+    noisy,
+    normalise,
+    segment_joined_words,
+    space_letters,
+    swap_letters,
+)
 from toxiclf.robustness_augmentation import noisy_texts, robustness_sentences
 from toxiclf.training import with_disguises, with_templated_sentences
 
@@ -30,6 +39,17 @@ def test_normalise_undoes_spaced_and_leet_words_and_leaves_numbers_and_codes():
     assert normalise(kept) == kept
 
 
+def test_joined_words_are_split_and_names_addresses_and_markup_are_left_alone():
+    assert segment_joined_words("I willkillevery one of you.") == "I will kill every one of you."
+    assert segment_joined_words("youarestupid, fuckoff") == "you are stupid, fuck off"
+    assert segment_joined_words(normalise("what a s t u p i d edit")) == "what a stupid edit"  # joined, then split
+    kept = (
+        "Hal Siemer wrote on Freemasonry at www.example.com/watchthisvideo, see User:Raysonho and "
+        "WP:PRIMARYTOPIC; habeas corpus, Batallion"
+    )  # a name, a word, an address, wiki markup, rare words
+    assert segment_joined_words(kept) == kept
+
+
 def test_noise_is_seeded_and_changes_about_the_asked_share_of_texts():
     texts = [f"this comment number {i} is written plainly by someone" for i in range(2000)]
     changed_texts, changed = noisy_texts(texts, 0.2, seed=3)
@@ -52,11 +72,11 @@ def test_robustness_sentences_are_distinct_seeded_half_toxic_and_spread_over_eve
     assert len(texts) == 3000 and len({t.casefold().rstrip(".") for t in texts}) == 3000
     assert (texts, labels) == robustness_sentences(3000, seed=0)[:2]
     by_kind = {kind: {label for label, k in zip(labels, kinds, strict=True) if k == kind} for kind in set(kinds)}
-    assert len(by_kind) == 11 and all(len(values) == 1 for values in by_kind.values())
+    assert len(by_kind) == 13 and all(len(values) == 1 for values in by_kind.values())
     assert by_kind["counter_speech"] == {0} and by_kind["threat"] == {1}
     assert np.mean(labels) == 0.5  # both labels, for the same words, in equal numbers
     counts = {kind: kinds.count(kind) for kind in set(kinds)}
-    assert counts["slur_discussed"] == 100  # a small pool gives all it has ...
+    assert counts["slur_discussed"] == 200  # a small pool gives all it has ...
     assert counts["negated_hate"] == counts["counter_speech"] > counts["threat"]  # ... and its label's others share
     with pytest.raises(ValueError, match="distinct sentences"):
         robustness_sentences(10**6, seed=0)

@@ -340,15 +340,16 @@ def test_shipping_with_normalisation_writes_it_before_the_thresholds(tmp_path, c
 
     def recording(model_dir, backends, validation):
         seen.append(
-            load_classifier(model_dir, "torch", need_threshold=False).normalises
+            len(load_classifier(model_dir, "torch", need_threshold=False).preprocessing)
         )  # what the thresholds are fitted with
         return original(model_dir, backends, validation)
 
     monkeypatch.setattr(ship_model, "validation_thresholds", recording)
     output = tmp_path / "model"
     results = results_for(tmp_path, checkpoint, tiny_dataset_dir)
-    ship_model.ship(checkpoint, results, output, backends=("torch",), normalise=True)
-    assert seen == [True] and json.loads((output / "preprocessing.json").read_text()) == {"normalise_obfuscation": True}
+    steps = {"normalise_obfuscation": True, "segment_joined_words": True}
+    ship_model.ship(checkpoint, results, output, backends=("torch",), preprocessing=steps)
+    assert seen == [2] and json.loads((output / "preprocessing.json").read_text()) == steps
     assert "Texts are normalised before tokenizing" in (output / "README.md").read_text()
 
 

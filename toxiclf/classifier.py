@@ -14,13 +14,16 @@ import numpy as np
 
 from .calibration import apply as calibrated_probability
 from .calibration import read_calibration
-from .obfuscation import normalise
+from .obfuscation import normalise, segment_joined_words
 from .schema import DEFAULT_MAX_LENGTH, LABELS
 from .text_checks import encodable_problem, text_problem
 
 logger = logging.getLogger(__name__)
 
-PREPROCESSING_FILE = "preprocessing.json"  # {"normalise_obfuscation": true}: toxiclf.obfuscation.normalise first
+PREPROCESSING_FILE = "preprocessing.json"  # {"normalise_obfuscation": true, ...}: which steps run before tokenizing
+# Each setting of preprocessing.json and the function it runs, in this order: spaced-out letters are joined before
+# joined-up words are split ("k i l l e v e r y" -> "killevery" -> "kill every").
+PREPROCESSING_STEPS = {"normalise_obfuscation": normalise, "segment_joined_words": segment_joined_words}
 THRESHOLD_FILE = "threshold.json"  # written next to a served model: the threshold chosen on validation
 BACKENDS = ("auto", "torch", "onnx-int8", "onnx-fp32")
 SERVING_BACKENDS = ("torch", "onnx-int8")  # the ones a shipped model gets a threshold for
@@ -63,9 +66,11 @@ def read_preprocessing(model_dir: str | Path) -> dict:
         return {}
     try:
         stored = json.loads(path.read_text())
-        unknown = set(stored) - {"normalise_obfuscation"}
-        if not isinstance(stored.get("normalise_obfuscation", False), bool) or unknown:
-            raise ValueError(f"unknown or non-boolean settings {sorted(unknown) or ['normalise_obfuscation']}")
+        wrong = sorted(
+            key for key, value in stored.items() if key not in PREPROCESSING_STEPS or not isinstance(value, bool)
+        )
+        if wrong:
+            raise ValueError(f"unknown or non-boolean settings {wrong}")
         return stored
     except ValueError as error:
         raise ValueError(f"{path} is not a valid preprocessing file ({error})") from None
@@ -130,9 +135,10 @@ class _BatchScorer:
         config = json.loads((self.model_dir / "config.json").read_text())
         # The calibration of this backend (calibration.json), if the model has one: `score` is then a probability.
         self.calibration = read_calibration(model_dir, self.backend) if calibrated else None
-        # Undoing spaced-out letters and look-alike digits before tokenizing, where the folder asks for it: its
-        # thresholds and calibration were then fitted on normalised validation texts too.
-        self.normalises = read_preprocessing(model_dir).get("normalise_obfuscation", False)
+        # Undoing disguises before tokenizing, where the folder asks for it: its thresholds and calibration were
+        # then fitted on validation texts that went through the same steps.
+        asked = read_preprocessing(model_dir)
+        self.preprocessing = [step for name, step in PREPROCESSING_STEPS.items() if asked.get(name)]
         # None where the folder has no threshold for this backend: `predict` then refuses rather than guess 0.5.
         self.threshold = threshold if threshold is not None else read_threshold(model_dir, self.backend)
         # The length the model was trained with, never longer than its position table.
@@ -151,8 +157,8 @@ class _BatchScorer:
         """The raw two-class logits (no calibration) of each text, in input order."""
         batch_size = batch_size or self.batch_size
         _refuse_unscorable(texts, encodable_problem)
-        if self.normalises:
-            texts = [normalise(text) for text in texts]
+        for step in self.preprocessing:
+            texts = [step(text) for text in texts]
         # Sorting by length puts similar lengths in one batch, so dynamic padding pads little.
         order = np.argsort([len(t) for t in texts], kind="stable")
         out = np.empty((len(texts), 2), dtype=np.float64)

@@ -5,7 +5,7 @@ backend, else the threshold of best F1 on the validation split (TF-IDF too); its
 beside, so that a robust candidate is weighed against the shipped model without the test split. With `normalise`,
 the suite's texts and the validation split also go through toxiclf.obfuscation.normalise first, as an entry of its
 own ("NAME +normalise", with its own operating point), so that the normalisation at inference and the
-training-time noise can be weighed against each other.
+training-time noise can be weighed against each other; with `segment`, joined-up words are split after it too.
 """
 
 import json
@@ -22,6 +22,7 @@ from sklearn.metrics import roc_auc_score  # noqa: E402
 from .functional_suite import SUITE_FILE, functional_report, load_suite  # noqa: E402
 from .metrics import best_f1_threshold  # noqa: E402
 from .obfuscation import normalise as normalised_text  # noqa: E402
+from .obfuscation import segment_joined_words  # noqa: E402
 from .paths import sha256_file  # noqa: E402
 
 logger = logging.getLogger(__name__)
@@ -40,18 +41,23 @@ def operating_point(scorer, stored: float | None, validation_texts, validation_l
             "threshold_source": f"validation max F1 ({len(labels)} comments)"}  # fmt: skip
 
 
-def evaluate(scorers: dict, validation_texts, validation_labels, results_dir: Path, normalise: bool = False) -> dict:
+def evaluate(scorers: dict, validation_texts, validation_labels, results_dir: Path, normalise: bool = False,
+             segment: bool = False) -> dict:  # fmt: skip
     """Score the suite with each scorer (name -> (scorer, its stored threshold or None, what to record of it));
-    merge into results/functional.json, keeping the entries of other names."""
+    merge into results/functional.json, keeping the entries of other names. `segment`: also each model with
+    normalised texts whose joined-up words are split ("NAME +normalise +segment")."""
     cases = load_suite()
     output = Path(results_dir) / RESULTS_FILE
     earlier = json.loads(output.read_text())["models"] if output.exists() else {}
+    preprocessings = {"": []}  # each variant's own operating point, from validation texts preprocessed alike
+    if normalise:
+        preprocessings[" +normalise"] = [normalised_text]
+    if segment:
+        preprocessings[" +normalise +segment"] = [normalised_text, segment_joined_words]
     reports = {}
     for name, (scorer, stored, described) in scorers.items():
-        variants = {name: (list(cases["text"]), list(validation_texts))}
-        if normalise:  # its own operating point, from the normalised validation texts
-            variants[f"{name} +normalise"] = ([normalised_text(text) for text in cases["text"]],
-                                              [normalised_text(text) for text in validation_texts])  # fmt: skip
+        variants = {f"{name}{suffix}": (_preprocessed(cases["text"], steps), _preprocessed(validation_texts, steps))
+                    for suffix, steps in preprocessings.items()}  # fmt: skip
         for variant, (texts, validation) in variants.items():
             point = operating_point(scorer, stored, validation, validation_labels)
             report = functional_report(cases, scorer.scores(texts), point["threshold"])
@@ -73,6 +79,13 @@ def evaluate(scorers: dict, validation_texts, validation_labels, results_dir: Pa
     output.write_text(json.dumps(result, indent=2) + "\n")
     plot(result["models"], Path(results_dir) / "functional.png")
     return result
+
+
+def _preprocessed(texts, steps) -> list[str]:
+    texts = list(texts)
+    for step in steps:
+        texts = [step(text) for text in texts]
+    return texts
 
 
 def plot(models: dict, path: Path) -> Path:

@@ -41,11 +41,17 @@ def _training_scale(run: dict) -> str:
 
 
 def _preprocessing_line(model_dir: Path) -> str:
-    if not read_preprocessing(model_dir).get("normalise_obfuscation"):
+    asked = read_preprocessing(model_dir)
+    steps = [what for name, what in (
+        ("normalise_obfuscation", "letters spaced out to get past a filter are joined and look-alike digits inside "
+                                  "words read as letters"),
+        ("segment_joined_words", "words written without spaces are split (wordninja's word frequencies)"),
+    ) if asked.get(name)]  # fmt: skip
+    if not steps:
         return ""
-    return (f"Texts are normalised before tokenizing (`{PREPROCESSING_FILE}`): letters spaced out to get past a "
-            "filter are joined and look-alike digits inside words read as letters (`toxiclf/obfuscation.py`); the "
-            "thresholds and calibration below were fitted on normalised validation texts.\n\n")  # fmt: skip
+    return (f"Texts are normalised before tokenizing (`{PREPROCESSING_FILE}`): {'; '.join(steps)} "
+            "(`toxiclf/obfuscation.py`); the thresholds and calibration below were fitted on normalised validation "
+            "texts.\n\n")  # fmt: skip
 
 
 def _functional_section(results_dir: Path | None, model_dir: Path, name: str) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .comparisons import COMPARISONS_FILE, METRICS, ids_checksum, load_scores, paired_bootstrap
+from .comparisons import COMPARISONS_FILE, METRICS, ids_checksum, load_scores, paired_bootstrap, scores_sha256
 from .experiments import SMALL_PLAN, STUDENT_PAIRS
 from .paths import GPU_SMALL_RESULTS_DIR, RESULTS_DIR, shown_path
 from .provenance import command_line
@@ -46,18 +46,25 @@ def compare_replicates(first: Path, second: Path, labels, test_ids_sha256: str, 
         models.append({"model": name, "first_roc_auc": rocs[0], "second_roc_auc": rocs[1],
                        **paired_bootstrap(labels, scores[1][name], scores[0][name], resamples)})  # fmt: skip
     pairs = [_comparisons(first), _comparisons(second)]
+    in_both = [(model, against) for model, against in STUDENT_PAIRS if (model, against) in pairs[0]
+               and (model, against) in pairs[1]]  # fmt: skip
+    # A reference that is not one of the replicated students (the shipped model) must be the same scores in both
+    # folders: once a newer model is shipped, one table compares with it and the other with the model before.
+    references = {against for _, against in in_both if against not in SMALL_PLAN}
+    other_reference = sorted(name for name in references if name not in scores[0] or name not in scores[1]
+                             or scores_sha256(scores[0][name]) != scores_sha256(scores[1][name]))  # fmt: skip
     verdicts = [
         {"model": model, "against": against, "metric": metric,
          "first": verdict(pairs[0][(model, against)][metric]), "second": verdict(pairs[1][(model, against)][metric]),
          "first_difference": pairs[0][(model, against)][metric]["difference"],
          "second_difference": pairs[1][(model, against)][metric]["difference"]}
-        for model, against in STUDENT_PAIRS if (model, against) in pairs[0] and (model, against) in pairs[1]
+        for model, against in in_both if against not in other_reference
         for metric in METRICS
     ]  # fmt: skip
     for entry in verdicts:
         entry["agree"] = entry["first"] == entry["second"]
     return {"first": shown_path(first), "second": shown_path(second), "rows": len(labels), "resamples": resamples,
-            "models": models, "verdicts": verdicts}  # fmt: skip
+            "models": models, "verdicts": verdicts, "not_compared_references": other_reference}  # fmt: skip
 
 
 def replicates_markdown(record: dict) -> str:
@@ -73,8 +80,11 @@ def replicates_markdown(record: dict) -> str:
             f"| {m['model']} | {m['first_roc_auc']:.4f} | {m['second_roc_auc']:.4f} | {cells[0]} | {cells[1]} |"
         )
     verdicts = record["verdicts"]
+    not_compared = record.get("not_compared_references")
+    left_out = (f" Not compared: the verdicts against {', '.join(not_compared)}, whose scores differ between the two "
+                "folders (a newer model was shipped since one of them ran)." if not_compared else "")  # fmt: skip
     if not verdicts:
-        return "\n".join(lines) + "\n\nNo paired comparison is in both folders yet.\n"
+        return "\n".join(lines) + "\n\nNo paired comparison is in both folders yet." + left_out + "\n"
     lines += ["", f"| comparison | metric | {first} | {second} | agree |", "|---|---|---|---|---|"]
     for v in verdicts:
         said = [f"{v[k]} ({v[k + '_difference']:+.4f})" for k in ("first", "second")]
@@ -86,7 +96,7 @@ def replicates_markdown(record: dict) -> str:
               f"{len(verdicts) - len(disagree)} of {len(verdicts)} verdicts agree between the two trainings"
               + (f"; they differ on {', '.join(disagree)}" if disagree else "")
               + f". A retrained student's test ROC-AUC moved by at most {moved:.4f} (students trained on both: "
-              f"{len(record['models'])})."]  # fmt: skip
+              f"{len(record['models'])})." + left_out]  # fmt: skip
     return "\n".join(lines) + "\n"
 
 

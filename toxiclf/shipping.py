@@ -159,8 +159,9 @@ def swap_in(staging: Path, output: Path) -> None:
 
 
 def ship(
-    checkpoint: Path, results_file: Path, output: Path, backends=SERVING_BACKENDS, normalise: bool = False
+    checkpoint: Path, results_file: Path, output: Path, backends=SERVING_BACKENDS, preprocessing: dict | None = None
 ) -> Path:
+    """`preprocessing`: the steps the folder asks for before tokenizing (classifier.PREPROCESSING_STEPS)."""
 
     from .data import data_provenance, load_splits
 
@@ -174,8 +175,8 @@ def ship(
     )
     staging = output.with_name(f".{output.name}.staging")
     stage(checkpoint, staging)
-    if normalise:  # before the thresholds and calibrations: they are fitted on what the model will see
-        (staging / PREPROCESSING_FILE).write_text(json.dumps({"normalise_obfuscation": True}) + "\n")
+    if preprocessing:  # before the thresholds and calibrations: they are fitted on what the model will see
+        (staging / PREPROCESSING_FILE).write_text(json.dumps(preprocessing) + "\n")
     size_mb = sum(f.stat().st_size for f in staging.iterdir() if f.is_file()) / 2**20
     if size_mb > MAX_SHIPPED_MB:
         shutil.rmtree(staging)
@@ -369,6 +370,11 @@ def main(argv=None):
         help="serve with spaced-out letters and look-alike digits undone first (preprocessing.json)",
     )
     parser.add_argument(
+        "--segment-joined-words",
+        action="store_true",
+        help="serve with words written without spaces split first (preprocessing.json; after --normalise)",
+    )
+    parser.add_argument(
         "--record-canaries",
         action="store_true",
         help="only record the shipped folder's canaries (toxiclf.canaries) with its weights as they are",
@@ -406,7 +412,8 @@ def main(argv=None):
                 raise SystemExit(ALREADY_SHIPPED)
             ship(checkpoint, results_file, args.output)
         elif args.checkpoint and args.results:
-            ship(args.checkpoint, args.results, args.output, normalise=args.normalise)
+            steps = {"normalise_obfuscation": args.normalise, "segment_joined_words": args.segment_joined_words}
+            ship(args.checkpoint, args.results, args.output, preprocessing={k: v for k, v in steps.items() if v})
         else:
             parser.error("give --checkpoint and --results, --best, --best-fast or --refresh-card")
     except (ShipError, FileNotFoundError) as error:
