@@ -94,7 +94,7 @@ def normalise(text: str) -> str:
     return _LEET_WORD.sub(unleet, text)
 
 
-# Short words a joined-up comment is made of ("youarean idiot", "gotohell"); any other part must have three letters.
+# Short words a joined-up comment is made of ("youareanidiot", "gotohell"); any other part must have three letters.
 _SHORT_WORDS = frozenset("a i am an as at be by do go he if in is it me my no of on or so to up us we ya ur".split())
 # A run of letters not part of an address, a file name, wiki markup or a CamelCase identifier's neighbours.
 _JOINED_CANDIDATE = re.compile(r"(?<![\w@/:=.&#%+|_-])[A-Za-z]{6,}(?![\w@/:=&#%+|_-]|\.\w)")
@@ -104,9 +104,9 @@ def segment_joined_words(text: str) -> str:
     """Split words that were written without spaces ("willkillevery" -> "will kill every"), with wordninja's
     English Wikipedia word frequencies: a run of six or more letters that is not itself a word is split when every
     part is a word of three letters or more (or a common short one, "a", "to", "is", ...) and one has four."""
-    import wordninja  # its word list loads once, on the first call (about half a second)
+    import wordninja  # its word list loads on the first call: folders that do not ask for this never load it
 
-    known = wordninja.DEFAULT_LANGUAGE_MODEL._wordcost  # the word list wordninja splits into
+    known = wordninja.DEFAULT_LANGUAGE_MODEL._wordcost  # the words it splits into (wordninja is pinned: a private name)
 
     def split(match: re.Match) -> str:
         word = match.group(0)
