@@ -14,7 +14,7 @@ import numpy as np
 
 from .calibration import apply as calibrated_probability
 from .calibration import read_calibration
-from .obfuscation import normalise, segment_joined_words
+from .obfuscation import normalise, preprocessed, segment_joined_words
 from .schema import DEFAULT_MAX_LENGTH, LABELS
 from .text_checks import encodable_problem, text_problem
 
@@ -157,8 +157,7 @@ class _BatchScorer:
         """The raw two-class logits (no calibration) of each text, in input order."""
         batch_size = batch_size or self.batch_size
         _refuse_unscorable(texts, encodable_problem)
-        for step in self.preprocessing:
-            texts = [step(text) for text in texts]
+        texts = preprocessed(texts, self.preprocessing)
         # Sorting by length puts similar lengths in one batch, so dynamic padding pads little.
         order = np.argsort([len(t) for t in texts], kind="stable")
         out = np.empty((len(texts), 2), dtype=np.float64)

@@ -22,7 +22,7 @@ from sklearn.metrics import roc_auc_score  # noqa: E402
 from .functional_suite import SUITE_FILE, functional_report, load_suite  # noqa: E402
 from .metrics import best_f1_threshold  # noqa: E402
 from .obfuscation import normalise as normalised_text  # noqa: E402
-from .obfuscation import segment_joined_words  # noqa: E402
+from .obfuscation import preprocessed, segment_joined_words  # noqa: E402
 from .paths import sha256_file  # noqa: E402
 
 logger = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ def evaluate(scorers: dict, validation_texts, validation_labels, results_dir: Pa
         preprocessings[" +normalise +segment"] = [normalised_text, segment_joined_words]
     reports = {}
     for name, (scorer, stored, described) in scorers.items():
-        variants = {f"{name}{suffix}": (_preprocessed(cases["text"], steps), _preprocessed(validation_texts, steps))
+        variants = {f"{name}{suffix}": (preprocessed(cases["text"], steps), preprocessed(validation_texts, steps))
                     for suffix, steps in preprocessings.items()}  # fmt: skip
         for variant, (texts, validation) in variants.items():
             point = operating_point(scorer, stored, validation, validation_labels)
@@ -79,13 +79,6 @@ def evaluate(scorers: dict, validation_texts, validation_labels, results_dir: Pa
     output.write_text(json.dumps(result, indent=2) + "\n")
     plot(result["models"], Path(results_dir) / "functional.png")
     return result
-
-
-def _preprocessed(texts, steps) -> list[str]:
-    texts = list(texts)
-    for step in steps:
-        texts = [step(text) for text in texts]
-    return texts
 
 
 def plot(models: dict, path: Path) -> Path:

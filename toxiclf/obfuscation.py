@@ -120,3 +120,11 @@ def segment_joined_words(text: str) -> str:
         return " ".join(parts)
 
     return _JOINED_CANDIDATE.sub(split, text)
+
+
+def preprocessed(texts, steps) -> list[str]:
+    """Each text through each step in order (a model folder's preprocessing, or a variant scored beside it)."""
+    texts = list(texts)
+    for step in steps:
+        texts = [step(text) for text in texts]
+    return texts
