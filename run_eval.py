@@ -90,6 +90,11 @@ def parse_args(argv=None):
         action="store_true",
         help="--functional: also score the suite normalised and with joined-up words split (+normalise +segment)",
     )
+    parser.add_argument(
+        "--restore-spelling",
+        action="store_true",
+        help="--functional: also score the suite normalised and with misspelt words repaired (+normalise +spelling)",
+    )
     parser.add_argument("--baseline-max-train-samples", type=int, help="fit TF-IDF on the first N training rows")
     parser.add_argument("--no-cost", action="store_true", help="skip the CPU latency / throughput measurement")
     parser.add_argument("--bootstrap-resamples", type=int, default=BOOTSTRAP_RESAMPLES, help="for the 95 %% CIs")
@@ -356,7 +361,8 @@ def functional(args, train, validation) -> dict:
         tfidf = TfidfBaseline(seed=args.seed).fit(train[TEXT_COLUMN], np.array(train[LABEL_COLUMN]))
         scorers[tfidf.name] = (tfidf, None, {"path": None, "backend": "scikit-learn", "train_rows": len(train)})
     result = functional_eval.evaluate(scorers, validation[TEXT_COLUMN], validation[LABEL_COLUMN], args.results_dir,
-                                      normalise=args.normalise, segment=args.segment_joined_words)  # fmt: skip
+                                      normalise=args.normalise, segment=args.segment_joined_words,
+                                      spelling=args.restore_spelling)  # fmt: skip
     # the +normalise twins are in the JSON; the table keeps one column per model, weakest on the suite first
     names = sorted((n for n in result["models"] if " +" not in n), key=lambda n: result["models"][n]["pass_rate"])
     table = functional_eval.markdown_table(result["models"], names)

@@ -176,6 +176,13 @@ def test_a_folder_that_asks_for_normalisation_scores_disguised_words_as_the_word
     assert segmented.scores(["youareanidiot", "y o u a r e a n i d i o t"]) == pytest.approx(
         segmented.scores(["you are an idiot"] * 2)
     )  # spaced-out letters joined first, then split into words
+    (folder / "preprocessing.json").write_text(
+        json.dumps({"normalise_obfuscation": True, "restore_misspelt_words": True})
+    )
+    restored = load_classifier(folder, backend)
+    assert restored.scores(["you dsigusting", "you d1sugsting"]) == pytest.approx(
+        restored.scores(["you disgusting"] * 2)
+    )  # look-alike digits read first, then the swapped letters
     (folder / "preprocessing.json").write_text(json.dumps({"segment_joined_words": "yes"}))
     with pytest.raises(ValueError, match=r"non-boolean settings \['segment_joined_words'\]"):
         load_classifier(folder, backend)

@@ -347,10 +347,11 @@ def test_shipping_with_normalisation_writes_it_before_the_thresholds(tmp_path, c
     monkeypatch.setattr(ship_model, "validation_thresholds", recording)
     output = tmp_path / "model"
     results = results_for(tmp_path, checkpoint, tiny_dataset_dir)
-    steps = {"normalise_obfuscation": True, "segment_joined_words": True}
+    steps = {"normalise_obfuscation": True, "restore_misspelt_words": True, "segment_joined_words": True}
     ship_model.ship(checkpoint, results, output, backends=("torch",), preprocessing=steps)
-    assert seen == [2] and json.loads((output / "preprocessing.json").read_text()) == steps
-    assert "Texts are normalised before tokenizing" in (output / "README.md").read_text()
+    assert seen == [3] and json.loads((output / "preprocessing.json").read_text()) == steps
+    card = (output / "README.md").read_text()
+    assert "Texts are normalised before tokenizing" in card and "(`toxiclf/spelling.py`)" in card
 
 
 def test_the_card_names_a_weight_averaged_model_s_base_by_its_weights(tmp_path, checkpoint, tiny_dataset_dir):

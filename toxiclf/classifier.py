@@ -14,16 +14,13 @@ import numpy as np
 
 from .calibration import apply as calibrated_probability
 from .calibration import read_calibration
-from .obfuscation import normalise, preprocessed, segment_joined_words
+from .obfuscation import preprocessed
+from .preprocessing import PREPROCESSING_FILE, PREPROCESSING_STEPS, steps_asked
 from .schema import DEFAULT_MAX_LENGTH, LABELS
 from .text_checks import encodable_problem, text_problem
 
 logger = logging.getLogger(__name__)
 
-PREPROCESSING_FILE = "preprocessing.json"  # {"normalise_obfuscation": true, ...}: which steps run before tokenizing
-# Each setting of preprocessing.json and the function it runs, in this order: spaced-out letters are joined before
-# joined-up words are split ("k i l l e v e r y" -> "killevery" -> "kill every").
-PREPROCESSING_STEPS = {"normalise_obfuscation": normalise, "segment_joined_words": segment_joined_words}
 THRESHOLD_FILE = "threshold.json"  # written next to a served model: the threshold chosen on validation
 BACKENDS = ("auto", "torch", "onnx-int8", "onnx-fp32")
 SERVING_BACKENDS = ("torch", "onnx-int8")  # the ones a shipped model gets a threshold for
@@ -138,7 +135,7 @@ class _BatchScorer:
         # Undoing disguises before tokenizing, where the folder asks for it: its thresholds and calibration were
         # then fitted on validation texts that went through the same steps.
         asked = read_preprocessing(model_dir)
-        self.preprocessing = [step for name, step in PREPROCESSING_STEPS.items() if asked.get(name)]
+        self.preprocessing = steps_asked(asked)
         # None where the folder has no threshold for this backend: `predict` then refuses rather than guess 0.5.
         self.threshold = threshold if threshold is not None else read_threshold(model_dir, self.backend)
         # The length the model was trained with, never longer than its position table.

@@ -5,7 +5,8 @@ backend, else the threshold of best F1 on the validation split (TF-IDF too); its
 beside, so that a robust candidate is weighed against the shipped model without the test split. With `normalise`,
 the suite's texts and the validation split also go through toxiclf.obfuscation.normalise first, as an entry of its
 own ("NAME +normalise", with its own operating point), so that the normalisation at inference and the
-training-time noise can be weighed against each other; with `segment`, joined-up words are split after it too.
+training-time noise can be weighed against each other; with `segment`, joined-up words are split after it too,
+with `spelling`, misspelt words are repaired after it.
 """
 
 import json
@@ -24,6 +25,7 @@ from .metrics import best_f1_threshold  # noqa: E402
 from .obfuscation import normalise as normalised_text  # noqa: E402
 from .obfuscation import preprocessed, segment_joined_words  # noqa: E402
 from .paths import sha256_file  # noqa: E402
+from .spelling import restore_misspelt_words  # noqa: E402
 
 logger = logging.getLogger(__name__)
 RESULTS_FILE = "functional.json"
@@ -42,10 +44,11 @@ def operating_point(scorer, stored: float | None, validation_texts, validation_l
 
 
 def evaluate(scorers: dict, validation_texts, validation_labels, results_dir: Path, normalise: bool = False,
-             segment: bool = False) -> dict:  # fmt: skip
+             segment: bool = False, spelling: bool = False) -> dict:  # fmt: skip
     """Score the suite with each scorer (name -> (scorer, its stored threshold or None, what to record of it));
     merge into results/functional.json, keeping the entries of other names. `segment`: also each model with
-    normalised texts whose joined-up words are split ("NAME +normalise +segment")."""
+    normalised texts whose joined-up words are split ("NAME +normalise +segment"); `spelling`: whose misspelt words
+    are repaired ("NAME +normalise +spelling", toxiclf.spelling)."""
     cases = load_suite()
     output = Path(results_dir) / RESULTS_FILE
     earlier = json.loads(output.read_text())["models"] if output.exists() else {}
@@ -54,6 +57,8 @@ def evaluate(scorers: dict, validation_texts, validation_labels, results_dir: Pa
         preprocessings[" +normalise"] = [normalised_text]
     if segment:
         preprocessings[" +normalise +segment"] = [normalised_text, segment_joined_words]
+    if spelling:
+        preprocessings[" +normalise +spelling"] = [normalised_text, restore_misspelt_words]
     reports = {}
     for name, (scorer, stored, described) in scorers.items():
         variants = {f"{name}{suffix}": (preprocessed(cases["text"], steps), preprocessed(validation_texts, steps))

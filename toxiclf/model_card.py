@@ -3,8 +3,9 @@
 import json
 from pathlib import Path
 
-from .classifier import PREPROCESSING_FILE, THRESHOLD_FILE, read_preprocessing
+from .classifier import THRESHOLD_FILE, read_preprocessing
 from .paths import REPO_ROOT, SHIPPED_MODELS, shipped_model_named, shown_path
+from .preprocessing import PREPROCESSING_FILE, PREPROCESSING_STEPS
 from .results_files import measured_on
 from .training import DAVIDSON_SAMPLES, RUN_CONFIG_FILE
 
@@ -42,16 +43,11 @@ def _training_scale(run: dict) -> str:
 
 def _preprocessing_line(model_dir: Path) -> str:
     asked = read_preprocessing(model_dir)
-    steps = [what for name, what in (
-        ("normalise_obfuscation", "letters spaced out to get past a filter are joined and look-alike digits inside "
-                                  "words read as letters"),
-        ("segment_joined_words", "words written without spaces are split (wordninja's word frequencies)"),
-    ) if asked.get(name)]  # fmt: skip
+    steps = [f"{step.described} (`{step.module}`)" for name, step in PREPROCESSING_STEPS.items() if asked.get(name)]
     if not steps:
         return ""
-    return (f"Texts are normalised before tokenizing (`{PREPROCESSING_FILE}`): {'; '.join(steps)} "
-            "(`toxiclf/obfuscation.py`); the thresholds and calibration below were fitted on normalised validation "
-            "texts.\n\n")  # fmt: skip
+    return (f"Texts are normalised before tokenizing (`{PREPROCESSING_FILE}`): {'; '.join(steps)}; the thresholds "
+            "and calibration below were fitted on normalised validation texts.\n\n")  # fmt: skip
 
 
 def _functional_section(results_dir: Path | None, model_dir: Path, name: str) -> str:

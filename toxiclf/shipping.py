@@ -370,6 +370,12 @@ def main(argv=None):
         help="serve with spaced-out letters and look-alike digits undone first (preprocessing.json)",
     )
     parser.add_argument(
+        "--restore-spelling",
+        action="store_true",
+        help="serve with misspelt words read as the word one dropped or swapped letter away (preprocessing.json; "
+        "after --normalise)",
+    )
+    parser.add_argument(
         "--segment-joined-words",
         action="store_true",
         help="serve with words written without spaces split first (preprocessing.json; after --normalise)",
@@ -412,7 +418,8 @@ def main(argv=None):
                 raise SystemExit(ALREADY_SHIPPED)
             ship(checkpoint, results_file, args.output)
         elif args.checkpoint and args.results:
-            steps = {"normalise_obfuscation": args.normalise, "segment_joined_words": args.segment_joined_words}
+            steps = {"normalise_obfuscation": args.normalise, "restore_misspelt_words": args.restore_spelling,
+                     "segment_joined_words": args.segment_joined_words}  # fmt: skip
             ship(args.checkpoint, args.results, args.output, preprocessing={k: v for k, v in steps.items() if v})
         else:
             parser.error("give --checkpoint and --results, --best, --best-fast or --refresh-card")

@@ -1,0 +1,106 @@
+"""Misspelt words read as the word they most likely hide: one letter dropped ("idots") or two neighbours swapped
+("dsigusting"), the disguises a tokenizer cannot see through, because the pieces of a misspelt word are not the
+pieces of the word.
+
+A word is judged by how often it appears in the training comments (`resources/word_counts.json`, built from the
+training split alone): one seen there at least `KNOWN_COUNT` times is left as written, so slang, names and the
+usual typos of the domain stay; any other is replaced by the most frequent word of the training comments that is
+one repair away, if that word is common (`TARGET_COUNT`). Words of two letters, mixed case ("McDonld"), and runs of
+letters inside addresses, file names or markup are left alone.
+
+    python -m toxiclf.spelling --build      # count the training split's words -> toxiclf/resources/word_counts.json
+"""
+
+import argparse
+import collections
+import functools
+import json
+import re
+import string
+
+from .paths import RESOURCES
+
+WORD_COUNTS_FILE = RESOURCES / "word_counts.json"
+# Seen this often in the training comments, a word is the domain's own (a name, slang, a common typo): kept.
+KNOWN_COUNT = 5
+# A repair must be a word this common: rarer neighbours are as likely to be a different typo as the word meant.
+TARGET_COUNT = 50
+_WORD = re.compile(r"[a-z]+")
+# A run of letters not part of an address, a file name or wiki markup (as for toxiclf.obfuscation's joined words).
+_CANDIDATE = re.compile(r"(?<![\w@/:=.&#%+|_-])[A-Za-z]{3,}(?![\w@/:=&#%+|_-]|\.\w)")
+
+
+def count_words(texts, min_count: int = KNOWN_COUNT) -> dict[str, int]:
+    """Lower-cased words of letters and how often they occur, the ones seen at least `min_count` times, most
+    frequent first."""
+    counts = collections.Counter(word for text in texts for word in _WORD.findall(text.lower()))
+    return {word: count for word, count in counts.most_common() if count >= min_count}
+
+
+@functools.cache
+def word_counts() -> dict[str, int]:
+    return json.loads(WORD_COUNTS_FILE.read_text())["counts"]
+
+
+def repairs(word: str):
+    """Every spelling one repair away: a letter put back inside the word (not before its first letter, which a
+    reader anchors on), or two different neighbouring letters swapped back."""
+    for i in range(1, len(word)):
+        for letter in string.ascii_lowercase:
+            yield word[:i] + letter + word[i:]
+    for i in range(len(word) - 1):
+        if word[i] != word[i + 1]:
+            yield word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+
+
+@functools.lru_cache(maxsize=65536)  # comments repeat their words: each is looked up once
+def restored_word(word: str) -> str:
+    """The lower-case `word` itself when it is known, else its most frequent common repair, else itself."""
+    counts = word_counts()
+    if counts.get(word, 0) >= KNOWN_COUNT:
+        return word
+    common = [fixed for fixed in set(repairs(word)) if counts.get(fixed, 0) >= TARGET_COUNT]
+    return max(common, key=lambda fixed: (counts[fixed], fixed)) if common else word
+
+
+def restore_misspelt_words(text: str) -> str:
+    """Each unknown word of three or more letters replaced by its most likely repair, in the word's own case
+    ("Muslims are dsigusting idoits" -> "Muslims are disgusting idiots")."""
+
+    def restore(match: re.Match) -> str:
+        word = match.group(0)
+        if word.islower():
+            return restored_word(word)
+        if word.isupper():
+            return restored_word(word.lower()).upper()
+        if word.istitle():
+            return restored_word(word.lower()).title()
+        return word
+
+    return _CANDIDATE.sub(restore, text)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--build", action="store_true", required=True, help=f"write {WORD_COUNTS_FILE.name}")
+    parser.add_argument("--seed", type=int, default=None, help="split seed (default: the project's)")
+    args = parser.parse_args(argv)
+    from .data import DEFAULT_SEED, EMBEDDED, data_provenance, load_splits
+    from .schema import TEXT_COLUMN
+
+    seed = DEFAULT_SEED if args.seed is None else args.seed
+    splits = load_splits(EMBEDDED, seed)
+    counts = count_words(splits["train"][TEXT_COLUMN])
+    record = {
+        "about": "How often each word occurs in the training comments (lower-cased, letters only, seen at least "
+        f"{KNOWN_COUNT} times): toxiclf.spelling's vocabulary. Only the training split is counted.",
+        "command": "python -m toxiclf.spelling --build",
+        "source": {**data_provenance(EMBEDDED, seed, splits), "split": "train"},
+        "counts": counts,
+    }
+    WORD_COUNTS_FILE.write_text(json.dumps(record, ensure_ascii=False, indent=0) + "\n")
+    print(f"{len(counts):,} words seen at least {KNOWN_COUNT} times -> {WORD_COUNTS_FILE}")
+
+
+if __name__ == "__main__":
+    main()
