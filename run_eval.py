@@ -93,7 +93,8 @@ def parse_args(argv=None):
     parser.add_argument(
         "--restore-spelling",
         action="store_true",
-        help="--functional: also score the suite normalised and with misspelt words repaired (+normalise +spelling)",
+        help="--functional: also score the suite normalised and with misspelt words repaired (+normalise +spelling; "
+        "with --segment-joined-words, both as well)",
     )
     parser.add_argument("--baseline-max-train-samples", type=int, help="fit TF-IDF on the first N training rows")
     parser.add_argument("--no-cost", action="store_true", help="skip the CPU latency / throughput measurement")

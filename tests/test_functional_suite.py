@@ -77,13 +77,16 @@ def test_run_eval_scores_the_suite_at_each_model_s_operating_point(tmp_path, tin
     unshipped = tmp_path / "unshipped"  # a trained checkpoint: no threshold.json yet
     shutil.copytree(tiny_classifier_dir, unshipped, ignore=shutil.ignore_patterns("threshold.json"))
     (shipped / "threshold.json").write_text(json.dumps({"thresholds": {"torch": {"threshold": 0.77}}}))
-    run_eval.main(["--functional", "--normalise", "--segment-joined-words", "--dataset", str(tiny_dataset_dir),
+    run_eval.main(["--functional", "--normalise", "--segment-joined-words", "--restore-spelling",
+                   "--dataset", str(tiny_dataset_dir),
                    "--backend", "torch", "--checkpoints", f"shipped={shipped}", f"plain={unshipped}",
                    "--results-dir", str(tmp_path)])  # fmt: skip
     result = json.loads((tmp_path / "functional.json").read_text())
     names = {"shipped", "plain", "tfidf-logreg"}
     assert set(result["models"]) == names | {f"{name}{suffix}" for name in names
-                                             for suffix in (" +normalise", " +normalise +segment")}  # fmt: skip
+                                             for suffix in (" +normalise", " +normalise +segment",
+                                                            " +normalise +spelling",
+                                                            " +normalise +spelling +segment")}  # fmt: skip
     assert result["suite"]["cases"] == len(load_suite()) and result["suite"]["file"] == SUITE_FILE.name
     shipped_report = result["models"]["shipped"]
     assert shipped_report["threshold"] == 0.77 and shipped_report["threshold_source"] == "threshold.json"

@@ -28,6 +28,17 @@ def test_backends_agree_on_scores(model_dir):
     assert OnnxClassifier(model_dir).predict(TEXTS)[0].keys() == {"score", "label", "flagged"}
 
 
+def test_int8_weights_use_seven_bits_so_every_cpu_computes_the_same_score(model_dir):
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load(build_onnx(model_dir) / INT8_FILE).graph
+    weights = [numpy_helper.to_array(t) for t in graph.initializer if t.data_type == onnx.TensorProto.INT8]
+    assert len(weights) >= 6  # the tiny model's two layers' matrices at least
+    # CPUs without VNNI add pairs of u8 x s8 products into int16: 255 * 64 * 2 fits, 255 * 127 * 2 does not
+    assert max(int(np.abs(w.astype(np.int32)).max()) for w in weights) <= 64
+
+
 def test_export_is_cached_and_rebuilt_when_the_checkpoint_changes(model_dir):
     cache = build_onnx(model_dir)
     first = (cache / INT8_FILE).read_bytes()

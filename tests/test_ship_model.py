@@ -354,6 +354,39 @@ def test_shipping_with_normalisation_writes_it_before_the_thresholds(tmp_path, c
     assert "Texts are normalised before tokenizing" in card and "(`toxiclf/spelling.py`)" in card
 
 
+def test_rethresholding_can_change_the_preprocessing_of_a_shipped_folder(tmp_path, checkpoint, tiny_dataset_dir,
+                                                                         monkeypatch):  # fmt: skip
+    from toxiclf import data
+    from toxiclf.classifier import load_classifier
+
+    output = tmp_path / "model"
+    ship_model.ship(checkpoint, results_for(tmp_path, checkpoint, tiny_dataset_dir), output, backends=("torch",))
+    weights = (output / "model.safetensors").read_bytes()
+    shipped_from = {k: v for k, v in json.loads((output / "threshold.json").read_text()).items()
+                    if k in ("source", "source_sha256", "selected_by")}  # fmt: skip
+    monkeypatch.setattr(data, "load_splits", lambda *args, **kwargs: load_splits(str(tiny_dataset_dir), 42))
+    seen = []
+    original = ship_model.validation_thresholds
+
+    def recording(model_dir, backends, validation):
+        seen.append(load_classifier(model_dir, "torch", need_threshold=False, check=False).preprocessing)
+        return original(model_dir, backends, validation)
+
+    monkeypatch.setattr(ship_model, "validation_thresholds", recording)
+    ship_model.main(["--rethreshold", "--output", str(output), "--restore-spelling", "--segment-joined-words"])
+    asked = {"restore_misspelt_words": True, "segment_joined_words": True}
+    assert json.loads((output / "preprocessing.json").read_text()) == asked
+    assert len(seen[0]) == 2  # the thresholds were fitted on texts preprocessed as they will be served
+    assert (output / "model.safetensors").read_bytes() == weights
+    rethresholded = json.loads((output / "threshold.json").read_text())
+    assert len(shipped_from) == 3 and rethresholded.items() >= shipped_from.items()
+    assert ship_model.already_shipped(checkpoint, output)  # where the weights came from is still known
+    assert "(`toxiclf/spelling.py`)" in (output / "README.md").read_text()
+    assert load_classifier(output, "torch").preprocessing  # its canaries were recorded with the new steps
+    ship_model.main(["--rethreshold", "--output", str(output)])  # no step named: the folder keeps its own
+    assert json.loads((output / "preprocessing.json").read_text()) == asked
+
+
 def test_the_card_names_a_weight_averaged_model_s_base_by_its_weights(tmp_path, checkpoint, tiny_dataset_dir):
     from toxiclf.model_card import model_card
 

@@ -48,7 +48,7 @@ def evaluate(scorers: dict, validation_texts, validation_labels, results_dir: Pa
     """Score the suite with each scorer (name -> (scorer, its stored threshold or None, what to record of it));
     merge into results/functional.json, keeping the entries of other names. `segment`: also each model with
     normalised texts whose joined-up words are split ("NAME +normalise +segment"); `spelling`: whose misspelt words
-    are repaired ("NAME +normalise +spelling", toxiclf.spelling)."""
+    are repaired ("NAME +normalise +spelling", toxiclf.spelling); both: also the two together."""
     cases = load_suite()
     output = Path(results_dir) / RESULTS_FILE
     earlier = json.loads(output.read_text())["models"] if output.exists() else {}
@@ -59,6 +59,9 @@ def evaluate(scorers: dict, validation_texts, validation_labels, results_dir: Pa
         preprocessings[" +normalise +segment"] = [normalised_text, segment_joined_words]
     if spelling:
         preprocessings[" +normalise +spelling"] = [normalised_text, restore_misspelt_words]
+    if segment and spelling:  # in the order a folder runs them (toxiclf.preprocessing)
+        preprocessings[" +normalise +spelling +segment"] = [normalised_text, restore_misspelt_words,
+                                                            segment_joined_words]  # fmt: skip
     reports = {}
     for name, (scorer, stored, described) in scorers.items():
         variants = {f"{name}{suffix}": (preprocessed(cases["text"], steps), preprocessed(validation_texts, steps))

@@ -47,7 +47,7 @@ def _preprocessing_line(model_dir: Path) -> str:
     if not steps:
         return ""
     return (f"Texts are normalised before tokenizing (`{PREPROCESSING_FILE}`): {'; '.join(steps)}; the thresholds "
-            "and calibration below were fitted on normalised validation texts.\n\n")  # fmt: skip
+            "and calibration below were fitted on validation texts preprocessed the same way.\n\n")  # fmt: skip
 
 
 def _functional_section(results_dir: Path | None, model_dir: Path, name: str) -> str:

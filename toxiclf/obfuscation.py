@@ -96,8 +96,15 @@ def normalise(text: str) -> str:
 
 # Short words a joined-up comment is made of ("youareanidiot", "gotohell"); any other part must have three letters.
 _SHORT_WORDS = frozenset("a i am an as at be by do go he if in is it me my no of on or so to up us we ya ur".split())
-# A run of letters not part of an address, a file name, wiki markup or a CamelCase identifier's neighbours.
-_JOINED_CANDIDATE = re.compile(r"(?<![\w@/:=.&#%+|_-])[A-Za-z]{6,}(?![\w@/:=&#%+|_-]|\.\w)")
+
+
+def standalone_letters(min_length: int) -> re.Pattern:
+    """A run of at least `min_length` letters that is a word of its own: not part of an address, a file name, wiki
+    markup or an identifier, which the steps that rewrite words must leave as written."""
+    return re.compile(rf"(?<![\w@/:=.&#%+|_-])[A-Za-z]{{{min_length},}}(?![\w@/:=&#%+|_-]|\.\w)")
+
+
+_JOINED_CANDIDATE = standalone_letters(6)
 
 
 def segment_joined_words(text: str) -> str:

@@ -33,7 +33,7 @@ PREPROCESSING_STEPS = {
     ),
     "segment_joined_words": Step(
         segment_joined_words,
-        "words written without spaces are split (wordninja's word frequencies)",
+        "words written without spaces are split into known words, by wordninja's word frequencies",
         "toxiclf/obfuscation.py",
     ),
 }

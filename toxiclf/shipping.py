@@ -307,17 +307,23 @@ def already_shipped(checkpoint: Path, output: Path) -> bool:
     )
 
 
-def rethreshold(output: Path, backends=SERVING_BACKENDS) -> None:
-    """Choose the thresholds of a shipped folder again (e.g. after the int8 recipe changed); weights untouched."""
+def rethreshold(output: Path, backends=SERVING_BACKENDS, preprocessing: dict | None = None) -> None:
+    """Choose the thresholds of a shipped folder again (e.g. after the int8 recipe changed); weights untouched.
+    `preprocessing`: the steps the folder asks for from now on, in place of those it asked for (the thresholds and
+    calibrations are fitted on texts preprocessed alike; until they are, the canaries refuse the folder)."""
 
     from .data import load_splits
 
     if not (output / "model.safetensors").exists():
         raise ShipError(f"{output} holds no shipped model")
+    if preprocessing is not None:
+        staged = output / f".{PREPROCESSING_FILE}.new"
+        staged.write_text(json.dumps(preprocessing) + "\n")
+        os.replace(staged, output / PREPROCESSING_FILE)
     path = output / THRESHOLD_FILE
     previous = json.loads(path.read_text()) if path.exists() else {}
     thresholds, calibrations = validation_thresholds(output, backends, load_splits()["validation"])
-    thresholds.update({k: previous[k] for k in ("source", "selected_by") if k in previous},
+    thresholds.update({k: previous[k] for k in ("source", "source_sha256", "selected_by") if k in previous},
                       model_sha256=sha256_file(output / "model.safetensors"))  # fmt: skip
     for name, content in ((CALIBRATION_FILE, calibrations), (THRESHOLD_FILE, thresholds)):
         staged = output / f".{name}.new"
@@ -388,7 +394,8 @@ def main(argv=None):
     parser.add_argument(
         "--rethreshold",
         action="store_true",
-        help="only choose the shipped folder's thresholds again, on the validation split",
+        help="only choose the shipped folder's thresholds again, on the validation split; with --normalise, "
+        "--restore-spelling or --segment-joined-words, those steps replace the ones the folder asks for",
     )
     parser.add_argument(
         "--refresh-card",
@@ -399,12 +406,15 @@ def main(argv=None):
         help="only rewrite the card from the shipped folder's results (default: results/shipped.json)",
     )
     args = parser.parse_args(argv)
+    asked = {"normalise_obfuscation": args.normalise, "restore_misspelt_words": args.restore_spelling,
+             "segment_joined_words": args.segment_joined_words}  # fmt: skip
+    steps = {name: True for name, on in asked.items() if on}
     try:
         if args.record_canaries:
             stored = record_canaries(args.output)
             print(f"Recorded {len(stored['texts'])} canaries for {', '.join(stored['scores'])} in {args.output}")
         elif args.rethreshold:
-            rethreshold(args.output)
+            rethreshold(args.output, preprocessing=steps or None)
         elif args.refresh_card:
             refresh_card(args.output, args.refresh_card)
         elif args.best_fast:
@@ -418,9 +428,7 @@ def main(argv=None):
                 raise SystemExit(ALREADY_SHIPPED)
             ship(checkpoint, results_file, args.output)
         elif args.checkpoint and args.results:
-            steps = {"normalise_obfuscation": args.normalise, "restore_misspelt_words": args.restore_spelling,
-                     "segment_joined_words": args.segment_joined_words}  # fmt: skip
-            ship(args.checkpoint, args.results, args.output, preprocessing={k: v for k, v in steps.items() if v})
+            ship(args.checkpoint, args.results, args.output, preprocessing=steps)
         else:
             parser.error("give --checkpoint and --results, --best, --best-fast or --refresh-card")
     except (ShipError, FileNotFoundError) as error:

@@ -18,6 +18,7 @@ import json
 import re
 import string
 
+from .obfuscation import standalone_letters
 from .paths import RESOURCES
 
 WORD_COUNTS_FILE = RESOURCES / "word_counts.json"
@@ -26,8 +27,7 @@ KNOWN_COUNT = 5
 # A repair must be a word this common: rarer neighbours are as likely to be a different typo as the word meant.
 TARGET_COUNT = 50
 _WORD = re.compile(r"[a-z]+")
-# A run of letters not part of an address, a file name or wiki markup (as for toxiclf.obfuscation's joined words).
-_CANDIDATE = re.compile(r"(?<![\w@/:=.&#%+|_-])[A-Za-z]{3,}(?![\w@/:=&#%+|_-]|\.\w)")
+_CANDIDATE = standalone_letters(3)
 
 
 def count_words(texts, min_count: int = KNOWN_COUNT) -> dict[str, int]:
