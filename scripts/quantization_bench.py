@@ -28,7 +28,7 @@ from toxiclf.classifier import encoded, folder_tokenizer
 from toxiclf.data import TEXT_COLUMN, load_splits
 from toxiclf.onnx_backend import FP32_FILE, INT8_FILE, build_onnx, cpu_session
 from toxiclf.paths import RESULTS_DIR, SHIPPED_MODEL_DIR, shown_path
-from toxiclf.provenance import cpu_name, git_commit, library_versions
+from toxiclf.provenance import cpu_name, cpu_vector_flags, git_commit, library_versions
 from toxiclf.report import replace_doc_section
 
 BATCH = 32
@@ -127,7 +127,8 @@ def main(argv=None) -> int:
         row["one_per_pass_vs_served"] = round(row["comments_per_s_one_per_pass"] / served, 2)
         row["batched_vs_served"] = round(row["comments_per_s_batched"] / served, 2)
     result = {"model": shown_path(args.model), "comments": args.comments, "calibration_comments": args.calibration,
-              "batch": BATCH, "threads": args.threads, "machine": cpu_name(), "rows": rows,
+              "batch": BATCH, "threads": args.threads, "machine": cpu_name(),
+              "cpu_vector_flags": cpu_vector_flags(), "rows": rows,
               "measured_at": datetime.now(UTC).isoformat(timespec="seconds"), "git_commit": git_commit(),
               "libraries": library_versions(), "command": "python scripts/quantization_bench.py " + " ".join(
                   argv if argv is not None else sys.argv[1:])}  # fmt: skip

@@ -35,6 +35,9 @@ def test_each_graph_is_timed_both_ways_and_its_batch_dependence_measured(tmp_pat
     assert rows["static int8 (QDQ)"]["batch_dependence_max_abs_margin"] < 1e-4  # fixed scales: nor here
     assert all(row["comments_per_s_one_per_pass"] > 0 and row["comments_per_s_batched"] > 0 for row in rows.values())
     assert "| static int8 (QDQ) |" in finished.stdout
+    from toxiclf.provenance import cpu_vector_flags
+
+    assert result["cpu_vector_flags"] == cpu_vector_flags()  # int8 speed and arithmetic depend on them (VNNI)
     assert folder_digest(tiny_classifier_dir) == before  # the model folder is copied, never written
 
 
