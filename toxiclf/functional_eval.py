@@ -22,10 +22,9 @@ from sklearn.metrics import roc_auc_score  # noqa: E402
 
 from .functional_suite import SUITE_FILE, functional_report, load_suite  # noqa: E402
 from .metrics import best_f1_threshold  # noqa: E402
-from .obfuscation import normalise as normalised_text  # noqa: E402
-from .obfuscation import preprocessed, segment_joined_words  # noqa: E402
+from .obfuscation import preprocessed  # noqa: E402
 from .paths import sha256_file  # noqa: E402
-from .spelling import restore_misspelt_words  # noqa: E402
+from .preprocessing import steps_asked  # noqa: E402
 
 logger = logging.getLogger(__name__)
 RESULTS_FILE = "functional.json"
@@ -52,16 +51,19 @@ def evaluate(scorers: dict, validation_texts, validation_labels, results_dir: Pa
     cases = load_suite()
     output = Path(results_dir) / RESULTS_FILE
     earlier = json.loads(output.read_text())["models"] if output.exists() else {}
-    preprocessings = {"": []}  # each variant's own operating point, from validation texts preprocessed alike
+    # each variant's settings, as a folder's preprocessing.json names them; run in the folder's order
+    variants = {"": ()}
     if normalise:
-        preprocessings[" +normalise"] = [normalised_text]
+        variants[" +normalise"] = ("normalise_obfuscation",)
     if segment:
-        preprocessings[" +normalise +segment"] = [normalised_text, segment_joined_words]
+        variants[" +normalise +segment"] = ("normalise_obfuscation", "segment_joined_words")
     if spelling:
-        preprocessings[" +normalise +spelling"] = [normalised_text, restore_misspelt_words]
-    if segment and spelling:  # in the order a folder runs them (toxiclf.preprocessing)
-        preprocessings[" +normalise +spelling +segment"] = [normalised_text, restore_misspelt_words,
-                                                            segment_joined_words]  # fmt: skip
+        variants[" +normalise +spelling"] = ("normalise_obfuscation", "restore_misspelt_words")
+    if segment and spelling:
+        variants[" +normalise +spelling +segment"] = ("normalise_obfuscation", "restore_misspelt_words",
+                                                      "segment_joined_words")  # fmt: skip
+    # each variant's own operating point, from validation texts preprocessed alike
+    preprocessings = {suffix: steps_asked(dict.fromkeys(settings, True)) for suffix, settings in variants.items()}
     reports = {}
     for name, (scorer, stored, described) in scorers.items():
         variants = {f"{name}{suffix}": (preprocessed(cases["text"], steps), preprocessed(validation_texts, steps))
