@@ -76,7 +76,7 @@ def test_robustness_sentences_are_distinct_seeded_half_toxic_and_spread_over_eve
     assert by_kind["counter_speech"] == {0} and by_kind["threat"] == {1}
     assert np.mean(labels) == 0.5  # both labels, for the same words, in equal numbers
     counts = {kind: kinds.count(kind) for kind in set(kinds)}
-    assert counts["slur_discussed"] == 200  # a small pool gives all it has ...
+    assert counts["swearing_at_no_one"] == 200  # a small pool gives all it has ...
     assert counts["negated_hate"] == counts["counter_speech"] > counts["threat"]  # ... and its label's others share
     with pytest.raises(ValueError, match="distinct sentences"):
         robustness_sentences(10**6, seed=0)
