@@ -66,6 +66,11 @@ def parse_args(argv=None):
         help="instead: benchmark PyTorch / ONNX fp32 / ONNX int8 -> results/inference_bench.json",
     )
     parser.add_argument("--teacher", type=Path, default=DEFAULT_CHECKPOINTS["teacher"], help="--bench: the teacher")
+    parser.add_argument(
+        "--no-teacher",
+        action="store_true",
+        help="--bench: no teacher row (no fine-tuned teacher here); ratios are then to the student in PyTorch fp32",
+    )
     parser.add_argument("--student", type=Path, default=SHIPPED_MODEL_DIR, help="--bench: the student")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads(), help="--bench: CPU threads")
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="where the JSON, table and plots go")
@@ -129,8 +134,10 @@ def parse_args(argv=None):
     if args.report_only or args.compare_only:
         return args
     if args.bench:
+        if args.no_teacher:
+            args.teacher = None
         for path in (args.teacher, args.student):
-            if not (path / "config.json").exists():
+            if path is not None and not (path / "config.json").exists():
                 parser.error(f"--bench: {path} holds no model (no config.json)")
         return args
     if args.baselines_only and (args.checkpoints or args.no_baselines):
@@ -427,13 +434,15 @@ def bench(args, texts, labels, train) -> dict:
     # its full-data quality is in results/tfidf-logreg.json)
     subset = train.select(range(min(TFIDF_BENCH_ROWS, len(train))))
     tfidf = TfidfBaseline().fit(subset[TEXT_COLUMN], subset[LABEL_COLUMN])
-    result = run_benchmark({"teacher": args.teacher, "student": args.student}, texts, labels, args.threads,
-                           tfidf=tfidf)  # fmt: skip
+    checkpoints = (
+        {"student": args.student} if args.teacher is None else {"teacher": args.teacher, "student": args.student}
+    )
+    result = run_benchmark(checkpoints, texts, labels, args.threads, tfidf=tfidf)
     result["command"] = "python run_eval.py --bench " + " ".join(
         f"--{k.replace('_', '-')} {v}" for k, v in (("teacher", args.teacher), ("student", args.student),
                                                    ("max_eval_samples", args.max_eval_samples),
                                                    ("threads", args.threads)) if v is not None
-    )  # fmt: skip
+    ) + (" --no-teacher" if args.teacher is None else "")  # fmt: skip
     args.results_dir.mkdir(parents=True, exist_ok=True)
     (args.results_dir / "inference_bench.json").write_text(json.dumps(result, indent=2) + "\n")
     if args.update_readme and replace_doc_section("bench", bench_markdown(result)):

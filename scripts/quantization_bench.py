@@ -8,8 +8,10 @@ calibration texts, so batching would leave each score unchanged, and length-sort
 be faster. This measures, for the fp32 graph, the served dynamic int8 graph and a static int8 graph (QDQ,
 per-channel weights, min-max calibration on validation comments that are not timed): comments/s one text per pass
 and in length-sorted batches of 32, the largest score change between the two (batch dependence), and Spearman
-against fp32. The batched path is kept only if it is faster *and* batch-independent. Texts are the validation
-split's (the test split is read by run_eval.py alone); the model folder is copied, never written.
+against fp32. The batched path is kept only if it is faster *and* batch-independent. Beside them, the served
+graph as it was built before (recipe 4: residual Add and LayerNorm fused into SkipLayerNormalization), to measure
+that step. Texts are the validation split's (the test split is read by run_eval.py alone); the model folder is
+copied, never written.
 """
 
 import argparse
@@ -26,7 +28,7 @@ from scipy.stats import spearmanr
 
 from toxiclf.classifier import encoded, folder_tokenizer
 from toxiclf.data import TEXT_COLUMN, load_splits
-from toxiclf.onnx_backend import FP32_FILE, INT8_FILE, build_onnx, cpu_session
+from toxiclf.onnx_backend import FP32_FILE, FUSED_SKIP_LAYER_NORM_RECIPE, INT8_FILE, build_onnx, cpu_session
 from toxiclf.paths import RESULTS_DIR, SHIPPED_MODEL_DIR, shown_path
 from toxiclf.provenance import cpu_name, cpu_vector_flags, git_commit, library_versions
 from toxiclf.report import replace_doc_section
@@ -113,7 +115,11 @@ def main(argv=None) -> int:
         static = cache / "model.static-qdq.onnx"
         quantize_static_qdq(cache / FP32_FILE, static, [feed([text]) for text in calibration])
         order = np.argsort([len(e.ids) for e in tokenizer.encode_batch(texts)], kind="stable")
-        graphs = {"fp32": cache / FP32_FILE, "dynamic int8 (served)": cache / INT8_FILE, "static int8 (QDQ)": static}
+        before = Path(scratch) / "recipe-4"
+        shutil.copytree(model, before, ignore=shutil.ignore_patterns("onnx"))
+        fused_skip = build_onnx(before, force=True, recipe=FUSED_SKIP_LAYER_NORM_RECIPE) / INT8_FILE
+        graphs = {"fp32": cache / FP32_FILE, "dynamic int8 (served)": cache / INT8_FILE, "static int8 (QDQ)": static,
+                  "dynamic int8, skip-LayerNorm fused (recipe 4)": fused_skip}  # fmt: skip
         measured = {name: measure(path, texts, feed, order, args.threads) for name, path in graphs.items()}
     reference = measured["fp32"]["alone"]
     rows = []

@@ -168,6 +168,8 @@ def test_bench_measures_every_backend_in_one_run(pipeline_outputs, tiny_dataset_
     assert list(rows) == ["teacher, PyTorch fp32", "student, PyTorch fp32", "student, ONNX Runtime fp32",
                           "student, ONNX Runtime int8, one text per pass (served)",
                           "student, ONNX Runtime int8, one 2-thread pass at a time",
+                          "student, ONNX Runtime int8 as served before (skip-LayerNorm fused, one 2-thread pass at a "
+                          "time)",
                           "student, ONNX Runtime int8, batched (batch-dependent)",
                           "BERT-base size (speed only), PyTorch fp32", "BERT-base size (speed only), ONNX Runtime int8",
                           "TF-IDF + logistic regression (scikit-learn)"]  # fmt: skip
@@ -177,7 +179,10 @@ def test_bench_measures_every_backend_in_one_run(pipeline_outputs, tiny_dataset_
     assert all(v["latency_ms_batch1_median"] > 0 for v in bench["variants"])
     served, before = rows[bench_module.SERVED], rows[bench_module.BEFORE]
     assert served["batch_dependence_max_abs"] < 1e-6  # a text's score never depends on its batch
-    assert served["roc_auc"] == before["roc_auc"]  # side-by-side passes: the same scores, sooner
+    one_pass_at_a_time = rows["student, ONNX Runtime int8, one 2-thread pass at a time"]
+    assert served["roc_auc"] == one_pass_at_a_time["roc_auc"]  # side-by-side passes: the same scores, sooner
+    assert before["spearman_vs_fp32"] == pytest.approx(served["spearman_vs_fp32"], abs=0.02)  # LayerNorm fused or not
+    assert before["model"] == "student-before" and before["batch_dependence_max_abs"] < 1e-6
     assert rows["student, ONNX Runtime fp32"]["spearman_vs_fp32"] == pytest.approx(1.0, abs=1e-6)
     assert rows["student, PyTorch fp32"]["decisions_flipped_vs_fp32"] == 0
     assert "spearman_vs_fp32" not in rows["teacher, PyTorch fp32"]
@@ -198,6 +203,22 @@ def test_bench_measures_every_backend_in_one_run(pipeline_outputs, tiny_dataset_
     assert all(v["achieved_gmacs_per_s"] > 0 and v["efficiency_vs_gemm"] > 0 for v in networks)
     assert bench["machine"]["cpu_vector_flags"] is not None
     assert "BERT-base size" in bench_module.bench_markdown(bench)
+
+
+def test_bench_without_a_teacher_leaves_its_row_out(tiny_classifier_dir, tiny_dataset_dir, tmp_path, monkeypatch):
+    asked = {}
+
+    def run_benchmark(checkpoints, *args, **kwargs):
+        asked.update(checkpoints)
+        return {"variants": [], "threads": 1, "machine": {"cpu": "x"}, "roc_auc_rows": 0, "reference": "-"}
+
+    monkeypatch.setattr(run_eval, "run_benchmark", run_benchmark)
+    run_eval.main(["--bench", "--no-teacher", "--teacher", str(tmp_path / "absent"),
+                   "--student", str(tiny_classifier_dir), "--dataset", str(tiny_dataset_dir),
+                   "--results-dir", str(tmp_path)])  # fmt: skip
+    assert asked == {"student": tiny_classifier_dir}
+    command = json.loads((tmp_path / "inference_bench.json").read_text())["command"]
+    assert command.endswith("--no-teacher") and "--teacher" not in command.replace("--no-teacher", "")
 
 
 def test_a_calibrated_model_gets_a_before_and_after_report(pipeline_outputs, tiny_dataset_dir, tmp_path):

@@ -56,6 +56,31 @@ def test_export_is_cached_and_rebuilt_when_the_checkpoint_changes(model_dir):
     assert np.abs(OnnxClassifier(model_dir, quantized=False).scores(TEXTS) - expected).max() < 1e-5
 
 
+def test_residual_layernorm_stays_unfused_in_the_graph_and_in_the_session(model_dir):
+    import onnx
+
+    from toxiclf.onnx_backend import profile_ops
+
+    ops = {node.op_type for node in onnx.load(build_onnx(model_dir) / INT8_FILE).graph.node}
+    assert "SkipLayerNormalization" not in ops and "LayerNormalization" in ops
+    assert {"QAttention", "MatMulInteger", "BiasGelu"} <= ops  # the other fusions and the int8 kernels are kept
+    ran = {op["op"] for op in profile_ops(model_dir, TEXTS[:2], threads=1)["ops"]}
+    assert "LayerNormalization" in ran and "SkipLayerNormalization" not in ran  # the session did not fuse it back
+
+
+@pytest.mark.parametrize(("recipe", "kept"), [(4, True), (3, False)])
+def test_a_graph_of_an_older_sound_recipe_is_kept_and_an_unsound_one_rebuilt(model_dir, recipe, kept):
+    from toxiclf.onnx_backend import EXPORT_VERSION
+
+    cache = build_onnx(model_dir)
+    stored = json.loads((cache / FINGERPRINT_FILE).read_text())
+    (cache / FINGERPRINT_FILE).write_text(json.dumps({**stored, "export_version": recipe}))
+    stamp = (cache / INT8_FILE).stat().st_mtime_ns
+    build_onnx(model_dir)
+    assert ((cache / INT8_FILE).stat().st_mtime_ns == stamp) is kept
+    assert json.loads((cache / FINGERPRINT_FILE).read_text())["export_version"] == (recipe if kept else EXPORT_VERSION)
+
+
 def test_serving_picks_onnx_int8_on_cpu_and_falls_back_to_torch(model_dir, monkeypatch):
     assert load_classifier_for_serving(model_dir).backend == "onnx-int8"
 
@@ -86,7 +111,13 @@ def test_profile_attributes_the_kernel_time_to_op_types(model_dir):
     from toxiclf.onnx_backend import profile_ops
 
     result = profile_ops(model_dir, TEXTS, threads=1)
-    assert result["comments"] == len(TEXTS) and result["kernel_ms_per_comment"] > 0
+    assert result["comments"] == len(TEXTS) and result["kernel_ms_per_comment"] > 0 and result["threads"] == 1
+    assert result["run_ms_per_comment"] > 0 and result["tokenize_ms_per_comment"] > 0 and result["tokens_median"] > 2
+    # The kernels run inside the profiled passes: their time is a share of those passes' wall time.
+    assert 0 < result["kernel_ms_per_comment"] < result["profiled_run_ms_per_comment"]
+    outside = 1 - result["kernel_ms_per_comment"] / result["profiled_run_ms_per_comment"]
+    assert 0 < result["outside_kernels_share"] < 1
+    assert result["outside_kernels_share"] == pytest.approx(outside, abs=0.01)
     assert sum(op["share"] for op in result["ops"]) == pytest.approx(1.0, abs=0.01)
     assert any("MatMulInteger" in op["op"] or "DynamicQuantize" in op["op"] for op in result["ops"])
 
@@ -200,3 +231,14 @@ def test_a_folder_that_asks_for_normalisation_scores_disguised_words_as_the_word
     (folder / "preprocessing.json").write_text(json.dumps({"lowercase": True}))
     with pytest.raises(ValueError, match="preprocessing.json is not a valid preprocessing file"):
         load_classifier(folder, backend)
+
+
+def test_the_command_keeps_a_shipped_folders_int8_graph_and_builds_a_new_folders(model_dir, capsys):
+    from toxiclf.onnx_backend import FP32_FILE, main
+
+    main([str(model_dir)])  # a checkpoint without graphs: both are built
+    assert "model.int8.onnx" in capsys.readouterr().out and (model_dir / "onnx" / FP32_FILE).exists()
+    (model_dir / "onnx" / FP32_FILE).unlink()  # as shipped: the int8 graph alone
+    shipped = (model_dir / "onnx" / INT8_FILE).read_bytes()
+    main([str(model_dir)])
+    assert (model_dir / "onnx" / INT8_FILE).read_bytes() == shipped and not (model_dir / "onnx" / FP32_FILE).exists()

@@ -28,7 +28,12 @@ def test_each_graph_is_timed_both_ways_and_its_batch_dependence_measured(tmp_pat
     assert finished.returncode == 0, finished.stderr
     result = json.loads((tmp_path / "quantization.json").read_text())
     rows = {row["graph"]: row for row in result["rows"]}
-    assert list(rows) == ["fp32", "dynamic int8 (served)", "static int8 (QDQ)"]
+    recipe_4 = "dynamic int8, skip-LayerNorm fused (recipe 4)"
+    assert list(rows) == ["fp32", "dynamic int8 (served)", "static int8 (QDQ)", recipe_4]
+    # the same weights and quantization, the residual LayerNorm fused or not: the same ranking up to float order
+    assert rows[recipe_4]["spearman_vs_fp32"] == pytest.approx(
+        rows["dynamic int8 (served)"]["spearman_vs_fp32"], abs=0.05
+    )
     assert rows["dynamic int8 (served)"]["one_per_pass_vs_served"] == 1.0
     assert rows["fp32"]["spearman_vs_fp32"] == 1.0
     assert rows["fp32"]["batch_dependence_max_abs_margin"] < 1e-4  # padding is masked: batching changes nothing

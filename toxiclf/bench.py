@@ -27,13 +27,20 @@ VARIANTS = (
     ("student, PyTorch fp32", "student", "torch", {}),
     ("student, ONNX Runtime fp32", "student", "onnx-fp32", {}),
     ("student, ONNX Runtime int8, one text per pass (served)", "student", "onnx-int8", {}),
-    # the served path before lists were scored by one-thread passes side by side
+    # the served path before lists were scored by one-thread passes side by side (the thread layout alone)
     ("student, ONNX Runtime int8, one 2-thread pass at a time", "student", "onnx-int8", {"parallel_passes": 1}),
+    # the served path before: the same, on the graph of the recipe before (residual LayerNorm fused)
+    (
+        "student, ONNX Runtime int8 as served before (skip-LayerNorm fused, one 2-thread pass at a time)",
+        "student-before",
+        "onnx-int8",
+        {"parallel_passes": 1},
+    ),
     ("student, ONNX Runtime int8, batched (batch-dependent)", "student", "onnx-int8", {"per_text": False}),
     ("BERT-base size (speed only), PyTorch fp32", SIZE_REFERENCE, "torch", {}),
     ("BERT-base size (speed only), ONNX Runtime int8", SIZE_REFERENCE, "onnx-int8", {}),
 )
-SERVED, BEFORE = VARIANTS[3][0], VARIANTS[4][0]
+SERVED, BEFORE = VARIANTS[3][0], VARIANTS[5][0]
 TFIDF_VARIANT = "TF-IDF + logistic regression (scikit-learn)"
 FIDELITY_REFERENCE = "student, PyTorch fp32"
 BATCH_PROBE_TEXTS = 256
@@ -42,14 +49,17 @@ THROUGHPUT_REPEATS = 5  # one pass over 256 comments takes under a second on the
 
 def run_benchmark(checkpoints: dict, texts: list[str], labels, threads: int, batch_size: int = 32,
                   tfidf=None) -> dict:  # fmt: skip
-    """Latency, throughput and ROC-AUC of each variant; ratios against the first (the PyTorch teacher). A
-    BERT-base-sized network is built for its rows (speed only); `tfidf`, a fitted TfidfBaseline, adds its row."""
+    """Latency, throughput and ROC-AUC of each variant; ratios against the first (the PyTorch teacher, or without
+    one the student in PyTorch). A BERT-base-sized network is built for its rows (speed only), and the student's
+    graph as the recipe before built it; `tfidf`, a fitted TfidfBaseline, adds its row."""
     import torch
 
     torch.set_num_threads(threads)
     rows, student_scores = [], {}
     with tempfile.TemporaryDirectory() as scratch:
-        checkpoints = {**checkpoints, SIZE_REFERENCE: size_reference(Path(scratch), checkpoints["student"])}
+        student = checkpoints["student"]
+        checkpoints = {**checkpoints, SIZE_REFERENCE: size_reference(Path(scratch), student),
+                       "student-before": graph_before(Path(scratch) / "student-before", student)}  # fmt: skip
         for name, which, backend, options in VARIANTS:
             if which not in checkpoints:
                 continue
@@ -62,7 +72,7 @@ def run_benchmark(checkpoints: dict, texts: list[str], labels, threads: int, bat
                    **measure_cost(classifier.scores, texts, THROUGHPUT_REPEATS)}  # fmt: skip
             if which != SIZE_REFERENCE:  # random weights: its scores mean nothing
                 scores = classifier.scores(texts, batch_size)
-                if which == "student":  # decisions at the stored threshold; 0.5 for a folder without one
+                if which.startswith("student"):  # decisions at the stored threshold; 0.5 for a folder without one
                     student_scores[name] = (scores, 0.5 if classifier.threshold is None else classifier.threshold)
                 dependence = batch_dependence(classifier, texts[:BATCH_PROBE_TEXTS])
                 row.update(roc_auc=float(roc_auc_score(labels, scores)), batch_dependence_max_abs=dependence)
@@ -106,6 +116,17 @@ def served_ratios(rows: list[dict]) -> dict:
                "p95_ratio": round(served["latency_ms_batch1_p95"] / row["latency_ms_batch1_p95"], 2)}
         for name, row in by_name.items() if name != SERVED
     }  # fmt: skip
+
+
+def graph_before(folder: Path, student: Path) -> Path:
+    """A copy of the student whose int8 graph is built by the recipe served before (residual LayerNorm fused)."""
+    import shutil
+
+    from .onnx_backend import CACHE_SUBDIR, FUSED_SKIP_LAYER_NORM_RECIPE, build_onnx
+
+    shutil.copytree(student, folder, ignore=shutil.ignore_patterns(CACHE_SUBDIR))
+    build_onnx(folder, force=True, recipe=FUSED_SKIP_LAYER_NORM_RECIPE)
+    return folder
 
 
 def size_reference(folder: Path, student: Path) -> Path:
