@@ -242,3 +242,12 @@ def test_the_command_keeps_a_shipped_folders_int8_graph_and_builds_a_new_folders
     shipped = (model_dir / "onnx" / INT8_FILE).read_bytes()
     main([str(model_dir)])
     assert (model_dir / "onnx" / INT8_FILE).read_bytes() == shipped and not (model_dir / "onnx" / FP32_FILE).exists()
+
+
+def test_the_command_refuses_a_thread_count_below_one_in_one_line(model_dir, capsys):
+    from toxiclf.onnx_backend import main
+
+    with pytest.raises(SystemExit) as stopped:
+        main([str(model_dir), "--profile", str(model_dir / "profile.json"), "--threads", "0"])
+    assert stopped.value.code == 2 and capsys.readouterr().err.strip().endswith("--threads must be at least 1")
+    assert not (model_dir / "onnx").exists()  # refused before anything was built

@@ -291,6 +291,8 @@ def main(argv=None):
     )
     parser.add_argument("--threads", type=int, help="--profile: intra-op threads (default: every core)")
     args = parser.parse_args(argv)
+    if args.threads is not None and args.threads < 1:
+        parser.error("--threads must be at least 1")
     logging.basicConfig(format="%(levelname)s %(name)s: %(message)s", level=logging.INFO)
     if not all((args.model_dir / name).exists() for name in SOURCE_FILES):
         raise SystemExit(f"error: {args.model_dir} has no {' and '.join(SOURCE_FILES)}")
