@@ -26,9 +26,10 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import spearmanr
 
+from toxiclf.bench import graph_before
 from toxiclf.classifier import encoded, folder_tokenizer
 from toxiclf.data import TEXT_COLUMN, load_splits
-from toxiclf.onnx_backend import FP32_FILE, FUSED_SKIP_LAYER_NORM_RECIPE, INT8_FILE, build_onnx, cpu_session
+from toxiclf.onnx_backend import CACHE_SUBDIR, FP32_FILE, INT8_FILE, build_onnx, cpu_session
 from toxiclf.paths import RESULTS_DIR, SHIPPED_MODEL_DIR, shown_path
 from toxiclf.provenance import cpu_name, cpu_vector_flags, git_commit, library_versions
 from toxiclf.report import replace_doc_section
@@ -115,9 +116,7 @@ def main(argv=None) -> int:
         static = cache / "model.static-qdq.onnx"
         quantize_static_qdq(cache / FP32_FILE, static, [feed([text]) for text in calibration])
         order = np.argsort([len(e.ids) for e in tokenizer.encode_batch(texts)], kind="stable")
-        before = Path(scratch) / "recipe-4"
-        shutil.copytree(model, before, ignore=shutil.ignore_patterns("onnx"))
-        fused_skip = build_onnx(before, force=True, recipe=FUSED_SKIP_LAYER_NORM_RECIPE) / INT8_FILE
+        fused_skip = graph_before(Path(scratch) / "recipe-4", model) / CACHE_SUBDIR / INT8_FILE
         graphs = {"fp32": cache / FP32_FILE, "dynamic int8 (served)": cache / INT8_FILE, "static int8 (QDQ)": static,
                   "dynamic int8, skip-LayerNorm fused (recipe 4)": fused_skip}  # fmt: skip
         measured = {name: measure(path, texts, feed, order, args.threads) for name, path in graphs.items()}
