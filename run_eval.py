@@ -40,7 +40,15 @@ from toxiclf.data import (
 from toxiclf.evaluation import BOOTSTRAP_RESAMPLES, evaluate_scores, folder_size_mb, measure_cost
 from toxiclf.experiments import default_checkpoints
 from toxiclf.metrics import best_f1_threshold
-from toxiclf.paths import OUTPUTS_DIR, REPO_ROOT, RESULTS_DIR, SHIPPED_MODEL_DIR, sha256_file, shown_path
+from toxiclf.paths import (
+    FAST_MODEL_DIR,
+    OUTPUTS_DIR,
+    REPO_ROOT,
+    RESULTS_DIR,
+    SHIPPED_MODEL_DIR,
+    sha256_file,
+    shown_path,
+)
 from toxiclf.provenance import device_info, git_commit, library_versions
 from toxiclf.report import replace_doc_section, update_docs, write_report
 from toxiclf.training import RUN_CONFIG_FILE
@@ -72,6 +80,12 @@ def parse_args(argv=None):
         help="--bench: no teacher row (no fine-tuned teacher here); ratios are then to the student in PyTorch fp32",
     )
     parser.add_argument("--student", type=Path, default=SHIPPED_MODEL_DIR, help="--bench: the student")
+    parser.add_argument(
+        "--fast-tier",
+        type=Path,
+        help="--bench: the fast tier, timed as served (default: the shipped one, model-fast/, where it is here)",
+    )
+    parser.add_argument("--no-fast-tier", action="store_true", help="--bench: no fast-tier row")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads(), help="--bench: CPU threads")
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="where the JSON, table and plots go")
     parser.add_argument("--no-baselines", action="store_true", help="skip majority and TF-IDF baselines")
@@ -136,7 +150,11 @@ def parse_args(argv=None):
     if args.bench:
         if args.no_teacher:
             args.teacher = None
-        for path in (args.teacher, args.student):
+        if args.no_fast_tier:
+            args.fast_tier = None
+        elif args.fast_tier is None and (FAST_MODEL_DIR / "config.json").exists():
+            args.fast_tier = FAST_MODEL_DIR
+        for path in (args.teacher, args.student, args.fast_tier):
             if path is not None and not (path / "config.json").exists():
                 parser.error(f"--bench: {path} holds no model (no config.json)")
         return args
@@ -434,15 +452,14 @@ def bench(args, texts, labels, train) -> dict:
     # its full-data quality is in results/tfidf-logreg.json)
     subset = train.select(range(min(TFIDF_BENCH_ROWS, len(train))))
     tfidf = TfidfBaseline().fit(subset[TEXT_COLUMN], subset[LABEL_COLUMN])
-    checkpoints = (
-        {"student": args.student} if args.teacher is None else {"teacher": args.teacher, "student": args.student}
-    )
+    checkpoints = {"teacher": args.teacher, "student": args.student, "fast": args.fast_tier}
+    checkpoints = {which: path for which, path in checkpoints.items() if path is not None}
     result = run_benchmark(checkpoints, texts, labels, args.threads, tfidf=tfidf)
-    result["command"] = "python run_eval.py --bench " + " ".join(
-        f"--{k.replace('_', '-')} {v}" for k, v in (("teacher", args.teacher), ("student", args.student),
-                                                   ("max_eval_samples", args.max_eval_samples),
-                                                   ("threads", args.threads)) if v is not None
-    ) + (" --no-teacher" if args.teacher is None else "")  # fmt: skip
+    given = {"teacher": args.teacher, "student": args.student, "fast-tier": args.fast_tier,
+             "max-eval-samples": args.max_eval_samples, "threads": args.threads}  # fmt: skip
+    flags = [f"--{flag} {shown_path(v) if isinstance(v, Path) else v}" for flag, v in given.items() if v is not None]
+    flags += [f"--no-{flag}" for flag in ("teacher", "fast-tier") if given[flag] is None]
+    result["command"] = "python run_eval.py --bench " + " ".join(flags)
     args.results_dir.mkdir(parents=True, exist_ok=True)
     (args.results_dir / "inference_bench.json").write_text(json.dumps(result, indent=2) + "\n")
     if args.update_readme and replace_doc_section("bench", bench_markdown(result)):

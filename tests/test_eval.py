@@ -162,7 +162,7 @@ def test_bench_measures_every_backend_in_one_run(pipeline_outputs, tiny_dataset_
     out, _ = pipeline_outputs
     run_eval.main(["--bench", "--dataset", str(tiny_dataset_dir), "--results-dir", str(tmp_path),
                    "--teacher", str(out / "teacher"), "--student", str(out / "student-odd"),
-                   "--threads", "1"])  # fmt: skip
+                   "--fast-tier", str(out / "student-odd"), "--threads", "1"])  # fmt: skip
     bench = json.loads((tmp_path / "inference_bench.json").read_text())
     rows = {v["variant"]: v for v in bench["variants"]}
     assert list(rows) == ["teacher, PyTorch fp32", "student, PyTorch fp32", "student, ONNX Runtime fp32",
@@ -171,6 +171,7 @@ def test_bench_measures_every_backend_in_one_run(pipeline_outputs, tiny_dataset_
                           "student, ONNX Runtime int8 as served before (skip-LayerNorm fused, one 2-thread pass at a "
                           "time)",
                           "student, ONNX Runtime int8, batched (batch-dependent)",
+                          "fast tier (3 layers), ONNX Runtime int8, one text per pass (as served)",
                           "BERT-base size (speed only), PyTorch fp32", "BERT-base size (speed only), ONNX Runtime int8",
                           "TF-IDF + logistic regression (scikit-learn)"]  # fmt: skip
     assert bench["variants"][0]["throughput_vs_reference"] == 1.0 and bench["threads"] == 1
@@ -213,12 +214,21 @@ def test_bench_without_a_teacher_leaves_its_row_out(tiny_classifier_dir, tiny_da
         return {"variants": [], "threads": 1, "machine": {"cpu": "x"}, "roc_auc_rows": 0, "reference": "-"}
 
     monkeypatch.setattr(run_eval, "run_benchmark", run_benchmark)
-    run_eval.main(["--bench", "--no-teacher", "--teacher", str(tmp_path / "absent"),
+    run_eval.main(["--bench", "--no-teacher", "--teacher", str(tmp_path / "absent"), "--no-fast-tier",
                    "--student", str(tiny_classifier_dir), "--dataset", str(tiny_dataset_dir),
                    "--results-dir", str(tmp_path)])  # fmt: skip
     assert asked == {"student": tiny_classifier_dir}
     command = json.loads((tmp_path / "inference_bench.json").read_text())["command"]
-    assert command.endswith("--no-teacher") and "--teacher" not in command.replace("--no-teacher", "")
+    assert command.endswith("--no-teacher --no-fast-tier") and "--teacher " not in command
+    assert "--fast-tier " not in command
+
+    asked.clear()  # by default the shipped fast tier gets its row, where it is here
+    monkeypatch.setattr(run_eval, "FAST_MODEL_DIR", tiny_classifier_dir)
+    run_eval.main(["--bench", "--no-teacher", "--student", str(tiny_classifier_dir),
+                   "--dataset", str(tiny_dataset_dir), "--results-dir", str(tmp_path)])  # fmt: skip
+    assert asked == {"student": tiny_classifier_dir, "fast": tiny_classifier_dir}
+    command = json.loads((tmp_path / "inference_bench.json").read_text())["command"]
+    assert f"--fast-tier {tiny_classifier_dir}" in command and command.endswith("--no-teacher")
 
 
 def test_a_calibrated_model_gets_a_before_and_after_report(pipeline_outputs, tiny_dataset_dir, tmp_path):

@@ -177,6 +177,27 @@ def test_parallel_one_text_passes_give_each_text_its_own_score_in_input_order(ti
     assert one_at_a_time._passes is None
 
 
+def test_side_by_side_passes_preprocess_each_text_as_a_single_pass_does(tmp_path, tiny_classifier_dir, monkeypatch):
+    import json
+    import shutil
+
+    from toxiclf import classifier
+
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_classifier_dir, folder)
+    (folder / "preprocessing.json").write_text(
+        json.dumps({"normalise_obfuscation": True, "restore_misspelt_words": True})
+    )
+    texts = ["you 1d10t", "y o u a r e a n i d i o t", "you dsigusting", "thanks for the fix"] * 3
+    one_at_a_time = OnnxClassifier(folder, threads=2, parallel_passes=1)
+    alone = np.array([one_at_a_time.scores([text])[0] for text in texts])
+    side_by_side = OnnxClassifier(folder, threads=2, parallel_passes=2)
+    np.testing.assert_array_equal(side_by_side.scores(texts), alone)
+    assert side_by_side.scores(["you 1d10t"] * 2) == pytest.approx(side_by_side.scores(["you idiot"] * 2))
+    monkeypatch.setattr(classifier, "SIDE_BY_SIDE_PROGRESS_STEP", 5)  # chunks of 5, 5 and 2: the same, in order
+    np.testing.assert_array_equal(side_by_side.scores(texts, progress=True), alone)
+
+
 def test_a_failed_export_leaves_no_partial_folder(tmp_path, tiny_classifier_dir, monkeypatch):
     import shutil
 

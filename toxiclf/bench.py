@@ -37,6 +37,8 @@ VARIANTS = (
         {"parallel_passes": 1},
     ),
     ("student, ONNX Runtime int8, batched (batch-dependent)", "student", "onnx-int8", {"per_text": False}),
+    # the shipped fast tier (a 3-layer student, model-fast/) as it is served: its own folder's steps and graph
+    ("fast tier (3 layers), ONNX Runtime int8, one text per pass (as served)", "fast", "onnx-int8", {}),
     ("BERT-base size (speed only), PyTorch fp32", SIZE_REFERENCE, "torch", {}),
     ("BERT-base size (speed only), ONNX Runtime int8", SIZE_REFERENCE, "onnx-int8", {}),
 )

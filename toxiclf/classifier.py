@@ -26,6 +26,8 @@ BACKENDS = ("auto", "torch", "onnx-int8", "onnx-fp32")
 SERVING_BACKENDS = ("torch", "onnx-int8")  # the ones a shipped model gets a threshold for
 # ONNX fp32 reproduces PyTorch's scores to 1e-6: it shares PyTorch's threshold.
 _SAME_SCORES_AS = {"onnx-fp32": "torch"}
+# With a progress bar, texts scored by side-by-side passes go in chunks of this many (one tick each).
+SIDE_BY_SIDE_PROGRESS_STEP = 1024
 
 
 def read_threshold(model_dir: str | Path, backend: str = "torch") -> float | None:
@@ -254,24 +256,40 @@ class OnnxClassifier(_BatchScorer):
         with safe_open(self.model_dir / "model.safetensors", framework="np") as weights:
             return sum(int(np.prod(weights.get_slice(k).get_shape())) for k in weights.keys())
 
+    def logits(self, texts: list[str], batch_size: int | None = None, progress: bool = False) -> np.ndarray:
+        """As `_BatchScorer.logits`; a list scored by one-text passes side by side skips the length-sorted batches
+        (each text is scored alone anyway) and is spread over the callers whole (`_side_by_side`)."""
+        if not (self.per_text and self.parallel_passes > 1 and len(texts) > 1):
+            return super().logits(texts, batch_size, progress)
+        _refuse_unscorable(texts, encodable_problem)
+        step = SIDE_BY_SIDE_PROGRESS_STEP if progress else len(texts)
+        starts = range(0, len(texts), step)
+        if progress:
+            from tqdm.auto import tqdm
+
+            starts = tqdm(starts, desc=f"Scoring {self.model_dir.name} ({self.backend})", unit="chunk")
+        return np.concatenate([self._side_by_side(texts[start : start + step]) for start in starts])
+
     def _logits(self, texts: list[str]) -> np.ndarray:
-        if self.per_text and len(texts) > 1:
-            return self._one_pass_each(texts)
+        if self.per_text and len(texts) > 1:  # one pass per text, one after the other
+            return np.concatenate([self.session.run(["logits"], self._encode([text]))[0] for text in texts])
         return self.session.run(["logits"], self._encode(texts))[0]
 
-    def _one_pass_each(self, texts: list[str]) -> np.ndarray:
-        """One pass per text, the passes spread over `parallel_passes` callers of a one-thread session (ONNX
-        Runtime runs concurrent calls of one session in parallel; the tokenizer is called from this thread only)."""
-        feeds = [self._encode([text]) for text in texts]
-        callers = min(self.parallel_passes, len(feeds))
-        if callers < 2:
-            return np.concatenate([self.session.run(["logits"], feed)[0] for feed in feeds])
+    def _side_by_side(self, texts: list[str]) -> np.ndarray:
+        """One pass per text, the texts dealt out to `parallel_passes` callers of a one-thread session (ONNX Runtime
+        runs concurrent calls of one session in parallel). Each caller preprocesses and tokenizes its own texts
+        too: that Python work then overlaps the other callers' kernels instead of running before them all
+        (about 4 % more comments/s on 2 cores with the shipped model's steps, a throwaway measurement)."""
+        callers = min(self.parallel_passes, len(texts))
         pool, session = self._parallel_session()
-        shares = pool.map(lambda share: [session.run(["logits"], feed)[0] for feed in share],
-                          [feeds[i::callers] for i in range(callers)])  # fmt: skip
-        out = np.empty((len(feeds), 2), dtype=np.float32)
-        for i, share in enumerate(shares):
-            out[i::callers] = np.concatenate(share)
+
+        def score(share: list[str]) -> np.ndarray:
+            share = preprocessed(share, self.preprocessing)
+            return np.concatenate([session.run(["logits"], self._encode([text]))[0] for text in share])
+
+        out = np.empty((len(texts), 2), dtype=np.float32)
+        for i, logits in enumerate(pool.map(score, [texts[i::callers] for i in range(callers)])):
+            out[i::callers] = logits
         return out
 
     def _parallel_session(self):
