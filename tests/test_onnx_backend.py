@@ -193,6 +193,9 @@ def test_side_by_side_passes_preprocess_each_text_as_a_single_pass_does(tmp_path
     alone = np.array([one_at_a_time.scores([text])[0] for text in texts])
     side_by_side = OnnxClassifier(folder, threads=2, parallel_passes=2)
     np.testing.assert_array_equal(side_by_side.scores(texts), alone)
+    # the same logits in the same precision on both paths: a float32 margin would round a score differently
+    np.testing.assert_array_equal(side_by_side.logits(texts), one_at_a_time.logits(texts))
+    assert side_by_side.logits(texts).dtype == one_at_a_time.logits(texts).dtype == np.float64
     assert side_by_side.scores(["you 1d10t"] * 2) == pytest.approx(side_by_side.scores(["you idiot"] * 2))
     monkeypatch.setattr(classifier, "SIDE_BY_SIDE_PROGRESS_STEP", 5)  # chunks of 5, 5 and 2: the same, in order
     np.testing.assert_array_equal(side_by_side.scores(texts, progress=True), alone)

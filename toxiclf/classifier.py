@@ -240,7 +240,7 @@ class OnnxClassifier(_BatchScorer):
         self.per_text = quantized if per_text is None else per_text
         self.threads = threads or os.cpu_count() or 1
         # A list is scored by this many one-text passes side by side, each on one thread: a comment's matrices are
-        # too small to split well across threads (2 cores: ~1.1-1.3x the comments/s of one 2-thread pass at a
+        # too small to split well across threads (2 cores: 1.1-1.4x the comments/s of one 2-thread pass at a
         # time, results/inference_bench.json). A single text still gets every thread (the lowest latency).
         self.parallel_passes = self.threads if parallel_passes is None else parallel_passes
         graph = INT8_FILE if quantized else FP32_FILE
@@ -287,7 +287,8 @@ class OnnxClassifier(_BatchScorer):
             share = preprocessed(share, self.preprocessing)
             return np.concatenate([session.run(["logits"], self._encode([text]))[0] for text in share])
 
-        out = np.empty((len(texts), 2), dtype=np.float32)
+        # float64 as `_BatchScorer.logits` gives: the margin, and so the score, is then computed alike on every path
+        out = np.empty((len(texts), 2), dtype=np.float64)
         for i, logits in enumerate(pool.map(score, [texts[i::callers] for i in range(callers)])):
             out[i::callers] = logits
         return out
