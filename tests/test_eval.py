@@ -175,6 +175,8 @@ def test_bench_measures_every_backend_in_one_run(pipeline_outputs, tiny_dataset_
                           "BERT-base size (speed only), PyTorch fp32", "BERT-base size (speed only), ONNX Runtime int8",
                           "TF-IDF + logistic regression (scikit-learn)"]  # fmt: skip
     assert bench["variants"][0]["throughput_vs_reference"] == 1.0 and bench["threads"] == 1
+    before_row = rows["student, ONNX Runtime int8 as served before (skip-LayerNorm fused, one 2-thread pass at a time)"]
+    assert before_row["checkpoint"] == f"{out / 'student-odd'}, its int8 graph built by export recipe 4"  # no scratch
     torch_auc, onnx_auc = rows["student, PyTorch fp32"]["roc_auc"], rows["student, ONNX Runtime fp32"]["roc_auc"]
     assert onnx_auc == pytest.approx(torch_auc, abs=1e-6)  # fp32 ONNX is the same network
     assert all(v["latency_ms_batch1_median"] > 0 for v in bench["variants"])

@@ -15,6 +15,7 @@ from sklearn.metrics import roc_auc_score
 
 from .classifier import load_classifier
 from .evaluation import measure_cost
+from .paths import shown_path
 from .provenance import device_info
 
 SIZE_REFERENCE = "bert-base"
@@ -68,8 +69,7 @@ def run_benchmark(checkpoints: dict, texts: list[str], labels, threads: int, bat
             extra = {"threads": threads, **options} if backend.startswith("onnx") else {"device": "cpu"}
             classifier = load_classifier(checkpoints[which], backend, need_threshold=False, batch_size=batch_size,
                                          **extra)  # fmt: skip
-            shown = (f"built from BERT-base's configuration ({SIZE_REFERENCE_CONFIG})" if which == SIZE_REFERENCE
-                     else str(checkpoints[which]))  # fmt: skip
+            shown = describe_checkpoint(which, checkpoints[which], student)
             row = {"variant": name, "checkpoint": shown, "backend": backend,
                    **measure_cost(classifier.scores, texts, THROUGHPUT_REPEATS)}  # fmt: skip
             if which != SIZE_REFERENCE:  # random weights: its scores mean nothing
@@ -104,6 +104,17 @@ def run_benchmark(checkpoints: dict, texts: list[str], labels, threads: int, bat
         "variants": rows,
         "served_vs": served_ratios(rows),
     }
+
+
+def describe_checkpoint(which: str, path: Path, student: Path) -> str:
+    """What a row ran, as the results file records it: paths relative to the repository, and no scratch folder."""
+    from .onnx_backend import FUSED_SKIP_LAYER_NORM_RECIPE
+
+    if which == SIZE_REFERENCE:
+        return f"built from BERT-base's configuration ({SIZE_REFERENCE_CONFIG})"
+    if which == "student-before":
+        return f"{shown_path(student)}, its int8 graph built by export recipe {FUSED_SKIP_LAYER_NORM_RECIPE}"
+    return shown_path(path)
 
 
 def served_ratios(rows: list[dict]) -> dict:
