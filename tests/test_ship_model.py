@@ -452,6 +452,23 @@ def test_the_fast_tier_card_reads_its_own_entries_and_the_frontier(tmp_path, che
     assert "test ROC-AUC of 0.9860 against 0.9873 (onnx-int8)" in card
     assert "The project's own experiment" not in card  # the 6-layer choice is the default model's story
 
+    # The inference benchmark, where it timed both shipped folders as served, is preferred to the frontier
+    from toxiclf.bench import FAST_SERVED, SERVED
+    from toxiclf.paths import shown_path
+
+    def bench(default_checkpoint):
+        rows = [
+            {"variant": SERVED, "checkpoint": default_checkpoint, "throughput_comments_per_s_batch32": 500.0},
+            {"variant": FAST_SERVED, "checkpoint": shown_path(output), "throughput_comments_per_s_batch32": 900.0},
+        ]
+        (results / "inference_bench.json").write_text(json.dumps({"threads": 2, "variants": rows}))
+        return model_card(output, None, results, ship_model.card_name(output))
+
+    card = bench(shown_path(paths.SHIPPED_MODELS["default"].folder))
+    assert "**1.80×** its comments/s (900 against 500: both as served, ONNX Runtime int8, 2 threads" in card
+    assert "results/frontier.json" not in card
+    assert "results/frontier.json" in bench("outputs/another-student")  # not the shipped pair: the frontier
+
 
 def test_the_fast_tier_is_the_best_student_as_served_on_validation_whose_weights_are_here(tmp_path, checkpoint,
                                                                                          monkeypatch):  # fmt: skip

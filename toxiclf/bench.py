@@ -43,7 +43,7 @@ VARIANTS = (
     ("BERT-base size (speed only), PyTorch fp32", SIZE_REFERENCE, "torch", {}),
     ("BERT-base size (speed only), ONNX Runtime int8", SIZE_REFERENCE, "onnx-int8", {}),
 )
-SERVED, BEFORE = VARIANTS[3][0], VARIANTS[5][0]
+SERVED, BEFORE, FAST_SERVED = VARIANTS[3][0], VARIANTS[5][0], VARIANTS[7][0]
 TFIDF_VARIANT = "TF-IDF + logistic regression (scikit-learn)"
 FIDELITY_REFERENCE = "student, PyTorch fp32"
 BATCH_PROBE_TEXTS = 256

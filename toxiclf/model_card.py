@@ -6,7 +6,7 @@ from pathlib import Path
 from .classifier import THRESHOLD_FILE, read_preprocessing
 from .paths import REPO_ROOT, SHIPPED_MODELS, shipped_model_named, shown_path
 from .preprocessing import PREPROCESSING_FILE, PREPROCESSING_STEPS
-from .results_files import measured_on
+from .results_files import measured_on, read_result
 from .training import DAVIDSON_SAMPLES, RUN_CONFIG_FILE
 
 DEFAULT = SHIPPED_MODELS["default"].results_name  # the shipped models by their names in the results files
@@ -102,7 +102,41 @@ def _choice_section(results_dir: Path | None, thresholds: dict, layers: int) -> 
 
 
 def _fast_tier_section(results_dir: Path | None, name: str) -> str:
-    """Why a fast tier ships beside the default model: the frontier, measured in one run (results/frontier.json)."""
+    """Why a fast tier ships beside the default model: its comments/s against the default model's, both as served
+    in one run of the inference benchmark (results/inference_bench.json), else in the frontier's run
+    (results/frontier.json)."""
+    return _served_speeds(results_dir, name) or _frontier_speeds(results_dir, name)
+
+
+def _served_speeds(results_dir: Path | None, name: str) -> str | None:
+    """The benchmark's rows of both shipped folders as served, with their test ROC-AUC as served (their results
+    files, each measured on the weights now in its folder); None where the benchmark has no such pair."""
+    from .bench import FAST_SERVED, SERVED
+
+    path = results_dir / "inference_bench.json" if results_dir else None
+    bench = json.loads(path.read_text()) if path and path.exists() else {"variants": []}
+    rows = {row["variant"]: row for row in bench["variants"]}
+    mine, default = rows.get(FAST_SERVED), rows.get(SERVED)
+    folders = {which: shipped_model_named(which).folder for which in (name, DEFAULT)}
+    measured = (mine or {}).get("checkpoint"), (default or {}).get("checkpoint")
+    if measured != tuple(shown_path(folder) for folder in folders.values()):  # another pair, or none, was timed
+        return None
+    layers = {which: json.loads((folder / "config.json").read_text())["num_hidden_layers"]
+              for which, folder in folders.items()}  # fmt: skip
+    rate, other = mine["throughput_comments_per_s_batch32"], default["throughput_comments_per_s_batch32"]
+    text = (f"The fast tier: {layers[name]} layers against the default model's {layers[DEFAULT]}, "
+            f"**{rate / other:.2f}×** its comments/s ({rate:,.0f} against {other:,.0f}: both as served, ONNX Runtime "
+            f"int8, {bench['threads']} threads, one run, `results/inference_bench.json`)")  # fmt: skip
+    results = {which: read_result(results_dir, which) for which in folders}
+    if all(result and measured_on(result, folders[which]) for which, result in results.items()):
+        roc = {which: result["metrics"]["threshold_validation"]["roc_auc"] for which, result in results.items()}
+        text += (f" for a test ROC-AUC of {roc[name]:.4f} against {roc[DEFAULT]:.4f} (as served, "
+                 f"`results/{name}.json`, `results/{DEFAULT}.json`)")  # fmt: skip
+    return text + ". Pick it where comments per core matter more than the last errors; the default model otherwise."
+
+
+def _frontier_speeds(results_dir: Path | None, name: str) -> str:
+    """The frontier's rows of both shipped models (results/frontier.json), or how to measure them."""
     path = results_dir / "frontier.json" if results_dir else None
     frontier = json.loads(path.read_text()) if path and path.exists() else {"models": []}
     rows = {row["model"]: row for row in frontier["models"]}
