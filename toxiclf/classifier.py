@@ -160,15 +160,19 @@ class _BatchScorer:
         # Sorting by length puts similar lengths in one batch, so dynamic padding pads little.
         order = np.argsort([len(t) for t in texts], kind="stable")
         out = np.empty((len(texts), 2), dtype=np.float64)
-        starts = range(0, len(texts), batch_size)
-        if progress:
-            from tqdm.auto import tqdm
-
-            starts = tqdm(starts, desc=f"Scoring {self.model_dir.name} ({self.backend})", unit="batch")
+        starts = self._with_progress(range(0, len(texts), batch_size), "batch", progress)
         for start in starts:
             index = order[start : start + batch_size]
             out[index] = self._logits([texts[i] for i in index])
         return out
+
+    def _with_progress(self, starts: range, unit: str, shown: bool):
+        """`starts`, behind a progress bar that names this model and backend if `shown`."""
+        if not shown:
+            return starts
+        from tqdm.auto import tqdm
+
+        return tqdm(starts, desc=f"Scoring {self.model_dir.name} ({self.backend})", unit=unit)
 
     def scores(self, texts: list[str], batch_size: int | None = None, progress: bool = False) -> np.ndarray:
         """P(toxic) for each text, in input order; calibrated where the model has a calibration."""
@@ -263,11 +267,7 @@ class OnnxClassifier(_BatchScorer):
             return super().logits(texts, batch_size, progress)
         _refuse_unscorable(texts, encodable_problem)
         step = SIDE_BY_SIDE_PROGRESS_STEP if progress else len(texts)
-        starts = range(0, len(texts), step)
-        if progress:
-            from tqdm.auto import tqdm
-
-            starts = tqdm(starts, desc=f"Scoring {self.model_dir.name} ({self.backend})", unit="chunk")
+        starts = self._with_progress(range(0, len(texts), step), "chunk", progress)
         return np.concatenate([self._side_by_side(texts[start : start + step]) for start in starts])
 
     def _logits(self, texts: list[str]) -> np.ndarray:
