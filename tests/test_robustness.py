@@ -8,6 +8,7 @@ import pytest
 from toxiclf.obfuscation import (
     WORD_NOISE,
     drop_letter,
+    join_words,
     leet,
     noisy,
     normalise,
@@ -67,6 +68,25 @@ def test_noise_is_seeded_and_changes_about_the_asked_share_of_texts():
     }
 
 
+def test_a_joined_phrase_keeps_every_letter_and_joins_only_neighbours():
+    rng = np.random.default_rng(0)
+    joined = [join_words("you are such an idiot", rng) for _ in range(200)]
+    assert all(text.replace(" ", "") == "youaresuchanidiot" for text in joined)
+    assert {len(text.split(" ")) for text in joined} == {2, 3, 4}  # runs of two to four words out of five
+    assert "youaresuchan idiot" in joined and "you aresuchanidiot" in joined and "youaresuchanidiot" not in joined
+    assert join_words("idiot", rng) == "idiot"
+
+
+def test_joined_phrases_are_drawn_only_when_asked_for():
+    texts = [f"this comment number {i} is written plainly by someone" for i in range(400)]
+    assert noisy_texts(texts, 0.5, seed=1, phrase_rate=0.0)[0] == noisy_texts(texts, 0.5, seed=1)[0]  # as before
+    short_words = ["so it is up to me to go on"] * 400  # no word long enough for a word disguise
+    phrased, changed = noisy_texts(short_words, 0.5, seed=1, phrase_rate=1.0)
+    assert all(text.replace(" ", "") == "soitisuptometogoon" for text in phrased)
+    assert all(len(text.split()) < 9 for text, chosen in zip(phrased, changed, strict=True) if chosen)
+    assert all(text == short_words[0] for text, chosen in zip(phrased, changed, strict=True) if not chosen)
+
+
 def test_robustness_sentences_are_distinct_seeded_half_toxic_and_spread_over_every_kind():
     texts, labels, kinds = robustness_sentences(3000, seed=0)
     assert len(texts) == 3000 and len({t.casefold().rstrip(".") for t in texts}) == 3000
@@ -90,11 +110,16 @@ def test_training_rows_get_the_noise_and_the_sentences_with_their_labels():
     assert len(augmented) == 500 and augmented.features == train.features
     assert augmented["id"][400:] == [f"robustness-{i}" for i in range(100)]
     assert augmented["label"][400:] == robustness_sentences(100, seed=0)[1]
-    disguised = with_disguises(augmented, 0.5, seed=0, rows=400)
+    disguised = with_disguises(augmented, 0.5, seed=0, rows=range(400))
     noisy_rows = [t != "a perfectly ordinary sentence about editing" for t in disguised["comment_text"][:400]]
     assert 120 < sum(noisy_rows) < 250  # half chosen; a chosen row may draw no disguise
     assert disguised["comment_text"][400:] == augmented["comment_text"][400:]  # templated sentences stay as written
     assert disguised["comment_text"][:400] == noisy_texts(train["comment_text"], 0.5, seed=0)[0]
+    templated = with_disguises(disguised, 0.5, seed=1, rows=range(400, 500))  # --template-noise-share
+    assert templated["comment_text"][:400] == disguised["comment_text"][:400]
+    assert templated["comment_text"][400:] == noisy_texts(augmented["comment_text"][400:], 0.5, seed=1)[0]
+    assert templated["comment_text"][400:] != augmented["comment_text"][400:]
+    assert templated["label"] == augmented["label"]
 
 
 def test_davidson_tweets_are_cleaned_labelled_and_sampled(tmp_path):

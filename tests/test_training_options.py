@@ -60,7 +60,8 @@ def test_distillation_weights_are_relative_and_the_ablation_is_plain_ce():
 
 
 @pytest.mark.parametrize("flags", [["--davidson-samples", "0"], ["--noise-share", "1.5"],
-                                   ["--robustness-augmentation", "-1"]])  # fmt: skip
+                                   ["--robustness-augmentation", "-1"], ["--joined-phrase-share", "-0.1"],
+                                   ["--template-noise-share", "0.2"]])  # fmt: skip
 def test_robustness_flags_out_of_range_are_usage_errors(flags, capsys):
     import run_finetune
 

@@ -35,6 +35,11 @@ def _training_scale(run: dict) -> str:
                   " labels (`--robustness-augmentation`)")  # fmt: skip
     if args.get("noise_share"):
         scale += f", {args['noise_share']:.0%} of the rows spelt with disguises (`--noise-share`)"
+    if args.get("template_noise_share"):
+        scale += f", {args['template_noise_share']:.0%} of the templated sentences likewise (`--template-noise-share`)"
+    if args.get("joined_phrase_share"):
+        scale += (f", {args['joined_phrase_share']:.0%} of the disguised rows with a phrase written as one word"
+                  " (`--joined-phrase-share`)")  # fmt: skip
     if args.get("davidson"):
         tweets = args.get("davidson_samples") or DAVIDSON_SAMPLES
         scale += f", plus {tweets:,} tweets of Davidson et al. (2017), hate or offensive as toxic (`--davidson`)"

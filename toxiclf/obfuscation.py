@@ -56,9 +56,23 @@ WORD_NOISE = {
 _WORD = re.compile(r"[A-Za-z]{3,}")
 
 
-def noisy(text: str, rng: np.random.Generator, word_rate: float = 0.25, join_rate: float = 0.05) -> str:
+def join_words(text: str, rng: np.random.Generator, longest: int = 4) -> str:
+    """A run of two to `longest` neighbouring words written without the spaces between them, as whole phrases are
+    ("you are an idiot" -> "youareanidiot"); a text of one word stays as it is."""
+    words = text.split(" ")
+    if len(words) < 2:
+        return text
+    length = int(rng.integers(2, min(longest, len(words)) + 1))
+    start = int(rng.integers(len(words) - length + 1))
+    return " ".join([*words[:start], "".join(words[start : start + length]), *words[start + length :]])
+
+
+def noisy(
+    text: str, rng: np.random.Generator, word_rate: float = 0.25, join_rate: float = 0.05, phrase_rate: float = 0.0
+) -> str:
     """Training-time noise: each word of three or more letters is disguised with probability `word_rate` (one of
-    the four word kinds, at random), and each space between two words removed with probability `join_rate`."""
+    the four word kinds, at random), each space between two words removed with probability `join_rate`, and with
+    probability `phrase_rate` a run of two to four words joined into one (`join_words`)."""
     kinds = list(WORD_NOISE.values())
 
     def disguise(match: re.Match) -> str:
@@ -66,7 +80,9 @@ def noisy(text: str, rng: np.random.Generator, word_rate: float = 0.25, join_rat
         return kinds[int(rng.integers(len(kinds)))](word, rng) if rng.random() < word_rate else word
 
     text = _WORD.sub(disguise, text)
-    return re.sub(r"(?<=\w) (?=\w)", lambda _: "" if rng.random() < join_rate else " ", text)
+    text = re.sub(r"(?<=\w) (?=\w)", lambda _: "" if rng.random() < join_rate else " ", text)
+    # Drawn only when asked for, so that a seed spells the same disguises as before the option existed.
+    return join_words(text, rng) if phrase_rate and rng.random() < phrase_rate else text
 
 
 _SPACED = re.compile(r"\b(?:[A-Za-z] ){2,}[A-Za-z]\b")

@@ -10,7 +10,8 @@
   writing as extra training rows (`--davidson PATH --davidson-samples N`).
 - `noisy_texts(texts, share, seed)`: a share of the training comments, of both labels, spelt with the disguises
   of toxiclf.obfuscation (leet digits, swapped or dropped letters, spaced-out letters, joined words), so that an odd
-  spelling is read as the word it hides and is not itself a sign of toxicity: `--noise-share F`.
+  spelling is read as the word it hides and is not itself a sign of toxicity: `--noise-share F`; templated
+  sentences likewise with `--template-noise-share F`, and whole phrases joined up with `--joined-phrase-share F`.
 
 None of the sentences shares five words in a row with a case of the functional suite (tested), so that the suite
 stays a fair judge of what these sentences teach.
@@ -87,13 +88,15 @@ def robustness_sentences(count: int, seed: int, spec_file=ROBUSTNESS_FILE) -> tu
     return texts, labels, kinds
 
 
-def noisy_texts(texts: list[str], share: float, seed: int) -> tuple[list[str], np.ndarray]:
-    """(texts, which were changed): a seeded `share` of the texts disguised with toxiclf.obfuscation.noisy."""
+def noisy_texts(texts: list[str], share: float, seed: int, phrase_rate: float = 0.0) -> tuple[list[str], np.ndarray]:
+    """(texts, which were changed): a seeded `share` of the texts disguised with toxiclf.obfuscation.noisy (a
+    share `phrase_rate` of those with a run of words joined up)."""
     if not 0 <= share <= 1:
         raise ValueError(f"the noise share must be between 0 and 1, got {share}")
     rng = np.random.default_rng(seed)
     chosen = rng.random(len(texts)) < share
-    return [noisy(text, rng) if pick else text for text, pick in zip(texts, chosen, strict=True)], chosen
+    picked = zip(texts, chosen, strict=True)
+    return [noisy(text, rng, phrase_rate=phrase_rate) if pick else text for text, pick in picked], chosen
 
 
 DAVIDSON_COLUMNS = ("tweet", "class")  # class: 0 hate speech, 1 offensive language, 2 neither

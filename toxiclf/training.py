@@ -67,6 +67,16 @@ def add_common_args(parser: argparse.ArgumentParser, *, output_dir: Path, learni
         help="spell this share of the training rows, of both labels, with disguises (leet digits, swapped or "
         "dropped letters, spaced letters, joined words; default 0)",
     )  # fmt: skip
+    parser.add_argument(
+        "--template-noise-share", type=float, default=0.0, metavar="F",
+        help="spell this share of the templated sentences with the same disguises, so that a disguised threat or "
+        "its negation is read for its meaning (default 0: templated sentences stay as written)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--joined-phrase-share", type=float, default=0.0, metavar="F",
+        help="of the disguised rows, this share also gets a run of two to four words written as one "
+        "('youareanidiot'; default 0)",
+    )  # fmt: skip
     parser.add_argument("--davidson", type=Path, help="Davidson et al.'s labelled tweets CSV, as extra training rows")
     parser.add_argument("--davidson-samples", type=int, help="with --davidson: how many tweets (default 5,000)")
     parser.add_argument("--num-train-epochs", type=float, default=epochs, help="training epochs")
@@ -109,8 +119,11 @@ def check_common_args(parser: argparse.ArgumentParser, args) -> None:
         parser.error(f"--davidson-samples must be a positive number, got {args.davidson_samples}")
     if args.robustness_augmentation < 0:
         parser.error(f"--robustness-augmentation must not be negative, got {args.robustness_augmentation}")
-    if not 0 <= args.noise_share <= 1:
-        parser.error(f"--noise-share must be between 0 and 1, got {args.noise_share}")
+    for flag in ("noise_share", "template_noise_share", "joined_phrase_share"):
+        if not 0 <= getattr(args, flag) <= 1:
+            parser.error(f"--{flag.replace('_', '-')} must be between 0 and 1, got {getattr(args, flag)}")
+    if args.template_noise_share and not args.robustness_augmentation:
+        parser.error("--template-noise-share needs --robustness-augmentation N (the templated sentences)")
     if not 0 <= args.warmup_ratio < 1:
         parser.error(f"--warmup-ratio must be in [0, 1), got {args.warmup_ratio}")
 
@@ -165,6 +178,7 @@ def load_training_data(args, tokenizer, soft_labels=None):
     disguisable_rows = len(splits["train"])  # the comments and identity sentences; templated ones stay as written
     if args.robustness_augmentation:
         splits["train"] = with_templated_sentences(splits["train"], args.robustness_augmentation, args.seed)
+    templated_rows = range(disguisable_rows, len(splits["train"]))
     if args.davidson:
         count = args.davidson_samples or DAVIDSON_SAMPLES
         splits["train"] = with_davidson_tweets(splits["train"], args.davidson, count, args.seed)
@@ -177,8 +191,13 @@ def load_training_data(args, tokenizer, soft_labels=None):
         except ValueError as error:
             raise SystemExit(f"error: {error}") from None
         splits["train"] = splits["train"].add_column("teacher_logits", stored.tolist())
-    if args.noise_share:  # after the soft labels: a disguised row keeps its id and its teacher's plain reading
-        splits["train"] = with_disguises(splits["train"], args.noise_share, args.seed, rows=disguisable_rows)
+    # After the soft labels: a disguised row keeps its id and its teacher's plain reading.
+    phrases = args.joined_phrase_share
+    if args.noise_share:
+        splits["train"] = with_disguises(splits["train"], args.noise_share, args.seed, range(disguisable_rows), phrases)
+    if args.template_noise_share:  # another seed, so that the comments' disguises stay those of the same seed before
+        splits["train"] = with_disguises(splits["train"], args.template_noise_share, args.seed + 1, templated_rows,
+                                         phrases)  # fmt: skip
     for row in splits["train"].select(range(min(2, len(splits["train"])))):
         logger.info("Training row: label %d, %r", row[LABEL_COLUMN], row[TEXT_COLUMN][:100])
     tokenized = tokenize_splits(splits, tokenizer, args.max_seq_length)
@@ -225,15 +244,18 @@ def with_identity_sentences(train, augmentation: int | str, seed: int):
     return with_rows(train, "identity", sentences, [0] * len(sentences))
 
 
-def with_disguises(train, share: float, seed: int, rows: int):
-    """The training rows, a seeded `share` of the first `rows` of them (both labels) spelt with disguises
-    (toxiclf.robustness_augmentation.noisy_texts); the rows after them stay as written."""
+def with_disguises(train, share: float, seed: int, rows: range, phrase_rate: float = 0.0):
+    """The training rows, a seeded `share` of those in `rows` (both labels) spelt with disguises
+    (toxiclf.robustness_augmentation.noisy_texts); the others stay as written."""
     from .robustness_augmentation import noisy_texts
 
-    texts, changed = noisy_texts(list(train[TEXT_COLUMN][:rows]), share, seed)
-    train = train.map(lambda row, index: {TEXT_COLUMN: texts[index] if index < rows else row[TEXT_COLUMN]},
-                      with_indices=True)  # fmt: skip
-    logger.info("Spelt %d of %d training rows with disguises", changed.sum(), rows)
+    texts, changed = noisy_texts(list(train[TEXT_COLUMN][rows.start : rows.stop]), share, seed, phrase_rate)
+
+    def spelt(row, index):
+        return {TEXT_COLUMN: texts[index - rows.start] if index in rows else row[TEXT_COLUMN]}
+
+    train = train.map(spelt, with_indices=True)
+    logger.info("Spelt %d of %d training rows (%d-%d) with disguises", changed.sum(), len(rows), rows.start, rows.stop)
     return train
 
 
