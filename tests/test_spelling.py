@@ -1,12 +1,14 @@
 """Misspelt words read as the words they hide, with the training comments' word counts; everything else kept."""
 
 import json
+import random
+import string
 
 import pytest
 
 from toxiclf import spelling
 from toxiclf.data import EMBEDDED_SHA256
-from toxiclf.spelling import count_words, repairs, restore_misspelt_words
+from toxiclf.spelling import count_words, disguises, repairs, restore_misspelt_words, restored_word
 
 
 def test_counts_are_of_lower_cased_letter_runs_above_the_floor_most_frequent_first():
@@ -20,6 +22,24 @@ def test_repairs_put_back_one_letter_inside_or_swap_two_neighbours_back():
     assert {"idiot", "iddot", "diot", "iodt"} <= found
     assert "aidot" not in found  # never before the first letter
     assert "idot" not in found and len(found) == len(set(found))
+
+
+def test_the_look_up_of_disguises_finds_what_trying_every_repair_finds():
+    counts = spelling.word_counts()
+
+    def by_trying_every_repair(word):  # the definition: the most frequent common word one repair away
+        if counts.get(word, 0) >= spelling.KNOWN_COUNT:
+            return word
+        common = [fixed for fixed in set(repairs(word)) if counts.get(fixed, 0) >= spelling.TARGET_COUNT]
+        return max(common, key=lambda fixed: (counts[fixed], fixed)) if common else word
+
+    rng = random.Random(0)
+    words = rng.sample(sorted(counts), 300)
+    probes = words + [disguise for word in words for disguise in disguises(word)]
+    probes += ["".join(rng.choices(string.ascii_lowercase, k=rng.randint(3, 9))) for _ in range(300)]
+    assert sum(by_trying_every_repair(p) != p for p in probes) > 200  # the probes do exercise repairs
+    assert [restored_word(p) for p in probes] == [by_trying_every_repair(p) for p in probes]
+    assert set(disguises("idiot")) == {"iiot", "idot", "idit", "diiot", "iidot", "idoit", "idito"}
 
 
 @pytest.mark.parametrize(

@@ -53,14 +53,30 @@ def repairs(word: str):
             yield word[:i] + word[i + 1] + word[i] + word[i + 2 :]
 
 
-@functools.lru_cache(maxsize=65536)  # comments repeat their words: each is looked up once
+def disguises(word: str):
+    """The inverse of `repairs`: every spelling of `word` with one inner letter dropped or two different
+    neighbouring letters swapped."""
+    for i in range(1, len(word) - 1):
+        yield word[:i] + word[i + 1 :]
+    for i in range(len(word) - 1):
+        if word[i] != word[i + 1]:
+            yield word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+
+
+@functools.cache
+def misspellings() -> dict[str, str]:
+    """Each disguise of a common word, mapped to the most frequent common word it can hide: a repair is then one
+    look-up, as fast for a word never seen before as for one seen a thousand times (trying every repair of an
+    unknown word costs some 200 look-ups, which on a stream of new comments is most of the step)."""
+    common = sorted(((count, word) for word, count in word_counts().items() if count >= TARGET_COUNT))
+    return {spelling: word for _, word in common for spelling in disguises(word)}  # the most frequent wins
+
+
 def restored_word(word: str) -> str:
     """The lower-case `word` itself when it is known, else its most frequent common repair, else itself."""
-    counts = word_counts()
-    if counts.get(word, 0) >= KNOWN_COUNT:
+    if word_counts().get(word, 0) >= KNOWN_COUNT:
         return word
-    common = [fixed for fixed in set(repairs(word)) if counts.get(fixed, 0) >= TARGET_COUNT]
-    return max(common, key=lambda fixed: (counts[fixed], fixed)) if common else word
+    return misspellings().get(word, word)
 
 
 def restore_misspelt_words(text: str) -> str:
