@@ -95,6 +95,17 @@ def test_serving_picks_onnx_int8_on_cpu_and_falls_back_to_torch(model_dir, monke
         load_classifier_for_serving(model_dir, backend="tensorrt")
 
 
+def test_without_a_gpu_driver_pytorch_is_not_asked_whether_there_is_a_gpu(tmp_path, monkeypatch):
+    from toxiclf import classifier
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # what PyTorch would say on a GPU machine
+    monkeypatch.setattr(classifier.sys, "platform", "linux")
+    monkeypatch.setattr(classifier, "GPU_DRIVER_PATHS", (str(tmp_path / "nvidia"),))
+    assert classifier.cuda_available() is False  # no driver: known without PyTorch
+    (tmp_path / "nvidia").mkdir()
+    assert classifier.cuda_available() is True  # a driver: PyTorch is asked
+
+
 def test_app_serves_with_onnx_int8_by_default_and_says_so(model_dir):
     from app import create_app
 

@@ -7,6 +7,7 @@ ONNX Runtime (CPU, fp32 or int8). `load_classifier_for_serving` picks the fastes
 import json
 import logging
 import os
+import sys
 import threading
 from pathlib import Path
 
@@ -361,8 +362,15 @@ def load_classifier(model_dir=None, backend: str = "auto", check: bool = True, n
     raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
 
 
+# A GPU that PyTorch can use needs its kernel driver (NVIDIA's, or AMD's for ROCm): on Linux without either, the
+# answer is known without importing PyTorch, which alone takes about a second of every CLI run and server start.
+GPU_DRIVER_PATHS = ("/proc/driver/nvidia", "/dev/kfd")
+
+
 def cuda_available() -> bool:
     """A GPU through PyTorch; False where PyTorch is not installed (the prediction install)."""
+    if sys.platform == "linux" and not any(Path(path).exists() for path in GPU_DRIVER_PATHS):
+        return False
     try:
         import torch
     except ImportError:
