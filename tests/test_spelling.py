@@ -8,7 +8,18 @@ import pytest
 
 from toxiclf import spelling
 from toxiclf.data import EMBEDDED_SHA256
-from toxiclf.spelling import count_words, disguises, repairs, restore_misspelt_words, restored_word
+from toxiclf.spelling import count_words, disguises, restore_misspelt_words, restored_word
+
+
+def repairs(word: str):
+    """The definition the look-up table must match: every spelling one repair away, a letter put back inside the
+    word (not before its first letter nor after its last) or two different neighbouring letters swapped back."""
+    for i in range(1, len(word)):
+        for letter in string.ascii_lowercase:
+            yield word[:i] + letter + word[i:]
+    for i in range(len(word) - 1):
+        if word[i] != word[i + 1]:
+            yield word[:i] + word[i + 1] + word[i] + word[i + 2 :]
 
 
 def test_counts_are_of_lower_cased_letter_runs_above_the_floor_most_frequent_first():

@@ -16,7 +16,6 @@ import collections
 import functools
 import json
 import re
-import string
 
 from .obfuscation import standalone_letters
 from .paths import RESOURCES
@@ -42,20 +41,9 @@ def word_counts() -> dict[str, int]:
     return json.loads(WORD_COUNTS_FILE.read_text())["counts"]
 
 
-def repairs(word: str):
-    """Every spelling one repair away: a letter put back inside the word (not before its first letter, which a
-    reader anchors on), or two different neighbouring letters swapped back."""
-    for i in range(1, len(word)):
-        for letter in string.ascii_lowercase:
-            yield word[:i] + letter + word[i:]
-    for i in range(len(word) - 1):
-        if word[i] != word[i + 1]:
-            yield word[:i] + word[i + 1] + word[i] + word[i + 2 :]
-
-
 def disguises(word: str):
-    """The inverse of `repairs`: every spelling of `word` with one inner letter dropped or two different
-    neighbouring letters swapped."""
+    """Every spelling of `word` with one inner letter dropped (not its first or last, which a reader anchors on) or
+    two different neighbouring letters swapped: the misspellings that a repair undoes."""
     for i in range(1, len(word) - 1):
         yield word[:i] + word[i + 1 :]
     for i in range(len(word) - 1):

@@ -175,7 +175,7 @@ def load_training_data(args, tokenizer, soft_labels=None):
                   "base_rows": len(splits["train"])}  # fmt: skip
     if args.identity_augmentation:
         splits["train"] = with_identity_sentences(splits["train"], args.identity_augmentation, args.seed)
-    disguisable_rows = len(splits["train"])  # the comments and identity sentences; templated ones stay as written
+    disguisable_rows = len(splits["train"])  # the comments and identity sentences (--noise-share)
     if args.robustness_augmentation:
         splits["train"] = with_templated_sentences(splits["train"], args.robustness_augmentation, args.seed)
     templated_rows = range(disguisable_rows, len(splits["train"]))
