@@ -6,6 +6,7 @@ import pytest
 import run_eval
 from toxiclf.evaluation import bootstrap_intervals, evaluate_scores, sanity_flags, typical_comments
 from toxiclf.metrics import classification_metrics
+from toxiclf.paths import sha256_file
 from toxiclf.report import update_readme
 
 
@@ -191,6 +192,8 @@ def test_bench_measures_every_backend_in_one_run(pipeline_outputs, tiny_dataset_
     assert "spearman_vs_fp32" not in rows["teacher, PyTorch fp32"]
     size_reference = rows["BERT-base size (speed only), PyTorch fp32"]
     assert "roc_auc" not in size_reference and str(tiny_size_reference) in size_reference["checkpoint"]
+    assert served["model_sha256"] == sha256_file(out / "student-odd" / "model.safetensors")  # which weights were timed
+    assert "model_sha256" not in size_reference  # random weights
     tfidf = rows["TF-IDF + logistic regression (scikit-learn)"]  # speed only, fitted on a subset
     assert (
         "roc_auc" not in tfidf

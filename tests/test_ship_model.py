@@ -454,20 +454,29 @@ def test_the_fast_tier_card_reads_its_own_entries_and_the_frontier(tmp_path, che
 
     # The inference benchmark, where it timed both shipped folders as served, is preferred to the frontier
     from toxiclf.bench import FAST_SERVED, SERVED
-    from toxiclf.paths import shown_path
+    from toxiclf.paths import sha256_file, shown_path
 
-    def bench(default_checkpoint):
+    default_folder = paths.SHIPPED_MODELS["default"].folder
+    timed = {
+        "default": sha256_file(default_folder / "model.safetensors"),
+        "fast": sha256_file(output / "model.safetensors"),
+    }
+
+    def bench(default_checkpoint, default_sha256=timed["default"]):
         rows = [
-            {"variant": SERVED, "checkpoint": default_checkpoint, "throughput_comments_per_s_batch32": 500.0},
-            {"variant": FAST_SERVED, "checkpoint": shown_path(output), "throughput_comments_per_s_batch32": 900.0},
-        ]
+            {"variant": SERVED, "checkpoint": default_checkpoint, "throughput_comments_per_s_batch32": 500.0,
+             "model_sha256": default_sha256},
+            {"variant": FAST_SERVED, "checkpoint": shown_path(output), "throughput_comments_per_s_batch32": 900.0,
+             "model_sha256": timed["fast"]},
+        ]  # fmt: skip
         (results / "inference_bench.json").write_text(json.dumps({"threads": 2, "variants": rows}))
         return model_card(output, None, results, ship_model.card_name(output))
 
-    card = bench(shown_path(paths.SHIPPED_MODELS["default"].folder))
+    card = bench(shown_path(default_folder))
     assert "**1.80×** its comments/s (900 against 500: both as served, ONNX Runtime int8, 2 threads" in card
     assert "results/frontier.json" not in card
     assert "results/frontier.json" in bench("outputs/another-student")  # not the shipped pair: the frontier
+    assert "results/frontier.json" in bench(shown_path(default_folder), "0" * 64)  # the folder, other weights
 
 
 def test_the_fast_tier_is_the_best_student_as_served_on_validation_whose_weights_are_here(tmp_path, checkpoint,

@@ -15,7 +15,7 @@ from sklearn.metrics import roc_auc_score
 
 from .classifier import load_classifier
 from .evaluation import measure_cost
-from .paths import shown_path
+from .paths import sha256_file, shown_path
 from .provenance import device_info
 
 SIZE_REFERENCE = "bert-base"
@@ -73,6 +73,9 @@ def run_benchmark(checkpoints: dict, texts: list[str], labels, threads: int, bat
             row = {"variant": name, "checkpoint": shown, "backend": backend,
                    **measure_cost(classifier.scores, texts, THROUGHPUT_REPEATS)}  # fmt: skip
             if which != SIZE_REFERENCE:  # random weights: its scores mean nothing
+                # which weights were timed, as every results file says: a folder's name outlives its weights
+                weights = Path(checkpoints[which]) / "model.safetensors"
+                row["model_sha256"] = sha256_file(weights) if weights.exists() else None
                 scores = classifier.scores(texts, batch_size)
                 if which.startswith("student"):  # decisions at the stored threshold; 0.5 for a folder without one
                     student_scores[name] = (scores, 0.5 if classifier.threshold is None else classifier.threshold)

@@ -126,6 +126,8 @@ def _served_speeds(results_dir: Path | None, name: str) -> str | None:
     measured = (mine or {}).get("checkpoint"), (default or {}).get("checkpoint")
     if measured != tuple(shown_path(folder) for folder in folders.values()):  # another pair, or none, was timed
         return None
+    if not (measured_on(mine, folders[name]) and measured_on(default, folders[DEFAULT])):  # other weights were timed
+        return None
     layers = {which: json.loads((folder / "config.json").read_text())["num_hidden_layers"]
               for which, folder in folders.items()}  # fmt: skip
     rate, other = mine["throughput_comments_per_s_batch32"], default["throughput_comments_per_s_batch32"]
