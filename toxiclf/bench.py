@@ -58,7 +58,7 @@ def run_benchmark(checkpoints: dict, texts: list[str], labels, threads: int, bat
     import torch
 
     torch.set_num_threads(threads)
-    rows, student_scores = [], {}
+    rows, student_scores, timed_weights = [], {}, {}
     with tempfile.TemporaryDirectory() as scratch:
         student = checkpoints["student"]
         checkpoints = {**checkpoints, SIZE_REFERENCE: size_reference(Path(scratch), student),
@@ -74,8 +74,10 @@ def run_benchmark(checkpoints: dict, texts: list[str], labels, threads: int, bat
                    **measure_cost(classifier.scores, texts, THROUGHPUT_REPEATS)}  # fmt: skip
             if which != SIZE_REFERENCE:  # random weights: its scores mean nothing
                 # which weights were timed, as every results file says: a folder's name outlives its weights
-                weights = Path(checkpoints[which]) / "model.safetensors"
-                row["model_sha256"] = sha256_file(weights) if weights.exists() else None
+                if which not in timed_weights:  # hashed once per folder, not once per row
+                    weights = checkpoints[which] / "model.safetensors"
+                    timed_weights[which] = sha256_file(weights) if weights.exists() else None
+                row["model_sha256"] = timed_weights[which]
                 scores = classifier.scores(texts, batch_size)
                 if which.startswith("student"):  # decisions at the stored threshold; 0.5 for a folder without one
                     student_scores[name] = (scores, 0.5 if classifier.threshold is None else classifier.threshold)
