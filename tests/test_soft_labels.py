@@ -128,3 +128,32 @@ def test_a_compact_file_covers_the_augmentation_rows_a_student_run_adds(tmp_path
     half = labels.logits_for("train", splits["train"]["id"]).astype(np.float32)
     np.testing.assert_allclose(torch.softmax(torch.tensor(half), -1), torch.softmax(torch.tensor(live), -1),
                                atol=2e-3)  # fmt: skip
+
+
+def test_a_file_made_with_davidson_tweets_serves_a_run_with_the_same_tweets(tmp_path, teacher_dir, tiny_dataset_dir,
+                                                                            tokenizer):  # fmt: skip
+    import pandas as pd
+
+    from toxiclf import soft_labels
+    from toxiclf.training import load_training_data
+
+    tweets = tmp_path / "labeled_data.csv"
+    pd.DataFrame({"count": [3] * 4, "class": [0, 1, 2, 1],
+                  "tweet": ["you are trash", "what a dumb take", "lovely day", "shut up loser"]}).to_csv(tweets)  # fmt: skip
+    path = tmp_path / "with-tweets.npz"
+    flags = ["--dataset", str(tiny_dataset_dir), "--max-seq-length", "64", "--identity-augmentation", "6",
+             "--davidson", str(tweets), "--davidson-samples", "3"]  # fmt: skip
+    soft_labels.main(["--teachers", str(teacher_dir), "--output", str(path), "--no-bf16", *flags])
+    stored = SoftLabels(path)
+    assert stored.logits_for("train", ["davidson-0", "davidson-2", "identity-5"]).shape == (3, 2)
+
+    run = run_distill.parse_args(
+        ["--student-init", "minilm-l6", "--soft-labels", str(path), "--alpha-cos", "0", *flags]
+    )
+    train, _, _ = load_training_data(run, tokenizer, stored)
+    tweets_logits = np.array(train["teacher_logits"][-3:], dtype=np.float32)  # the tweets come last
+    np.testing.assert_allclose(tweets_logits, stored.logits_for("train", [f"davidson-{i}" for i in range(3)]))
+    other_tweets = run_distill.parse_args(["--student-init", "minilm-l6", "--soft-labels", str(path), "--alpha-cos", "0",
+                                         *flags[:-1], "2"])  # fmt: skip
+    with pytest.raises(SystemExit, match="was made for other added rows"):
+        load_training_data(other_tweets, tokenizer, stored)

@@ -17,13 +17,7 @@ import numpy as np
 
 from .data import DEFAULT_MAX_LENGTH, DEFAULT_SEED, EMBEDDED, ID_COLUMN, TEXT_COLUMN, data_provenance, load_splits
 from .paths import OUTPUTS_DIR, sha256_file
-from .training import (
-    added_rows_sha256,
-    cpu_has_native_bf16,
-    identity_augmentation,
-    with_identity_sentences,
-    with_templated_sentences,
-)
+from .training import cpu_has_native_bf16, identity_augmentation, with_added_rows
 
 SPLITS = ("train", "validation")
 
@@ -129,6 +123,8 @@ def main(argv=None):
     )
     parser.add_argument("--robustness-augmentation", type=int, default=0,
                         help="score the templated sentences a student run with this flag adds, too")  # fmt: skip
+    parser.add_argument("--davidson", type=Path, help="score the Davidson tweets a student run with this flag adds")
+    parser.add_argument("--davidson-samples", type=int, help="with --davidson: how many tweets, as in the run")
     parser.add_argument(
         "--max-rows", type=int,
         help="score the first N rows of each split only (quick runs; a run on other rows is refused)",
@@ -142,20 +138,9 @@ def main(argv=None):
     splits.pop("test")  # soft labels are for training and validation only
     if args.max_rows:
         splits = {split: rows.select(range(min(args.max_rows, len(rows)))) for split, rows in splits.items()}
-    base_rows = len(splits["train"])
     # The rows a student run adds with the same flags (and seed), under the same ids. Disguised spellings
     # (--noise-share) keep their row's id: the student then learns the teacher's reading of the plain text.
-    if args.identity_augmentation:
-        splits["train"] = with_identity_sentences(splits["train"], args.identity_augmentation, args.seed)
-    if args.robustness_augmentation:
-        splits["train"] = with_templated_sentences(splits["train"], args.robustness_augmentation, args.seed)
-    extra = {
-        "identity_augmentation": args.identity_augmentation,
-        "robustness_augmentation": args.robustness_augmentation,
-        "base_rows": base_rows,  # the added sentences depend on the rows they were balanced against
-    }
-    if len(splits["train"]) > base_rows:
-        extra["added_rows_sha256"] = added_rows_sha256(splits["train"], base_rows)
+    splits["train"], extra, _, _ = with_added_rows(splits["train"], args)
 
     bf16 = not args.no_bf16 and cpu_has_native_bf16()  # a GPU autocasts to bf16 in any case
     record = write_soft_labels(args.output, args.teachers, splits, provenance, args.max_seq_length, args.batch_size,

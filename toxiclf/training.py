@@ -170,21 +170,8 @@ def load_training_data(args, tokenizer, soft_labels=None):
     for split, limit in (("train", args.max_train_samples), ("validation", args.max_eval_samples)):
         if limit:
             splits[split] = splits[split].select(range(min(limit, len(splits[split]))))
-    extra_rows = {"identity_augmentation": args.identity_augmentation,  # what soft labels must have been made for
-                  "robustness_augmentation": args.robustness_augmentation,
-                  "base_rows": len(splits["train"])}  # fmt: skip
-    if args.identity_augmentation:
-        splits["train"] = with_identity_sentences(splits["train"], args.identity_augmentation, args.seed)
-    disguisable_rows = len(splits["train"])  # the comments and identity sentences (--noise-share)
-    if args.robustness_augmentation:
-        splits["train"] = with_templated_sentences(splits["train"], args.robustness_augmentation, args.seed)
-    templated_rows = range(disguisable_rows, len(splits["train"]))
-    if args.davidson:
-        count = args.davidson_samples or DAVIDSON_SAMPLES
-        splits["train"] = with_davidson_tweets(splits["train"], args.davidson, count, args.seed)
+    splits["train"], extra_rows, disguisable_rows, templated_rows = with_added_rows(splits["train"], args)
     if soft_labels is not None:
-        if len(splits["train"]) > extra_rows["base_rows"]:  # added rows are looked up by their number
-            extra_rows["added_rows_sha256"] = added_rows_sha256(splits["train"], extra_rows["base_rows"])
         try:
             soft_labels.check_matches(provenance, args.max_seq_length, extra_rows)
             stored = soft_labels.logits_for("train", splits["train"][ID_COLUMN])
@@ -194,7 +181,7 @@ def load_training_data(args, tokenizer, soft_labels=None):
     # After the soft labels: a disguised row keeps its id and its teacher's plain reading.
     phrases = args.joined_phrase_share
     if args.noise_share:
-        splits["train"] = with_disguises(splits["train"], args.noise_share, args.seed, range(disguisable_rows), phrases)
+        splits["train"] = with_disguises(splits["train"], args.noise_share, args.seed, disguisable_rows, phrases)
     if args.template_noise_share:  # another seed, so that the comments' disguises stay those of the same seed before
         splits["train"] = with_disguises(splits["train"], args.template_noise_share, args.seed + 1, templated_rows,
                                          phrases)  # fmt: skip
@@ -202,6 +189,27 @@ def load_training_data(args, tokenizer, soft_labels=None):
         logger.info("Training row: label %d, %r", row[LABEL_COLUMN], row[TEXT_COLUMN][:100])
     tokenized = tokenize_splits(splits, tokenizer, args.max_seq_length)
     return tokenized["train"], tokenized["validation"], provenance
+
+
+def with_added_rows(train, args):
+    """The training rows plus those the flags add: identity sentences, templated sentences, Davidson tweets (in
+    that order, each numbered within its source). Also returns what soft labels must have been made for (the
+    flags, the rows they were balanced against and the added rows' fingerprint), the rows --noise-share may
+    disguise (the comments and identity sentences) and the templated rows (--template-noise-share)."""
+    extra_rows = {"identity_augmentation": args.identity_augmentation,
+                  "robustness_augmentation": args.robustness_augmentation,
+                  "base_rows": len(train)}  # fmt: skip
+    if args.identity_augmentation:
+        train = with_identity_sentences(train, args.identity_augmentation, args.seed)
+    disguisable_rows = range(len(train))
+    if args.robustness_augmentation:
+        train = with_templated_sentences(train, args.robustness_augmentation, args.seed)
+    templated_rows = range(len(disguisable_rows), len(train))
+    if args.davidson:
+        train = with_davidson_tweets(train, args.davidson, args.davidson_samples or DAVIDSON_SAMPLES, args.seed)
+    if len(train) > extra_rows["base_rows"]:  # added rows are looked up by their number
+        extra_rows["added_rows_sha256"] = added_rows_sha256(train, extra_rows["base_rows"])
+    return train, extra_rows, disguisable_rows, templated_rows
 
 
 def added_rows_sha256(train, base_rows: int) -> str:
