@@ -138,8 +138,8 @@ def test_a_file_made_with_davidson_tweets_serves_a_run_with_the_same_tweets(tmp_
     from toxiclf.training import load_training_data
 
     tweets = tmp_path / "labeled_data.csv"
-    pd.DataFrame({"count": [3] * 4, "class": [0, 1, 2, 1],
-                  "tweet": ["you are trash", "what a dumb take", "lovely day", "shut up loser"]}).to_csv(tweets)  # fmt: skip
+    tweet_texts = ["you are trash", "what a dumb take", "lovely day", "shut up loser"]
+    pd.DataFrame({"count": [3] * 4, "class": [0, 1, 2, 1], "tweet": tweet_texts}).to_csv(tweets)
     path = tmp_path / "with-tweets.npz"
     flags = ["--dataset", str(tiny_dataset_dir), "--max-seq-length", "64", "--identity-augmentation", "6",
              "--davidson", str(tweets), "--davidson-samples", "3"]  # fmt: skip
@@ -147,13 +147,11 @@ def test_a_file_made_with_davidson_tweets_serves_a_run_with_the_same_tweets(tmp_
     stored = SoftLabels(path)
     assert stored.logits_for("train", ["davidson-0", "davidson-2", "identity-5"]).shape == (3, 2)
 
-    run = run_distill.parse_args(
-        ["--student-init", "minilm-l6", "--soft-labels", str(path), "--alpha-cos", "0", *flags]
-    )
+    distill = ["--student-init", "minilm-l6", "--soft-labels", str(path), "--alpha-cos", "0"]
+    run = run_distill.parse_args([*distill, *flags])
     train, _, _ = load_training_data(run, tokenizer, stored)
     tweets_logits = np.array(train["teacher_logits"][-3:], dtype=np.float32)  # the tweets come last
     np.testing.assert_allclose(tweets_logits, stored.logits_for("train", [f"davidson-{i}" for i in range(3)]))
-    other_tweets = run_distill.parse_args(["--student-init", "minilm-l6", "--soft-labels", str(path), "--alpha-cos", "0",
-                                         *flags[:-1], "2"])  # fmt: skip
+    other_tweets = run_distill.parse_args([*distill, *flags[:-1], "2"])
     with pytest.raises(SystemExit, match="was made for other added rows"):
         load_training_data(other_tweets, tokenizer, stored)
