@@ -155,3 +155,12 @@ def test_a_file_made_with_davidson_tweets_serves_a_run_with_the_same_tweets(tmp_
     other_tweets = run_distill.parse_args([*distill, *flags[:-1], "2"])
     with pytest.raises(SystemExit, match="was made for other added rows"):
         load_training_data(other_tweets, tokenizer, stored)
+
+
+@pytest.mark.parametrize("flags", [["--davidson-samples", "0", "--davidson", "t.csv"], ["--davidson-samples", "3"]])
+def test_a_tweet_count_without_tweets_or_below_one_is_refused(flags, capsys):
+    from toxiclf import soft_labels
+
+    with pytest.raises(SystemExit):
+        soft_labels.main(["--teachers", "any", *flags])
+    assert "--davidson-samples takes a positive number, with --davidson" in capsys.readouterr().err

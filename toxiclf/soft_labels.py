@@ -130,6 +130,8 @@ def main(argv=None):
         help="score the first N rows of each split only (quick runs; a run on other rows is refused)",
     )  # fmt: skip
     args = parser.parse_args(argv)
+    if args.davidson_samples is not None and (args.davidson_samples < 1 or not args.davidson):
+        parser.error("--davidson-samples takes a positive number, with --davidson")
     for teacher in args.teachers:
         if not (Path(teacher) / "config.json").exists():
             raise SystemExit(f"error: {teacher} holds no model (no config.json)")
