@@ -7,10 +7,14 @@ chosen on the validation split and the functional suite like any other setting.
 
     python -m toxiclf.weight_averaging --base model --tuned outputs/minilm-l6-robust --alpha 0.5 \
         --output outputs/minilm-l6-robust-wise50
+
+`--only REGEX` mixes the tensors whose names match and leaves the others as the tuned model has them: it asks
+where in the network what one model knows and the other lacks lives (the embeddings and lower layers, say).
 """
 
 import argparse
 import json
+import re
 from pathlib import Path
 
 import torch
@@ -21,8 +25,10 @@ from .paths import sha256_file, shown_path
 from .training import RUN_CONFIG_FILE
 
 
-def interpolate(base: dict[str, torch.Tensor], tuned: dict[str, torch.Tensor], alpha: float) -> dict:
-    """(1 − alpha)·base + alpha·tuned per tensor, in fp32; both must hold the same tensors of the same shapes."""
+def interpolate(base: dict[str, torch.Tensor], tuned: dict[str, torch.Tensor], alpha: float,
+                only: re.Pattern | None = None) -> dict:  # fmt: skip
+    """(1 − alpha)·base + alpha·tuned per tensor, in fp32; both must hold the same tensors of the same shapes.
+    With `only`, the tensors whose names it does not match keep the tuned model's values."""
     if not 0 <= alpha <= 1:
         raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
     if base.keys() != tuned.keys():
@@ -34,10 +40,14 @@ def interpolate(base: dict[str, torch.Tensor], tuned: dict[str, torch.Tensor], a
                 f"{name} has shape {tuple(tensor.shape)} in one model, {tuple(tuned[name].shape)} in the other"
             )
         mixed[name] = torch.lerp(tensor.float(), tuned[name].float(), alpha)
+        if only is not None and not only.search(name):
+            mixed[name] = tuned[name].float()
+    if only is not None and not any(only.search(name) for name in base):
+        raise ValueError(f"--only {only.pattern!r} matches no tensor (e.g. {next(iter(base))})")
     return mixed
 
 
-def average_folders(base_dir: Path, tuned_dir: Path, alpha: float, output: Path) -> Path:
+def average_folders(base_dir: Path, tuned_dir: Path, alpha: float, output: Path, only: str | None = None) -> Path:
     """Write the interpolated model to `output`: the tuned model's config, tokenizer and training record, plus
     what was averaged (both folders, their weights' sha256, alpha)."""
     model = AutoModelForSequenceClassification.from_pretrained(tuned_dir, dtype=torch.float32)
@@ -46,13 +56,15 @@ def average_folders(base_dir: Path, tuned_dir: Path, alpha: float, output: Path)
     if missing:
         raise ValueError(f"{base_dir} lacks tensors of {tuned_dir}: {missing[:5]}")
     # the base file may hold more (e.g. position ids) than the state dict: the tuned model's tensors decide
-    model.load_state_dict(interpolate({name: base[name] for name in tuned}, tuned, alpha))
+    pattern = re.compile(only) if only else None
+    model.load_state_dict(interpolate({name: base[name] for name in tuned}, tuned, alpha, pattern))
     model.save_pretrained(output)
     AutoTokenizer.from_pretrained(tuned_dir).save_pretrained(output)
     record = json.loads((tuned_dir / RUN_CONFIG_FILE).read_text())
     record["weight_averaging"] = {
         "alpha": alpha, "base": shown_path(base_dir), "base_sha256": sha256_file(base_dir / "model.safetensors"),
         "tuned": shown_path(tuned_dir), "tuned_sha256": sha256_file(tuned_dir / "model.safetensors"),
+        "only": only,
     }  # fmt: skip
     (output / RUN_CONFIG_FILE).write_text(json.dumps(record, indent=2) + "\n")
     return output
@@ -64,12 +76,13 @@ def main(argv=None):
     parser.add_argument("--tuned", type=Path, required=True, help="the fine-tuned model (its config is kept)")
     parser.add_argument("--alpha", type=float, required=True, help="weight of the tuned model, 0 to 1")
     parser.add_argument("--output", type=Path, required=True, help="a new folder")
+    parser.add_argument("--only", help="mix only the tensors whose names match this regular expression")
     args = parser.parse_args(argv)
     if args.output.exists() and any(args.output.iterdir()):
         parser.error(f"{args.output} is not empty")
     try:
-        average_folders(args.base, args.tuned, args.alpha, args.output)
-    except (ValueError, FileNotFoundError, OSError) as error:
+        average_folders(args.base, args.tuned, args.alpha, args.output, args.only)
+    except (ValueError, FileNotFoundError, OSError, re.error) as error:
         raise SystemExit(f"error: {error}") from None
     print(f"Wrote {args.output}: {1 - args.alpha:g} x {args.base} + {args.alpha:g} x {args.tuned}")
     return 0
