@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .paths import sha256_file
-from .soft_labels import SPLITS, ensemble_logits
+from .soft_labels import SPLITS, ensemble_logits, save_soft_labels
 
 # What every file must share: the rows are the same only if these are.
 _SAME_ROWS_KEYS = ("data", "max_length", "extra_train_rows")
@@ -87,11 +87,7 @@ def write_mix(output: Path, comments: list[Path], added_rows: list[Path]) -> dic
         "sources": sources,
         "float16": float16,
     }
-    arrays["provenance"] = np.array(json.dumps(record))
-    output.parent.mkdir(parents=True, exist_ok=True)
-    partial = output.with_name(output.name + ".partial.npz")  # a killed run leaves no file that looks finished
-    np.savez_compressed(partial, **arrays)
-    partial.rename(output)
+    save_soft_labels(output, arrays, record)
     return record
 
 

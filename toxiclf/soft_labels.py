@@ -56,12 +56,16 @@ def write_soft_labels(path: Path, teachers: list[str], splits, provenance: dict,
         if not float16:
             for i, logits in enumerate(per_teacher):
                 arrays[f"{split}_teacher{i}"] = logits
-    arrays["provenance"] = np.array(json.dumps(record))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial.npz")  # a killed run leaves no file that looks finished
-    np.savez_compressed(partial, **arrays)
-    partial.rename(path)
+    save_soft_labels(path, arrays, record)
     return record
+
+
+def save_soft_labels(path: Path, arrays: dict[str, np.ndarray], record: dict) -> None:
+    """Write the arrays and their provenance record; a killed run leaves no file that looks finished."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial.npz")
+    np.savez_compressed(partial, **arrays, provenance=np.array(json.dumps(record)))
+    partial.rename(path)
 
 
 class SoftLabels:
