@@ -14,69 +14,55 @@ like any soft-label file.
 """
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
 
 from .paths import sha256_file
-from .soft_labels import SPLITS, ensemble_logits, save_soft_labels
+from .soft_labels import SPLITS, SoftLabels, ensemble_logits, save_soft_labels
 
 # What every file must share: the rows are the same only if these are.
 _SAME_ROWS_KEYS = ("data", "max_length", "extra_train_rows")
 
 
-def load_stored(path: Path) -> dict:
-    """A soft-label file's ids, ensemble logits (float32) and provenance; ValueError if it is not one."""
-    try:
-        with np.load(path, allow_pickle=False) as stored:
-            loaded = {"provenance": json.loads(str(stored["provenance"]))}
-            for split in SPLITS:
-                loaded[f"{split}_ids"] = stored[f"{split}_ids"]
-                loaded[f"{split}_ensemble"] = stored[f"{split}_ensemble"].astype(np.float32)
-    except (OSError, KeyError, ValueError) as error:
-        raise ValueError(f"{path} is not a soft-label file ({type(error).__name__}: {error})") from None
-    return loaded
-
-
-def check_same_rows(files: dict[Path, dict]) -> None:
+def check_same_rows(files: dict[Path, SoftLabels]) -> None:
     """ValueError unless every file was made for the same data, length, added rows and row ids."""
     (first_path, first), *others = files.items()
     for path, stored in others:
         for key in _SAME_ROWS_KEYS:
-            if stored["provenance"].get(key) != first["provenance"].get(key):
+            if stored.provenance.get(key) != first.provenance.get(key):
                 raise ValueError(f"{path} and {first_path} were made for different rows ({key} differs)")
         for split in SPLITS:
-            if not np.array_equal(stored[f"{split}_ids"], first[f"{split}_ids"]):
+            if not np.array_equal(stored.ids[split], first.ids[split]):
                 raise ValueError(f"{path} and {first_path} hold different {split} rows")
 
 
-def mix(files: dict[Path, dict], comments: list[Path], added_rows: list[Path]) -> dict[str, np.ndarray]:
+def mix(files: dict[Path, SoftLabels], comments: list[Path], added_rows: list[Path]) -> dict[str, np.ndarray]:
     """Per split, the comments' ensemble where a row is a comment, the added rows' ensemble where it was added.
     The first `base_rows` training rows are the comments: added rows follow them (toxiclf.training.with_added_rows)."""
-    provenance = files[comments[0]]["provenance"]
+    provenance = files[comments[0]].provenance
     base_rows = (provenance.get("extra_train_rows") or {}).get("base_rows", provenance["data"]["split_sizes"]["train"])
     mixed = {}
     for split in SPLITS:
-        logits = ensemble_logits([files[path][f"{split}_ensemble"] for path in comments])
+        logits = ensemble_logits([files[path].logits[split].astype(np.float32) for path in comments])
         if split == "train":
-            added = ensemble_logits([files[path][f"{split}_ensemble"] for path in added_rows])
-            logits[base_rows:] = added[base_rows:]
-        mixed[f"{split}_ids"] = files[comments[0]][f"{split}_ids"]
+            logits[base_rows:] = ensemble_logits([files[path].logits[split][base_rows:].astype(np.float32)
+                                                  for path in added_rows])  # fmt: skip
+        mixed[f"{split}_ids"] = files[comments[0]].ids[split]
         mixed[f"{split}_ensemble"] = logits
     return mixed
 
 
 def write_mix(output: Path, comments: list[Path], added_rows: list[Path]) -> dict:
-    files = {path: load_stored(path) for path in dict.fromkeys([*comments, *added_rows])}
+    files = {path: SoftLabels(path) for path in dict.fromkeys([*comments, *added_rows])}
     check_same_rows(files)
     arrays = mix(files, comments, added_rows)
     # half precision where an input was stored so: the mix is no more precise than its least precise part
-    float16 = any(stored["provenance"].get("float16") for stored in files.values())
+    float16 = any(stored.provenance.get("float16") for stored in files.values())
     for split in SPLITS:
         arrays[f"{split}_ensemble"] = arrays[f"{split}_ensemble"].astype(np.float16 if float16 else np.float32)
-    first = files[comments[0]]["provenance"]
-    sources = {str(path): {"sha256": sha256_file(path), "teachers": stored["provenance"]["teachers"]}
+    first = files[comments[0]].provenance
+    sources = {str(path): {"sha256": sha256_file(path), "teachers": stored.provenance["teachers"]}
                for path, stored in files.items()}  # fmt: skip
     record = {
         **{key: first.get(key) for key in _SAME_ROWS_KEYS},

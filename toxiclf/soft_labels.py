@@ -73,11 +73,13 @@ class SoftLabels:
 
     def __init__(self, path: Path):
         try:
-            stored = np.load(path, allow_pickle=False)
-            self.provenance = json.loads(str(stored["provenance"]))
+            with np.load(path, allow_pickle=False) as stored:
+                self.provenance = json.loads(str(stored["provenance"]))
+                # in the file's row order too, for tools that combine files (toxiclf.soft_label_mix)
+                self.ids = {split: stored[f"{split}_ids"] for split in SPLITS}
+                self.logits = {split: stored[f"{split}_ensemble"] for split in SPLITS}
             self.by_split = {
-                split: dict(zip(stored[f"{split}_ids"].tolist(), stored[f"{split}_ensemble"], strict=True))
-                for split in SPLITS
+                split: dict(zip(self.ids[split].tolist(), self.logits[split], strict=True)) for split in SPLITS
             }
         except (OSError, KeyError, ValueError) as error:
             raise ValueError(f"{path} is not a soft-label file ({type(error).__name__}: {error})") from None
