@@ -16,6 +16,11 @@ class DistillationTrainer(Trainer):
 
     Soft labels: a batch that carries `teacher_logits` (stored by toxiclf.soft_labels) takes the KL term from
     them instead of a teacher forward pass; `teacher` may then be None unless the cosine term needs hidden states.
+
+    Per-row weights: a batch that carries `kl_share` (one value in [0, 1] per row) gives row i the weights
+    `w_kl * kl_share[i]` and `w_ce + w_kl * (1 - kl_share[i])`: a row with share 0 learns only from its label.
+    Learning without forgetting (Li & Hoiem, 2017) teaches the old data from an older model and the new data
+    from its own labels.
     """
 
     def __init__(
@@ -40,35 +45,44 @@ class DistillationTrainer(Trainer):
         return [(student_hidden[i + 1], teacher_hidden[t + 1]) for i, t in enumerate(self.layer_map)]
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        features = {k: v for k, v in inputs.items() if k not in ("labels", "teacher_logits")}
+        features = {k: v for k, v in inputs.items() if k not in ("labels", "teacher_logits", "kl_share")}
         student = model(**features, output_hidden_states=True)
-        ce = torch.nn.functional.cross_entropy(student.logits.float(), inputs["labels"])
+        kl_share = inputs.get("kl_share")
+        ce = torch.nn.functional.cross_entropy(student.logits.float(), inputs["labels"], reduction="none")
         if model.training:
             kl, cos = self._teacher_terms(features, student, inputs.get("teacher_logits"))
-            loss = self.alpha_ce * ce + self.alpha_kl * kl + self.alpha_cos * cos
-            self._remember_terms(ce=ce, kl=kl, cos=cos)
+            if kl_share is None:
+                kl_share = torch.ones_like(ce)
+            kl_weight = self.alpha_kl * kl_share.float()
+            ce_weight = self.alpha_ce + self.alpha_kl - kl_weight
+            loss = (ce_weight * ce + kl_weight * kl).mean() + self.alpha_cos * cos
+            self._remember_terms(ce=ce.mean(), kl=kl.mean(), cos=cos)
         else:
-            loss = ce  # evaluation reports plain CE, comparable across methods
+            loss = ce.mean()  # evaluation reports plain CE, comparable across methods
         # Only the logits go back: hidden states would be gathered as predictions during evaluation.
         outputs = SequenceClassifierOutput(loss=loss, logits=student.logits)
         return (loss, outputs) if return_outputs else loss
 
     def _teacher_terms(self, features, student, stored_logits=None):
-        """(KL to the teacher's softened logits, mean hidden-state cosine loss)."""
+        """(KL to the teacher's softened logits per row, mean hidden-state cosine loss)."""
         zero = torch.zeros((), device=student.logits.device)
+        zeros = torch.zeros(student.logits.shape[0], device=student.logits.device)
         needs_live_teacher = self.alpha_cos or (self.alpha_kl and stored_logits is None)
         if not needs_live_teacher:  # the CE-only ablation and soft-label KL runs never run the teacher
-            kl = soft_target_kl(student.logits, stored_logits, self.temperature) if self.alpha_kl else zero
-            return kl, zero
+            return self._kl(student.logits, stored_logits, zeros), zero
         with torch.no_grad():
             teacher = self.teacher(**features, output_hidden_states=True)
         reference = stored_logits if stored_logits is not None else teacher.logits
-        kl = soft_target_kl(student.logits, reference, self.temperature) if self.alpha_kl else zero
+        kl = self._kl(student.logits, reference, zeros)
         if not self.alpha_cos:
             return kl, zero
         pairs = self._hidden_pairs(student.hidden_states, teacher.hidden_states)
         cos = sum(masked_cosine_loss(s, t, features["attention_mask"]) for s, t in pairs) / len(pairs)
         return kl, cos
+
+    def _kl(self, student, teacher, zeros):
+        """Per-row KL term (zeros when it carries no weight)."""
+        return soft_target_kl(student, teacher, self.temperature, per_row=True) if self.alpha_kl else zeros
 
     def _remember_terms(self, **terms):
         for name, value in terms.items():

@@ -57,6 +57,12 @@ def parse_args(argv=None):
         "--align-layers", action="store_true",
         help="cosine loss on every student layer against its source teacher layer (default: last layer only)",
     )  # fmt: skip
+    parser.add_argument(
+        "--added-rows-kl-share", type=float, default=1.0, metavar="F",
+        help="the share of --alpha-kl that the added rows (identity, templated sentences, tweets) keep; the rest "
+        "goes to cross-entropy on their labels. 0: they learn from their labels only, the comments from the "
+        "teacher too (learning without forgetting; default 1: every row alike)",
+    )  # fmt: skip
     training.add_common_args(parser, output_dir=None, learning_rate=5e-5, epochs=2)
     args = parser.parse_args(argv)
     training.check_common_args(parser, args)
@@ -75,6 +81,12 @@ def parse_args(argv=None):
     # The weights are relative: scaled to sum to 1, so that `--alpha-kl 0 --alpha-cos 0` trains on plain CE (not
     # CE/3, which gradient clipping and the learning rate would treat as another run).
     args.alpha_ce, args.alpha_kl, args.alpha_cos = (w / sum(weights) for w in weights)
+    if not 0 <= args.added_rows_kl_share <= 1:
+        parser.error(f"--added-rows-kl-share must be between 0 and 1, got {args.added_rows_kl_share}")
+    if args.added_rows_kl_share != 1 and not (args.identity_augmentation or args.robustness_augmentation
+                                              or args.davidson):  # fmt: skip
+        parser.error("--added-rows-kl-share needs added rows: --identity-augmentation, --robustness-augmentation "
+                     "or --davidson")  # fmt: skip
     if args.align_layers and args.student_init not in TEACHER_LAYERS:
         parser.error("--align-layers pairs layers copied from the teacher: use it with --student-init odd|even")
     return args
@@ -136,10 +148,11 @@ def main(argv=None):
     student, tokenizer, teacher = student_and_teacher(args)
     train, validation, data_source = training.load_training_data(args, tokenizer, soft_labels)
 
+    keeps_columns = soft_labels is not None or args.added_rows_kl_share != 1
     trainer = DistillationTrainer(
         model=student,
-        # Keep `teacher_logits`: the student's forward does not take it, the loss does.
-        **training.trainer_inputs(args, tokenizer, train, validation, remove_unused_columns=soft_labels is None),
+        # Keep `teacher_logits` and `kl_share`: the student's forward does not take them, the loss does.
+        **training.trainer_inputs(args, tokenizer, train, validation, remove_unused_columns=not keeps_columns),
         teacher=teacher,
         temperature=args.temperature,
         alpha_ce=args.alpha_ce,

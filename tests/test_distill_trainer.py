@@ -115,3 +115,43 @@ def test_ce_only_ablation_never_runs_the_teacher(tmp_path, tiny_teacher, batch):
     features = {k: v for k, v in batch.items() if k != "labels"}
     expected = F.cross_entropy(student(**features).logits, batch["labels"])
     assert math.isclose(loss.item(), expected.item(), rel_tol=1e-6)
+
+
+def _without_dropout(model):
+    for module in model.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = 0.0
+    return model.train()
+
+
+def test_kl_share_moves_each_rows_kl_weight_to_its_label(tmp_path, tiny_teacher, batch):
+    """Row i: (w_ce + w_kl * (1 - share_i)) * CE_i + w_kl * share_i * KL_i, averaged over the rows."""
+    student = _without_dropout(build_student(tiny_teacher, "odd"))
+    with torch.no_grad():
+        for p in student.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    stored = torch.tensor([[2.0, -1.0], [-0.5, 0.5], [1.0, 1.5]])
+    share = torch.tensor([1.0, 0.0, 0.25])
+    trainer = make_trainer(tmp_path, student, None, temperature=2.0, alpha_ce=0.4, alpha_kl=0.6, alpha_cos=0.0)
+    loss = trainer.compute_loss(student, {**batch, "teacher_logits": stored, "kl_share": share})
+    with torch.no_grad():
+        features = {k: v for k, v in batch.items() if k != "labels"}
+        logits = student(**features).logits
+        ce = F.cross_entropy(logits, batch["labels"], reduction="none")
+        p, log_q = F.softmax(stored / 2, -1), F.log_softmax(logits / 2, -1)
+        kl = (p * (p.log() - log_q)).sum(-1) * 4
+    expected = [(0.4 + 0.6 * (1 - s)) * c + 0.6 * s * k for s, c, k in zip(share, ce, kl, strict=True)]
+    assert math.isclose(loss.item(), (sum(expected) / 3).item(), rel_tol=1e-5)
+    # a share of 1 everywhere is the plain blend, and a share of 0 is plain CE with the KL weight added to it
+    ones = trainer.compute_loss(student, {**batch, "teacher_logits": stored, "kl_share": torch.ones(3)})
+    plain = trainer.compute_loss(student, {**batch, "teacher_logits": stored})
+    assert math.isclose(ones.item(), plain.item(), rel_tol=1e-6)
+    zeros = trainer.compute_loss(student, {**batch, "teacher_logits": stored, "kl_share": torch.zeros(3)})
+    assert math.isclose(zeros.item(), ce.mean().item(), rel_tol=1e-5)
+
+
+def test_kl_share_is_not_passed_to_the_model_and_evaluation_ignores_it(tmp_path, tiny_teacher, batch):
+    student = build_student(tiny_teacher, "odd").eval()
+    trainer = make_trainer(tmp_path, student, None, alpha_ce=0.5, alpha_kl=0.5, alpha_cos=0.0)
+    loss, outputs = trainer.compute_loss(student, {**batch, "kl_share": torch.zeros(3)}, return_outputs=True)
+    assert math.isclose(loss.item(), F.cross_entropy(outputs.logits, batch["labels"]).item(), rel_tol=1e-6)

@@ -39,3 +39,12 @@ def test_cosine_loss_ignores_padding_and_matches_hand_computation():
     mask = torch.tensor([[1, 1, 0]])  # the third token is padding: its cos of 0 must not count
     # token 1: cos 1 -> 0 ; token 2: cos 0 -> 1 ; mean over the two real tokens = 0.5
     assert math.isclose(masked_cosine_loss(student, teacher, mask).item(), 0.5, rel_tol=1e-6)
+
+
+def test_per_row_kl_averages_to_the_batch_kl():
+    student = torch.tensor([[1.0, 0.0], [0.2, 0.1], [-1.0, 2.0]])
+    teacher = torch.tensor([[0.0, 2.0], [1.0, 0.0], [-1.0, 2.0]])
+    rows = soft_target_kl(student, teacher, 2.0, per_row=True)
+    assert rows.shape == (3,)
+    assert rows[2].item() == 0.0  # the third student matches its teacher
+    assert math.isclose(rows.mean().item(), soft_target_kl(student, teacher, 2.0).item(), rel_tol=1e-6)

@@ -104,3 +104,27 @@ def test_a_run_record_writes_paths_inside_the_repository_relative_to_it():
         "elsewhere": "/data/comments.csv",
         "name": "minilm-l6",
     }
+
+
+def test_added_rows_carry_their_kl_share_and_the_comments_keep_all_of_it(tiny_dataset_dir, tokenizer):
+    import run_distill
+    from toxiclf import training
+
+    flags = ["--student-init", "minilm-l6", "--dataset", str(tiny_dataset_dir), "--identity-augmentation", "6"]
+    train, validation, _ = training.load_training_data(
+        run_distill.parse_args([*flags, "--added-rows-kl-share", "0.25"]), tokenizer
+    )
+    assert train["kl_share"] == [1.0] * 140 + [0.25] * 6  # the 140 comments, then the identity sentences
+    assert "kl_share" not in validation.column_names
+    default, _, _ = training.load_training_data(run_distill.parse_args(flags), tokenizer)
+    assert "kl_share" not in default.column_names  # every row alike: nothing to carry
+
+
+@pytest.mark.parametrize("flags", [["--added-rows-kl-share", "1.5", "--identity-augmentation", "6"],
+                                   ["--added-rows-kl-share", "0"]])  # fmt: skip
+def test_a_kl_share_out_of_range_or_without_added_rows_is_a_usage_error(flags, capsys):
+    import run_distill
+
+    with pytest.raises(SystemExit) as stopped:
+        run_distill.parse_args(["--student-init", "minilm-l6", *flags])
+    assert stopped.value.code == 2 and "--added-rows-kl-share" in capsys.readouterr().err

@@ -4,14 +4,19 @@ import torch
 import torch.nn.functional as F
 
 
-def soft_target_kl(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float) -> torch.Tensor:
-    """T^2 * KL(softmax(teacher/T) || softmax(student/T)), averaged over the batch.
+def soft_target_kl(
+    student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float, per_row: bool = False
+) -> torch.Tensor:
+    """T^2 * KL(softmax(teacher/T) || softmax(student/T)), averaged over the batch (or one value per row).
 
     The T^2 factor keeps the gradient scale of the soft targets independent of T (Hinton et al., 2015).
     """
     student_log_probs = F.log_softmax(student_logits.float() / temperature, dim=-1)
     teacher_log_probs = F.log_softmax(teacher_logits.float() / temperature, dim=-1)
-    kl = F.kl_div(student_log_probs, teacher_log_probs, reduction="batchmean", log_target=True)
+    if per_row:
+        kl = F.kl_div(student_log_probs, teacher_log_probs, reduction="none", log_target=True).sum(dim=-1)
+    else:
+        kl = F.kl_div(student_log_probs, teacher_log_probs, reduction="batchmean", log_target=True)
     return kl * temperature**2
 
 
