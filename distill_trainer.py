@@ -6,6 +6,9 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 
 from toxiclf.losses import masked_cosine_loss, soft_target_kl
 
+# What a batch may carry for the loss alone: never passed to the model
+_LOSS_COLUMNS = ("labels", "teacher_logits", "kl_share", "row_weight")
+
 
 class DistillationTrainer(Trainer):
     """Train a student on `w_ce * CE + w_kl * T^2 * KL + w_cos * (1 - cos)` against a frozen teacher.
@@ -20,7 +23,8 @@ class DistillationTrainer(Trainer):
     Per-row weights: a batch that carries `kl_share` (one value in [0, 1] per row) gives row i the weights
     `w_kl * kl_share[i]` and `w_ce + w_kl * (1 - kl_share[i])`: a row with share 0 learns only from its label.
     Learning without forgetting (Li & Hoiem, 2017) teaches the old data from an older model and the new data
-    from its own labels.
+    from its own labels. A batch that carries `row_weight` scales each row's loss by it (the mean over the batch
+    stays a plain mean): rows of a kind worth more than their number count more.
     """
 
     def __init__(
@@ -45,7 +49,7 @@ class DistillationTrainer(Trainer):
         return [(student_hidden[i + 1], teacher_hidden[t + 1]) for i, t in enumerate(self.layer_map)]
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        features = {k: v for k, v in inputs.items() if k not in ("labels", "teacher_logits", "kl_share")}
+        features = {k: v for k, v in inputs.items() if k not in _LOSS_COLUMNS}
         student = model(**features, output_hidden_states=True)
         kl_share = inputs.get("kl_share")
         ce = torch.nn.functional.cross_entropy(student.logits.float(), inputs["labels"], reduction="none")
@@ -55,7 +59,10 @@ class DistillationTrainer(Trainer):
                 kl_share = torch.ones_like(ce)
             kl_weight = self.alpha_kl * kl_share.float()
             ce_weight = self.alpha_ce + self.alpha_kl - kl_weight
-            loss = (ce_weight * ce + kl_weight * kl).mean() + self.alpha_cos * cos
+            row_loss = ce_weight * ce + kl_weight * kl
+            if "row_weight" in inputs:
+                row_loss = inputs["row_weight"].float() * row_loss
+            loss = row_loss.mean() + self.alpha_cos * cos
             self._remember_terms(ce=ce.mean(), kl=kl.mean(), cos=cos)
         else:
             loss = ce.mean()  # evaluation reports plain CE, comparable across methods

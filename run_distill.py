@@ -63,6 +63,11 @@ def parse_args(argv=None):
         "goes to cross-entropy on their labels. 0: they learn from their labels only, the comments from the "
         "teacher too (learning without forgetting; default 1: every row alike)",
     )  # fmt: skip
+    parser.add_argument(
+        "--added-rows-weight", type=float, default=1.0, metavar="W",
+        help="each added row's loss counts W times a comment's (default 1): a few thousand templated sentences "
+        "against a hundred thousand comments",
+    )  # fmt: skip
     training.add_common_args(parser, output_dir=None, learning_rate=5e-5, epochs=2)
     args = parser.parse_args(argv)
     training.check_common_args(parser, args)
@@ -83,10 +88,12 @@ def parse_args(argv=None):
     args.alpha_ce, args.alpha_kl, args.alpha_cos = (w / sum(weights) for w in weights)
     if not 0 <= args.added_rows_kl_share <= 1:
         parser.error(f"--added-rows-kl-share must be between 0 and 1, got {args.added_rows_kl_share}")
-    if args.added_rows_kl_share != 1 and not (args.identity_augmentation or args.robustness_augmentation
-                                              or args.davidson):  # fmt: skip
-        parser.error("--added-rows-kl-share needs added rows: --identity-augmentation, --robustness-augmentation "
-                     "or --davidson")  # fmt: skip
+    if args.added_rows_weight <= 0:
+        parser.error(f"--added-rows-weight must be positive, got {args.added_rows_weight}")
+    per_row = [flag for flag in ("added_rows_kl_share", "added_rows_weight") if getattr(args, flag) != 1]
+    if per_row and not (args.identity_augmentation or args.robustness_augmentation or args.davidson):
+        parser.error(f"--{per_row[0].replace('_', '-')} needs added rows: --identity-augmentation, "
+                     "--robustness-augmentation or --davidson")  # fmt: skip
     if args.align_layers and args.student_init not in TEACHER_LAYERS:
         parser.error("--align-layers pairs layers copied from the teacher: use it with --student-init odd|even")
     return args
@@ -148,10 +155,10 @@ def main(argv=None):
     student, tokenizer, teacher = student_and_teacher(args)
     train, validation, data_source = training.load_training_data(args, tokenizer, soft_labels)
 
-    keeps_columns = soft_labels is not None or args.added_rows_kl_share != 1
+    keeps_columns = soft_labels is not None or args.added_rows_kl_share != 1 or args.added_rows_weight != 1
     trainer = DistillationTrainer(
         model=student,
-        # Keep `teacher_logits` and `kl_share`: the student's forward does not take them, the loss does.
+        # Keep `teacher_logits`, `kl_share` and `row_weight`: the student's forward does not take them, the loss does.
         **training.trainer_inputs(args, tokenizer, train, validation, remove_unused_columns=not keeps_columns),
         teacher=teacher,
         temperature=args.temperature,

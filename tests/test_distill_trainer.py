@@ -155,3 +155,16 @@ def test_kl_share_is_not_passed_to_the_model_and_evaluation_ignores_it(tmp_path,
     trainer = make_trainer(tmp_path, student, None, alpha_ce=0.5, alpha_kl=0.5, alpha_cos=0.0)
     loss, outputs = trainer.compute_loss(student, {**batch, "kl_share": torch.zeros(3)}, return_outputs=True)
     assert math.isclose(loss.item(), F.cross_entropy(outputs.logits, batch["labels"]).item(), rel_tol=1e-6)
+
+
+def test_row_weight_scales_each_rows_loss(tmp_path, tiny_teacher, batch):
+    student = _without_dropout(build_student(tiny_teacher, "odd"))
+    stored = torch.tensor([[2.0, -1.0], [-0.5, 0.5], [1.0, 1.5]])
+    trainer = make_trainer(tmp_path, student, None, temperature=2.0, alpha_ce=0.5, alpha_kl=0.5, alpha_cos=0.0)
+    inputs = {**batch, "teacher_logits": stored}
+    rows = []
+    for row in range(3):  # each row's loss alone (the mean over one row)
+        single = {k: v[row : row + 1] for k, v in inputs.items()}
+        rows.append(trainer.compute_loss(student, single).item())
+    weighted = trainer.compute_loss(student, {**inputs, "row_weight": torch.tensor([1.0, 2.0, 0.5])})
+    assert math.isclose(weighted.item(), (rows[0] + 2 * rows[1] + 0.5 * rows[2]) / 3, rel_tol=1e-5)

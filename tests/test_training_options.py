@@ -118,13 +118,17 @@ def test_added_rows_carry_their_kl_share_and_the_comments_keep_all_of_it(tiny_da
     assert "kl_share" not in validation.column_names
     default, _, _ = training.load_training_data(run_distill.parse_args(flags), tokenizer)
     assert "kl_share" not in default.column_names  # every row alike: nothing to carry
+    weighted_args = run_distill.parse_args([*flags, "--added-rows-weight", "3"])
+    weighted, _, _ = training.load_training_data(weighted_args, tokenizer)
+    assert weighted["row_weight"] == [1.0] * 140 + [3.0] * 6 and "kl_share" not in weighted.column_names
 
 
 @pytest.mark.parametrize("flags", [["--added-rows-kl-share", "1.5", "--identity-augmentation", "6"],
-                                   ["--added-rows-kl-share", "0"]])  # fmt: skip
-def test_a_kl_share_out_of_range_or_without_added_rows_is_a_usage_error(flags, capsys):
+                                   ["--added-rows-kl-share", "0"], ["--added-rows-weight", "2"],
+                                   ["--added-rows-weight", "0", "--identity-augmentation", "6"]])  # fmt: skip
+def test_a_per_row_flag_out_of_range_or_without_added_rows_is_a_usage_error(flags, capsys):
     import run_distill
 
     with pytest.raises(SystemExit) as stopped:
         run_distill.parse_args(["--student-init", "minilm-l6", *flags])
-    assert stopped.value.code == 2 and "--added-rows-kl-share" in capsys.readouterr().err
+    assert stopped.value.code == 2 and flags[0] in capsys.readouterr().err

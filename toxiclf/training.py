@@ -160,8 +160,8 @@ def load_training_data(args, tokenizer, soft_labels=None):
 
     With `soft_labels` (toxiclf.soft_labels.SoftLabels), the training rows carry their stored teacher logits as
     `teacher_logits`, after the file was checked against this run's data, seed and length. With
-    `args.added_rows_kl_share` other than 1, they carry `kl_share` (DistillationTrainer): 1 for the comments,
-    that share for the rows the flags add.
+    `args.added_rows_kl_share` or `args.added_rows_weight` other than 1, they carry `kl_share` or `row_weight`
+    (DistillationTrainer): 1 for the comments, the flag's value for the rows the flags add.
     """
     try:
         splits = load_splits(args.dataset, args.seed)
@@ -180,12 +180,13 @@ def load_training_data(args, tokenizer, soft_labels=None):
         except ValueError as error:
             raise SystemExit(f"error: {error}") from None
         splits["train"] = splits["train"].add_column("teacher_logits", stored.tolist())
-    added_rows_kl_share = getattr(args, "added_rows_kl_share", 1.0)  # run_distill.py's flag
-    if added_rows_kl_share != 1.0:
-        base_rows = extra_rows["base_rows"]
-        shares = [1.0] * base_rows + [added_rows_kl_share] * (len(splits["train"]) - base_rows)
-        splits["train"] = splits["train"].add_column("kl_share", shares)
-        logger.info("The %d added rows keep %.2f of the KL weight", len(shares) - base_rows, added_rows_kl_share)
+    for column, flag in (("kl_share", "added_rows_kl_share"), ("row_weight", "added_rows_weight")):
+        value = getattr(args, flag, 1.0)  # run_distill.py's flags
+        if value != 1.0:
+            base_rows = extra_rows["base_rows"]
+            values = [1.0] * base_rows + [value] * (len(splits["train"]) - base_rows)
+            splits["train"] = splits["train"].add_column(column, values)
+            logger.info("The %d added rows get %s %.2f", len(values) - base_rows, column, value)
     # After the soft labels: a disguised row keeps its id and its teacher's plain reading.
     phrases = args.joined_phrase_share
     if args.noise_share:
