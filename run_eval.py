@@ -389,9 +389,7 @@ def functional(args, train, validation) -> dict:
     result = functional_eval.evaluate(scorers, validation[TEXT_COLUMN], validation[LABEL_COLUMN], args.results_dir,
                                       normalise=args.normalise, segment=args.segment_joined_words,
                                       spelling=args.restore_spelling)  # fmt: skip
-    # the +normalise twins are in the JSON; the table keeps one column per model, weakest on the suite first
-    names = sorted((n for n in result["models"] if " +" not in n), key=lambda n: result["models"][n]["pass_rate"])
-    table = functional_eval.markdown_table(result["models"], names)
+    table = functional_eval.markdown_table(result["models"], functional_eval.table_models(result["models"]))
     if args.update_readme and replace_doc_section("functional", table + "\n"):
         logger.info("Updated the functional-suite table (docs/robustness.md)")
     print(table)

@@ -106,3 +106,22 @@ def test_run_eval_scores_the_suite_at_each_model_s_operating_point(tmp_path, tin
     run_eval.main(["--functional", "--no-baselines", "--dataset", str(tiny_dataset_dir), "--backend", "torch",
                    "--checkpoints", f"plain={unshipped}", "--results-dir", str(tmp_path)])  # fmt: skip
     assert "tfidf-logreg" in json.loads((tmp_path / "functional.json").read_text())["models"]
+
+
+def test_the_docs_table_shows_the_baseline_and_the_shipped_models_weakest_first(tmp_path, monkeypatch):
+    from toxiclf import functional_eval, report
+
+    cases = pd.DataFrame({"functionality": ["threat_direct"] * 4, "label": [1] * 4})
+    entry = {name: functional_report(cases, np.array(scores), threshold=0.5)
+             for name, scores in (("shipped", [0.9] * 4), ("shipped-round-2", [0.9, 0.9, 0.9, 0.1]),
+                                  ("tfidf-logreg", [0.1] * 4), ("minilm-l6-robust-r11", [0.9] * 4),
+                                  ("shipped +normalise", [0.9] * 4), ("soup-r8-r0-9", [0.9] * 4))}  # fmt: skip
+    assert functional_eval.table_models(entry) == ["tfidf-logreg", "shipped-round-2", "shipped"]
+    (tmp_path / "functional.json").write_text(json.dumps({"models": entry}))
+    monkeypatch.setattr(report, "summary_markdown", lambda results: "")  # the results table: not this test's subject
+    page = tmp_path / "page.md"
+    page.write_text("<!-- functional:start -->\nold\n<!-- functional:end -->\n")
+    assert report.update_docs(tmp_path, pages=[page]) == [page]
+    header = page.read_text().splitlines()[1]
+    assert header == "| functionality | gold | goal | tfidf-logreg | shipped-round-2 | shipped |"
+    assert "| threat_direct | toxic | caught >= 90% | 0% | 75% | 100% |" in page.read_text()

@@ -10,6 +10,7 @@ matplotlib.use("Agg")  # headless: no display on servers and CI
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from . import functional_eval  # noqa: E402
 from .methods_report import methods_markdown, plot_methods  # noqa: E402
 from .results_files import load_results  # noqa: E402, F401 - re-exported
 from .students_report import students_markdown  # noqa: E402
@@ -158,6 +159,10 @@ def update_docs(results_dir: Path, section: str = "results", pages=None) -> list
     changed = []
     if section == "results":
         changed += replace_doc_section("methods", methods_markdown(results_dir), pages)
+        if (results_dir / functional_eval.RESULTS_FILE).exists():  # the suite's table, from what was scored last
+            models = json.loads((results_dir / functional_eval.RESULTS_FILE).read_text())["models"]
+            table = functional_eval.markdown_table(models, functional_eval.table_models(models))
+            changed += replace_doc_section("functional", table + "\n", pages)
     # results -> students, results-gpu-small -> students-gpu-small: the smaller students' table of that folder
     changed += replace_doc_section("students" + section.removeprefix("results"), students_markdown(results_dir), pages)
     changed += replace_doc_section(section, content, pages)
