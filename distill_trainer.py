@@ -23,8 +23,9 @@ class DistillationTrainer(Trainer):
     Per-row weights: a batch that carries `kl_share` (one value in [0, 1] per row) gives row i the weights
     `w_kl * kl_share[i]` and `w_ce + w_kl * (1 - kl_share[i])`: a row with share 0 learns only from its label.
     Learning without forgetting (Li & Hoiem, 2017) teaches the old data from an older model and the new data
-    from its own labels. A batch that carries `row_weight` scales each row's loss by it (the mean over the batch
-    stays a plain mean): rows of a kind worth more than their number count more.
+    from its own labels. A batch that carries `row_weight` scales each row's CE and KL terms by it (the mean over
+    the batch stays a plain mean; the cosine term is one per batch and is not scaled): rows of a kind worth more
+    than their number count more.
     """
 
     def __init__(
@@ -51,13 +52,11 @@ class DistillationTrainer(Trainer):
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         features = {k: v for k, v in inputs.items() if k not in _LOSS_COLUMNS}
         student = model(**features, output_hidden_states=True)
-        kl_share = inputs.get("kl_share")
         ce = torch.nn.functional.cross_entropy(student.logits.float(), inputs["labels"], reduction="none")
         if model.training:
             kl, cos = self._teacher_terms(features, student, inputs.get("teacher_logits"))
-            if kl_share is None:
-                kl_share = torch.ones_like(ce)
-            kl_weight = self.alpha_kl * kl_share.float()
+            kl_share = inputs["kl_share"].float() if "kl_share" in inputs else torch.ones_like(ce)
+            kl_weight = self.alpha_kl * kl_share
             ce_weight = self.alpha_ce + self.alpha_kl - kl_weight
             row_loss = ce_weight * ce + kl_weight * kl
             if "row_weight" in inputs:
