@@ -92,7 +92,7 @@ def test_robustness_sentences_are_distinct_seeded_half_toxic_and_spread_over_eve
     assert len(texts) == 3000 and len({t.casefold().rstrip(".") for t in texts}) == 3000
     assert (texts, labels) == robustness_sentences(3000, seed=0)[:2]
     by_kind = {kind: {label for label, k in zip(labels, kinds, strict=True) if k == kind} for kind in set(kinds)}
-    assert len(by_kind) == 13 and all(len(values) == 1 for values in by_kind.values())
+    assert len(by_kind) == 15 and all(len(values) == 1 for values in by_kind.values())
     assert by_kind["counter_speech"] == {0} and by_kind["threat"] == {1}
     assert np.mean(labels) == 0.5  # both labels, for the same words, in equal numbers
     counts = {kind: kinds.count(kind) for kind in set(kinds)}

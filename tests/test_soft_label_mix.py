@@ -58,18 +58,54 @@ def test_comments_get_their_ensemble_and_added_rows_theirs(files, tmp_path):
 @pytest.mark.parametrize(
     "other, message",
     [
-        ({"extra": {**ADDED, "added_rows_sha256": "xyz"}}, "different rows \\(extra_train_rows differs\\)"),
         ({"max_length": 64}, "different rows \\(max_length differs\\)"),
         ({"train_ids": ["c-0", "c-2", "c-1", "robustness-0", "robustness-1"]}, "hold different train rows"),
+        ({"extra": {**ADDED, "base_rows": 2}}, "different rows \\(base_rows differs\\)"),
     ],
 )
-def test_files_made_for_other_rows_are_refused(files, tmp_path, other, message, capsys):
-    old, _ = files
+def test_comments_files_made_for_other_rows_are_refused(files, tmp_path, other, message, capsys):
+    old, new = files
     odd = write_file(tmp_path / "odd.npz", [[0, 0]] * 5, [[0, 0]] * 2, "odd", **other)
     output = tmp_path / "mix.npz"
     with pytest.raises(SystemExit, match=message):
-        soft_label_mix.main(["--comments", str(old), "--added-rows", str(odd), "--output", str(output)])
+        soft_label_mix.main(["--comments", str(old), str(odd), "--added-rows", str(new), "--output", str(output)])
     assert not output.exists()
+
+
+def test_added_rows_files_made_for_other_added_rows_are_refused(files, tmp_path, capsys):
+    old, new = files
+    odd = write_file(tmp_path / "odd.npz", [[0, 0]] * 5, [[0, 0]] * 2, "odd", extra={**ADDED, "added_rows_sha256": "x"})
+    output = tmp_path / "mix.npz"
+    with pytest.raises(SystemExit, match="extra_train_rows differs"):
+        soft_label_mix.main(["--comments", str(old), "--added-rows", str(new), str(odd), "--output", str(output)])
+
+
+def test_new_added_rows_scored_alone_join_the_comments_of_files_made_for_the_old_ones(files, tmp_path, capsys):
+    """A round whose templates change scores only its added rows (soft_labels --added-rows-only); the comments keep
+    the logits of the files made for the old rows, and a run with the new rows accepts the mix."""
+    old, _ = files
+    changed = {**ADDED, "robustness_augmentation": 3, "added_rows_sha256": "new"}
+    added = tmp_path / "added.npz"
+    provenance = {"teachers": [{"path": "new", "sha256": None}], "data": DATA, "max_length": 128,
+                  "extra_train_rows": changed, "float16": False, "added_rows_only": True}  # fmt: skip
+    np.savez(added, train_ids=np.array(["robustness-0", "robustness-1", "robustness-2"]),
+             train_ensemble=np.array([[0, 1], [1, 0], [0, 3]], dtype=np.float32),
+             validation_ids=np.array([], dtype=str), validation_ensemble=np.zeros((0, 2), np.float32),
+             provenance=np.array(json.dumps(provenance)))  # fmt: skip
+    with pytest.raises(ValueError, match="holds the added rows only"):
+        SoftLabels(added).check_matches(DATA, 128, changed)  # not a file to train on by itself
+    output = tmp_path / "mix.npz"
+    soft_label_mix.main(["--comments", str(old), "--added-rows", str(added), "--output", str(output)])
+    labels = SoftLabels(output)
+    labels.check_matches(DATA, 128, changed)
+    with pytest.raises(ValueError, match="other added rows"):
+        labels.check_matches(DATA, 128, ADDED)
+    assert labels.ids["train"].tolist() == ["c-0", "c-1", "c-2", "robustness-0", "robustness-1", "robustness-2"]
+    np.testing.assert_allclose(labels.logits["train"][:3], log_probabilities([[2, -2], [0, 1], [1, 0]]), atol=1e-6)
+    np.testing.assert_allclose(labels.logits["train"][3:], log_probabilities([[0, 1], [1, 0], [0, 3]]), atol=1e-6)
+    np.testing.assert_allclose(labels.logits["validation"], log_probabilities([[1, 0], [0, 2]]), atol=1e-6)
+    with pytest.raises(SystemExit, match="holds added rows only"):
+        soft_label_mix.main(["--comments", str(added), "--added-rows", str(added), "--output", str(tmp_path / "x")])
 
 
 def test_an_existing_output_or_a_file_that_is_not_soft_labels_is_refused(files, tmp_path, capsys):

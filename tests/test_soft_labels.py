@@ -164,3 +164,29 @@ def test_a_tweet_count_without_tweets_or_below_one_is_refused(flags, capsys):
     with pytest.raises(SystemExit):
         soft_labels.main(["--teachers", "any", *flags])
     assert "--davidson-samples takes a positive number, with --davidson" in capsys.readouterr().err
+
+
+def test_added_rows_scored_alone_equal_those_of_a_whole_file_and_mix_into_one(tmp_path, teacher_dir, tiny_dataset_dir):
+    from toxiclf import soft_label_mix, soft_labels
+
+    flags = ["--teachers", str(teacher_dir), "--dataset", str(tiny_dataset_dir), "--max-seq-length", "64",
+             "--identity-augmentation", "6", "--no-bf16"]  # fmt: skip
+    whole, alone, mixed = tmp_path / "whole.npz", tmp_path / "alone.npz", tmp_path / "mixed.npz"
+    soft_labels.main([*flags, "--output", str(whole)])
+    soft_labels.main([*flags, "--added-rows-only", "--output", str(alone)])
+    stored = SoftLabels(alone)
+    assert stored.ids["train"].tolist() == [f"identity-{i}" for i in range(6)] and len(stored.ids["validation"]) == 0
+    np.testing.assert_allclose(stored.logits["train"], SoftLabels(whole).logits_for("train", stored.ids["train"]),
+                               atol=1e-5)  # fmt: skip
+    soft_label_mix.main(["--comments", str(whole), "--added-rows", str(alone), "--output", str(mixed)])
+    for split in ("train", "validation"):
+        np.testing.assert_array_equal(SoftLabels(mixed).ids[split], SoftLabels(whole).ids[split])
+        np.testing.assert_allclose(SoftLabels(mixed).logits[split], SoftLabels(whole).logits[split], atol=1e-5)
+
+
+def test_added_rows_only_without_rows_to_add_is_refused(teacher_dir, tiny_dataset_dir, capsys):
+    from toxiclf import soft_labels
+
+    with pytest.raises(SystemExit):
+        soft_labels.main(["--teachers", str(teacher_dir), "--dataset", str(tiny_dataset_dir), "--added-rows-only"])
+    assert "--added-rows-only needs the flags of the rows to add" in capsys.readouterr().err

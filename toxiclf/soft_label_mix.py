@@ -8,9 +8,11 @@ A model fine-tuned round after round on templated sentences learns what they tea
 the comments themselves. Learning without forgetting (Li & Hoiem, 2017) keeps an earlier model's outputs as the
 target on the old data while the new data keeps its own: here the training comments (and the validation split)
 get the ensemble of the `--comments` files, and the rows a run adds (identity sentences, templated sentences,
-tweets) the ensemble of the `--added-rows` files. Every file must have been made for the same data, length and
-added rows (`python -m toxiclf.soft_labels` with the same flags); the result is refused by a run that differs,
-like any soft-label file.
+tweets) the ensemble of the `--added-rows` files. Every file must have been made for the same data and length, the
+`--added-rows` files for the same added rows (`python -m toxiclf.soft_labels` with the run's flags); the result is
+refused by a run that differs, like any soft-label file. When the templates change, only the added rows need
+scoring again: `python -m toxiclf.soft_labels --added-rows-only ...` scores them alone (minutes, not the half hour
+of the comments), and the comments keep the logits of the files made before.
 """
 
 import argparse
@@ -21,41 +23,74 @@ import numpy as np
 from .paths import sha256_file
 from .soft_labels import SPLITS, SoftLabels, ensemble_logits, save_soft_labels
 
-# What every file must share: the rows are the same only if these are.
-_SAME_ROWS_KEYS = ("data", "max_length", "extra_train_rows")
+# What every file must share: the data and the length; the added-rows files also the rows they add.
+_SAME_DATA_KEYS = ("data", "max_length")
 
 
-def check_same_rows(files: dict[Path, SoftLabels]) -> None:
-    """ValueError unless every file was made for the same data, length, added rows and row ids."""
-    (first_path, first), *others = files.items()
-    for path, stored in others:
-        for key in _SAME_ROWS_KEYS:
+def base_rows(stored: SoftLabels) -> int:
+    """How many training rows are comments: added rows follow them (toxiclf.training.with_added_rows)."""
+    provenance = stored.provenance
+    return (provenance.get("extra_train_rows") or {}).get("base_rows", provenance["data"]["split_sizes"]["train"])
+
+
+def _added_ids(stored: SoftLabels) -> np.ndarray:
+    """The ids of a file's added training rows (all of them in a file made with --added-rows-only)."""
+    return stored.ids["train"] if stored.provenance.get("added_rows_only") else stored.ids["train"][base_rows(stored) :]
+
+
+def check_same_rows(files: dict[Path, SoftLabels], comments: list[Path], added_rows: list[Path]) -> None:
+    """ValueError unless the files agree on what the mix takes from them: every file the data, length and number
+    of comments; the comments files their comment and validation ids; the added-rows files the rows they add. A
+    comments file may have been made for other added rows (a round whose templates changed): only its comments
+    are used."""
+    first_path, first = next(iter(files.items()))
+    for path, stored in files.items():
+        for key in _SAME_DATA_KEYS:
             if stored.provenance.get(key) != first.provenance.get(key):
                 raise ValueError(f"{path} and {first_path} were made for different rows ({key} differs)")
-        for split in SPLITS:
-            if not np.array_equal(stored.ids[split], first.ids[split]):
-                raise ValueError(f"{path} and {first_path} hold different {split} rows")
+        if base_rows(stored) != base_rows(first):
+            raise ValueError(f"{path} and {first_path} were made for different rows (base_rows differs)")
+    rows = base_rows(first)
+    for path in comments:
+        if files[path].provenance.get("added_rows_only"):
+            raise ValueError(f"{path} holds added rows only; it cannot give the comments theirs")
+        for split, ids in (("train", files[path].ids["train"][:rows]), ("validation", files[path].ids["validation"])):
+            reference = files[comments[0]].ids[split][:rows] if split == "train" else files[comments[0]].ids[split]
+            if not np.array_equal(ids, reference):
+                raise ValueError(f"{path} and {comments[0]} hold different {split} rows")
+    reference_path, reference = added_rows[0], files[added_rows[0]]
+    for path in added_rows[1:]:
+        if files[path].provenance.get("extra_train_rows") != reference.provenance.get("extra_train_rows"):
+            raise ValueError(f"{path} and {reference_path} were made for different rows (extra_train_rows differs)")
+        if not np.array_equal(_added_ids(files[path]), _added_ids(reference)):
+            raise ValueError(f"{path} and {reference_path} hold different train rows")
 
 
 def mix(files: dict[Path, SoftLabels], comments: list[Path], added_rows: list[Path]) -> dict[str, np.ndarray]:
-    """Per split, the comments' ensemble where a row is a comment, the added rows' ensemble where it was added.
-    The first `base_rows` training rows are the comments: added rows follow them (toxiclf.training.with_added_rows)."""
-    provenance = files[comments[0]].provenance
-    base_rows = (provenance.get("extra_train_rows") or {}).get("base_rows", provenance["data"]["split_sizes"]["train"])
+    """Per split, the comments' ensemble where a row is a comment, the added rows' ensemble where it was added:
+    the training ids are the comments' followed by the added-rows files' own."""
+    rows = base_rows(files[comments[0]])
+
+    def added(stored: SoftLabels) -> np.ndarray:
+        logits = stored.logits["train"].astype(np.float32)
+        return logits if stored.provenance.get("added_rows_only") else logits[rows:]
+
     mixed = {}
     for split in SPLITS:
-        logits = ensemble_logits([files[path].logits[split].astype(np.float32) for path in comments])
-        if split == "train":
-            logits[base_rows:] = ensemble_logits([files[path].logits[split][base_rows:].astype(np.float32)
-                                                  for path in added_rows])  # fmt: skip
-        mixed[f"{split}_ids"] = files[comments[0]].ids[split]
-        mixed[f"{split}_ensemble"] = logits
+        end = rows if split == "train" else None
+        logits = [files[path].logits[split][:end].astype(np.float32) for path in comments]
+        mixed[f"{split}_ids"] = files[comments[0]].ids[split][:end]
+        mixed[f"{split}_ensemble"] = ensemble_logits(logits)
+    if len(_added_ids(files[added_rows[0]])):
+        added_logits = ensemble_logits([added(files[path]) for path in added_rows])
+        mixed["train_ids"] = np.concatenate([mixed["train_ids"], _added_ids(files[added_rows[0]])])
+        mixed["train_ensemble"] = np.concatenate([mixed["train_ensemble"], added_logits])
     return mixed
 
 
 def write_mix(output: Path, comments: list[Path], added_rows: list[Path]) -> dict:
     files = {path: SoftLabels(path) for path in dict.fromkeys([*comments, *added_rows])}
-    check_same_rows(files)
+    check_same_rows(files, comments, added_rows)
     arrays = mix(files, comments, added_rows)
     # half precision where an input was stored so: the mix is no more precise than its least precise part
     float16 = any(stored.provenance.get("float16") for stored in files.values())
@@ -65,7 +100,9 @@ def write_mix(output: Path, comments: list[Path], added_rows: list[Path]) -> dic
     sources = {str(path): {"sha256": sha256_file(path), "teachers": stored.provenance["teachers"]}
                for path, stored in files.items()}  # fmt: skip
     record = {
-        **{key: first.get(key) for key in _SAME_ROWS_KEYS},
+        **{key: first.get(key) for key in _SAME_DATA_KEYS},
+        # the rows of the mix: the comments, then the added rows of the --added-rows files
+        "extra_train_rows": files[added_rows[0]].provenance.get("extra_train_rows"),
         "teachers": [teacher for source in sources.values() for teacher in source["teachers"]],
         "combination": "comments: mean log-probabilities of the --comments files; added rows: of --added-rows",
         "comments": [str(path) for path in comments],

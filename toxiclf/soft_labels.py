@@ -40,16 +40,23 @@ def score_teachers(teachers, texts: list[str], max_length: int, batch_size: int,
 
 
 def write_soft_labels(path: Path, teachers: list[str], splits, provenance: dict, max_length: int, batch_size: int,
-                      bf16: bool = False, float16: bool = False, extra_rows: dict | None = None):  # fmt: skip
+                      bf16: bool = False, float16: bool = False, extra_rows: dict | None = None,
+                added_rows_only: bool = False):  # fmt: skip
     """Score `splits` with each teacher and store the logits by row id. `float16`: the ensemble alone, in half
-    precision (a file small enough to commit); `extra_rows` records which augmentation rows the train split holds."""
+    precision (a file small enough to commit); `extra_rows` records which augmentation rows the train split holds;
+    `added_rows_only`: the splits hold those rows alone (for toxiclf.soft_label_mix)."""
     arrays, record = {}, {"teachers": [], "data": provenance, "max_length": max_length, "bf16": bf16,
                           "combination": "mean of the teachers' log-probabilities",
                           "extra_train_rows": extra_rows or {}, "float16": float16}  # fmt: skip
+    if added_rows_only:
+        record["added_rows_only"] = True
     for teacher in teachers:
         weights = Path(teacher) / "model.safetensors"
         record["teachers"].append({"path": teacher, "sha256": sha256_file(weights) if weights.exists() else None})
     for split in SPLITS:
+        if not len(splits[split]):  # --added-rows-only: no validation rows
+            arrays[f"{split}_ids"], arrays[f"{split}_ensemble"] = np.array([], dtype=str), np.zeros((0, 2), np.float32)
+            continue
         per_teacher = score_teachers(teachers, splits[split][TEXT_COLUMN], max_length, batch_size, bf16)
         arrays[f"{split}_ids"] = np.array(splits[split][ID_COLUMN])
         arrays[f"{split}_ensemble"] = ensemble_logits(per_teacher).astype(np.float16 if float16 else np.float32)
@@ -89,6 +96,9 @@ class SoftLabels:
         """A ValueError unless the file was made for this data, length and (where it records them) these added
         rows: an identity or templated sentence is known by its number, which names another sentence elsewhere, so
         the flags, the rows they were balanced against and the sentences' fingerprint must all be the same."""
+        if self.provenance.get("added_rows_only"):
+            raise ValueError(f"{self.path} holds the added rows only; mix it with the comments' logits first "
+                             "(python -m toxiclf.soft_label_mix)")  # fmt: skip
         stored = self.provenance["data"]
         for key in ("dataset", "seed", "split_sizes", "sha256"):
             if stored.get(key) != data_source.get(key):
@@ -135,6 +145,10 @@ def main(argv=None):
         "--max-rows", type=int,
         help="score the first N rows of each split only (quick runs; a run on other rows is refused)",
     )  # fmt: skip
+    parser.add_argument(
+        "--added-rows-only", action="store_true",
+        help="score only the rows the flags add, for toxiclf.soft_label_mix --added-rows (not a file to train on)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.davidson_samples is not None and (args.davidson_samples < 1 or not args.davidson):
         parser.error("--davidson-samples takes a positive number, with --davidson")
@@ -149,10 +163,15 @@ def main(argv=None):
     # The rows a student run adds with the same flags (and seed), under the same ids. Disguised spellings
     # (--noise-share) keep their row's id: the student then learns the teacher's reading of the plain text.
     splits["train"], extra, _, _ = with_added_rows(splits["train"], args)
+    if args.added_rows_only:
+        if len(splits["train"]) == extra["base_rows"]:
+            parser.error("--added-rows-only needs the flags of the rows to add (--robustness-augmentation ...)")
+        splits = {"train": splits["train"].select(range(extra["base_rows"], len(splits["train"]))),
+                  "validation": splits["validation"].select([])}  # fmt: skip
 
     bf16 = not args.no_bf16 and cpu_has_native_bf16()  # a GPU autocasts to bf16 in any case
     record = write_soft_labels(args.output, args.teachers, splits, provenance, args.max_seq_length, args.batch_size,
-                               bf16, args.float16, extra)  # fmt: skip
+                               bf16, args.float16, extra, args.added_rows_only)  # fmt: skip
     print(f"Wrote {args.output}: {len(args.teachers)} teacher(s), {record['combination']}")
 
 
