@@ -119,9 +119,13 @@ def test_the_docs_table_shows_the_baseline_and_the_shipped_models_weakest_first(
     assert functional_eval.table_models(entry) == ["tfidf-logreg", "shipped-round-2", "shipped"]
     (tmp_path / "functional.json").write_text(json.dumps({"models": entry}))
     monkeypatch.setattr(report, "summary_markdown", lambda results: "")  # the results table: not this test's subject
+    plotted = []
+    monkeypatch.setattr(functional_eval, "plot", lambda models, path: plotted.append((list(models), path.name)))
     page = tmp_path / "page.md"
     page.write_text("<!-- functional:start -->\nold\n<!-- functional:end -->\n")
     assert report.update_docs(tmp_path, pages=[page]) == [page]
     header = page.read_text().splitlines()[1]
     assert header == "| functionality | gold | goal | tfidf-logreg | shipped-round-2 | shipped |"
     assert "| threat_direct | toxic | caught >= 90% | 0% | 75% | 100% |" in page.read_text()
+    # the figure is redrawn for the table's models alone, not for every candidate in the JSON
+    assert plotted == [(["tfidf-logreg", "shipped-round-2", "shipped"], "functional.png")]

@@ -163,6 +163,7 @@ def update_docs(results_dir: Path, section: str = "results", pages=None) -> list
             models = json.loads((results_dir / functional_eval.RESULTS_FILE).read_text())["models"]
             table = functional_eval.markdown_table(models, functional_eval.table_models(models))
             changed += replace_doc_section("functional", table + "\n", pages)
+            functional_eval.plot_table_models(models, results_dir)  # the table's figure, drawn for the same models
     # results -> students, results-gpu-small -> students-gpu-small: the smaller students' table of that folder
     changed += replace_doc_section("students" + section.removeprefix("results"), students_markdown(results_dir), pages)
     changed += replace_doc_section(section, content, pages)
