@@ -68,6 +68,11 @@ def parse_args(argv=None):
         help="each added row's loss counts W times a comment's (default 1): a few thousand templated sentences "
         "against a hundred thousand comments",
     )  # fmt: skip
+    parser.add_argument(
+        "--knowledge-adjustment", choices=("none", "added-rows", "all"), default="none",
+        help="with --soft-labels: where the stored teacher's answer is not a row's label, swap its two logits "
+        "(Wen et al., 2019), on the added rows or on all rows (default none: the teacher as it is)",
+    )  # fmt: skip
     training.add_common_args(parser, output_dir=None, learning_rate=5e-5, epochs=2)
     args = parser.parse_args(argv)
     training.check_common_args(parser, args)
@@ -93,6 +98,12 @@ def parse_args(argv=None):
     per_row = [flag for flag in ("added_rows_kl_share", "added_rows_weight") if getattr(args, flag) != 1]
     if per_row and not (args.identity_augmentation or args.robustness_augmentation or args.davidson):
         parser.error(f"--{per_row[0].replace('_', '-')} needs added rows: --identity-augmentation, "
+                     "--robustness-augmentation or --davidson")  # fmt: skip
+    if args.knowledge_adjustment != "none" and not args.soft_labels:
+        parser.error("--knowledge-adjustment changes stored teacher logits: give --soft-labels")
+    if args.knowledge_adjustment == "added-rows" and not (args.identity_augmentation or args.robustness_augmentation
+                                                            or args.davidson):  # fmt: skip
+        parser.error("--knowledge-adjustment added-rows needs added rows: --identity-augmentation, "
                      "--robustness-augmentation or --davidson")  # fmt: skip
     if args.align_layers and args.student_init not in TEACHER_LAYERS:
         parser.error("--align-layers pairs layers copied from the teacher: use it with --student-init odd|even")

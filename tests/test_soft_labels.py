@@ -190,3 +190,37 @@ def test_added_rows_only_without_rows_to_add_is_refused(teacher_dir, tiny_datase
     with pytest.raises(SystemExit):
         soft_labels.main(["--teachers", str(teacher_dir), "--dataset", str(tiny_dataset_dir), "--added-rows-only"])
     assert "--added-rows-only needs the flags of the rows to add" in capsys.readouterr().err
+
+
+def test_knowledge_adjustment_swaps_the_logits_of_a_wrong_teacher_on_the_chosen_rows_only():
+    from toxiclf.soft_labels import adjust_to_labels
+
+    logits = np.array([[2.0, -1.0], [2.0, -1.0], [0.5, 3.0], [-1.0, 4.0], [1.0, 0.0]])
+    labels = [1, 1, 0, 1, 0]
+    adjusted, changed = adjust_to_labels(logits, labels, range(1, 5))
+    # row 0 is wrong but not chosen; rows 1 and 2 are wrong and swapped; rows 3 and 4 agree with their labels
+    np.testing.assert_array_equal(adjusted, [[2.0, -1.0], [-1.0, 2.0], [3.0, 0.5], [-1.0, 4.0], [1.0, 0.0]])
+    assert changed == 2 and logits[1].tolist() == [2.0, -1.0]  # the stored logits are left as they were
+
+
+def test_a_run_with_knowledge_adjustment_trains_on_the_swapped_logits(soft_file, tiny_dataset_dir, tokenizer, capsys):
+    from toxiclf.training import load_training_data
+
+    path, _, _ = soft_file
+    flags = ["--student-init", "minilm-l6", "--soft-labels", str(path), "--dataset", str(tiny_dataset_dir),
+             "--max-seq-length", "64", "--alpha-cos", "0"]  # fmt: skip
+    plain, _, _ = load_training_data(run_distill.parse_args(flags), tokenizer, SoftLabels(path))
+    adjusted, _, _ = load_training_data(run_distill.parse_args([*flags, "--knowledge-adjustment", "all"]), tokenizer,
+                                        SoftLabels(path))  # fmt: skip
+    before, after = np.array(plain["teacher_logits"]), np.array(adjusted["teacher_logits"])
+    labels = np.array(plain["labels"])
+    wrong = before.argmax(axis=1) != labels
+    assert wrong.any() and (after.argmax(axis=1) == labels).all()
+    np.testing.assert_array_equal(after[wrong], before[wrong][:, ::-1])
+    np.testing.assert_array_equal(after[~wrong], before[~wrong])
+    with pytest.raises(SystemExit):
+        run_distill.parse_args([*flags, "--knowledge-adjustment", "added-rows"])
+    assert "needs added rows" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        run_distill.parse_args(["--student-init", "minilm-l6", "--knowledge-adjustment", "all"])
+    assert "give --soft-labels" in capsys.readouterr().err

@@ -179,6 +179,14 @@ def load_training_data(args, tokenizer, soft_labels=None):
             stored = soft_labels.logits_for("train", splits["train"][ID_COLUMN])
         except ValueError as error:
             raise SystemExit(f"error: {error}") from None
+        adjusted = getattr(args, "knowledge_adjustment", "none")  # run_distill.py's flag
+        if adjusted != "none":
+            from .soft_labels import adjust_to_labels  # here: soft_labels imports this module
+
+            first = extra_rows["base_rows"] if adjusted == "added-rows" else 0
+            rows = range(first, len(splits["train"]))
+            stored, changed = adjust_to_labels(stored, splits["train"][LABEL_COLUMN], rows)
+            logger.info("Knowledge adjustment: swapped the teacher's logits on %d of %d rows", changed, len(rows))
         splits["train"] = splits["train"].add_column("teacher_logits", stored.tolist())
     for column, flag in (("kl_share", "added_rows_kl_share"), ("row_weight", "added_rows_weight")):
         value = getattr(args, flag, 1.0)  # run_distill.py's flags
