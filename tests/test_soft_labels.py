@@ -193,7 +193,7 @@ def test_added_rows_only_without_rows_to_add_is_refused(teacher_dir, tiny_datase
 
 
 def test_knowledge_adjustment_swaps_the_logits_of_a_wrong_teacher_on_the_chosen_rows_only():
-    from toxiclf.soft_labels import adjust_to_labels
+    from toxiclf.losses import adjust_to_labels
 
     logits = np.array([[2.0, -1.0], [2.0, -1.0], [0.5, 3.0], [-1.0, 4.0], [1.0, 0.0]])
     labels = [1, 1, 0, 1, 0]

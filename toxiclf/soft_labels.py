@@ -28,19 +28,6 @@ def ensemble_logits(per_teacher: list[np.ndarray]) -> np.ndarray:
     return np.mean(log_probabilities, axis=0)
 
 
-def adjust_to_labels(logits: np.ndarray, labels, rows: range) -> tuple[np.ndarray, int]:
-    """(logits, how many were changed): knowledge adjustment (Wen et al., 2019), where a row in `rows` has a teacher
-    whose larger logit is not its label, the two logits swap: the student learns the teacher's confidence and the
-    similarity it saw, on the right side. A teacher that reads a new template wrongly then no longer teaches the
-    mistake through the KL term while cross-entropy teaches the opposite."""
-    logits = np.array(logits, copy=True)
-    chosen = slice(rows.start, rows.stop)
-    wrong = np.zeros(len(logits), dtype=bool)
-    wrong[chosen] = logits[chosen].argmax(axis=1) != np.asarray(labels)[chosen]
-    logits[wrong] = logits[wrong][:, ::-1]
-    return logits, int(wrong.sum())
-
-
 def score_teachers(teachers, texts: list[str], max_length: int, batch_size: int, bf16: bool) -> list[np.ndarray]:
     from .classifier import Classifier
 

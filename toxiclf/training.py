@@ -26,6 +26,7 @@ from .data import (
     load_splits,
     tokenize_splits,
 )
+from .losses import adjust_to_labels
 from .metrics import compute_metrics
 from .paths import REPO_ROOT, shown_path
 from .provenance import device_info, git_commit, library_versions
@@ -181,8 +182,6 @@ def load_training_data(args, tokenizer, soft_labels=None):
             raise SystemExit(f"error: {error}") from None
         adjusted = getattr(args, "knowledge_adjustment", "none")  # run_distill.py's flag
         if adjusted != "none":
-            from .soft_labels import adjust_to_labels  # here: soft_labels imports this module
-
             first = extra_rows["base_rows"] if adjusted == "added-rows" else 0
             rows = range(first, len(splits["train"]))
             stored, changed = adjust_to_labels(stored, splits["train"][LABEL_COLUMN], rows)
