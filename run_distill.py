@@ -95,15 +95,16 @@ def parse_args(argv=None):
         parser.error(f"--added-rows-kl-share must be between 0 and 1, got {args.added_rows_kl_share}")
     if args.added_rows_weight <= 0:
         parser.error(f"--added-rows-weight must be positive, got {args.added_rows_weight}")
-    per_row = [flag for flag in ("added_rows_kl_share", "added_rows_weight") if getattr(args, flag) != 1]
-    if per_row and not (args.identity_augmentation or args.robustness_augmentation or args.davidson):
-        parser.error(f"--{per_row[0].replace('_', '-')} needs added rows: --identity-augmentation, "
-                     "--robustness-augmentation or --davidson")  # fmt: skip
     if args.knowledge_adjustment != "none" and not args.soft_labels:
         parser.error("--knowledge-adjustment changes stored teacher logits: give --soft-labels")
-    if args.knowledge_adjustment == "added-rows" and not (args.identity_augmentation or args.robustness_augmentation
-                                                            or args.davidson):  # fmt: skip
-        parser.error("--knowledge-adjustment added-rows needs added rows: --identity-augmentation, "
+    per_row = [f"--{flag.replace('_', '-')}" for flag in ("added_rows_kl_share", "added_rows_weight")
+               if getattr(args, flag) != 1]  # fmt: skip
+    if args.knowledge_adjustment == "added-rows":
+        per_row.append("--knowledge-adjustment added-rows")
+    has_added_rows = (args.identity_augmentation or args.robustness_augmentation or args.davidson
+                      or args.group_sentences != "none")  # fmt: skip
+    if per_row and not has_added_rows:
+        parser.error(f"{per_row[0]} needs added rows: --identity-augmentation, --group-sentences, "
                      "--robustness-augmentation or --davidson")  # fmt: skip
     if args.align_layers and args.student_init not in TEACHER_LAYERS:
         parser.error("--align-layers pairs layers copied from the teacher: use it with --student-init odd|even")

@@ -137,6 +137,8 @@ def main(argv=None):
         default=0,
         help="score the identity sentences a student run with this flag adds, too",
     )
+    parser.add_argument("--group-sentences", choices=("none", "balanced"), default="none",
+                        help="score the group sentences a student run with this flag adds, too")  # fmt: skip
     parser.add_argument("--robustness-augmentation", type=int, default=0,
                         help="score the templated sentences a student run with this flag adds, too")  # fmt: skip
     parser.add_argument("--davidson", type=Path, help="score the Davidson tweets a student run with this flag adds")

@@ -59,6 +59,12 @@ def add_common_args(parser: argparse.ArgumentParser, *, output_dir: Path, learni
         "statements that someone is the term, balanced likewise (bias mitigation; default 0)",
     )  # fmt: skip
     parser.add_argument(
+        "--group-sentences", choices=("none", "balanced"), default="none",
+        help="'balanced': add benign sentences that name a group, cut from the non-toxic training comments and "
+        "swapped to other groups, until each term's toxic share in each length bucket is that bucket's base rate "
+        "(toxiclf.group_sentences; default none)",
+    )  # fmt: skip
+    parser.add_argument(
         "--robustness-augmentation", type=int, default=0, metavar="N",
         help="add N templated sentences that pair the same words with both labels (negated hate, counter-speech, "
         "threats, dehumanisation; toxiclf.robustness_augmentation; default 0)",
@@ -217,6 +223,10 @@ def with_added_rows(train, args):
                   "base_rows": len(train)}  # fmt: skip
     if args.identity_augmentation:
         train = with_identity_sentences(train, args.identity_augmentation, args.seed)
+    group_sentences = getattr(args, "group_sentences", "none")
+    if group_sentences != "none":  # recorded only when used, so that soft labels made before the flag still match
+        extra_rows["group_sentences"] = group_sentences
+        train = with_group_sentences(train, args.seed, extra_rows["base_rows"])
     disguisable_rows = range(len(train))
     if args.robustness_augmentation:
         train = with_templated_sentences(train, args.robustness_augmentation, args.seed)
@@ -266,6 +276,18 @@ def with_identity_sentences(train, augmentation: int | str, seed: int):
         raise SystemExit(f"error: {error}") from None
     logger.info("Added %d non-toxic identity sentences to the %d training rows", len(sentences), len(train))
     return with_rows(train, "identity", sentences, [0] * len(sentences))
+
+
+def with_group_sentences(train, seed: int, base_rows: int):
+    """The training rows plus benign sentences naming groups, balanced per term and length
+    (toxiclf.group_sentences), label 0. Read from the comments only: rows added before them are not donors."""
+    from .group_sentences import group_sentences
+
+    comments = train.select(range(base_rows))
+    sentences, counts = group_sentences(list(comments[TEXT_COLUMN]), list(comments[LABEL_COLUMN]), seed)
+    most = sorted(counts.items(), key=lambda item: -item[1])[:5]
+    logger.info("Added %d benign group sentences (most: %s)", len(sentences), ", ".join(f"{t} {n}" for t, n in most))
+    return with_rows(train, "group", sentences, [0] * len(sentences))
 
 
 def with_disguises(train, share: float, seed: int, rows: range, phrase_rate: float = 0.0):
