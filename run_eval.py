@@ -22,12 +22,12 @@ import torch
 from sklearn.metrics import roc_auc_score
 from transformers import set_seed
 
-from toxiclf.baselines import MajorityBaseline, TfidfBaseline
-from toxiclf.bench import bench_markdown, run_benchmark
-from toxiclf.calibration import CALIBRATION_FILE, invert, reliability
-from toxiclf.classifier import BACKENDS, PREPROCESSING_FILE, THRESHOLD_FILE, load_classifier, read_threshold
-from toxiclf.comparisons import ids_checksum, save_scores, write_comparisons
-from toxiclf.data import (
+from toxiclf.evaluation.baselines import MajorityBaseline, TfidfBaseline
+from toxiclf.evaluation.bench import bench_markdown, run_benchmark
+from toxiclf.inference.calibration import CALIBRATION_FILE, invert, reliability
+from toxiclf.inference.classifier import BACKENDS, PREPROCESSING_FILE, THRESHOLD_FILE, load_classifier, read_threshold
+from toxiclf.evaluation.comparisons import ids_checksum, save_scores, write_comparisons
+from toxiclf.data.splits import (
     DEFAULT_SEED,
     EMBEDDED,
     ID_COLUMN,
@@ -37,9 +37,9 @@ from toxiclf.data import (
     data_provenance,
     load_splits,
 )
-from toxiclf.evaluation import BOOTSTRAP_RESAMPLES, evaluate_scores, folder_size_mb, measure_cost
-from toxiclf.experiments import default_checkpoints
-from toxiclf.metrics import best_f1_threshold
+from toxiclf.evaluation.scores import BOOTSTRAP_RESAMPLES, evaluate_scores, folder_size_mb, measure_cost
+from research.experiments import default_checkpoints
+from toxiclf.evaluation.metrics import best_f1_threshold
 from toxiclf.paths import (
     FAST_MODEL_DIR,
     OUTPUTS_DIR,
@@ -50,12 +50,12 @@ from toxiclf.paths import (
     shown_path,
 )
 from toxiclf.provenance import device_info, git_commit, library_versions
-from toxiclf.report import replace_doc_section, update_docs, write_report
-from toxiclf.training import RUN_CONFIG_FILE
+from toxiclf.evaluation.report import replace_doc_section, update_docs, write_report
+from toxiclf.training.common import RUN_CONFIG_FILE
 
 logger = logging.getLogger(__name__)
 
-# What run_eval.py looks for when --checkpoints is not given (toxiclf.experiments); missing ones are skipped.
+# What run_eval.py looks for when --checkpoints is not given (research.experiments); missing ones are skipped.
 DEFAULT_CHECKPOINTS = {**default_checkpoints(OUTPUTS_DIR), "shipped": SHIPPED_MODEL_DIR}
 
 
@@ -102,7 +102,7 @@ def parse_args(argv=None):
         "results/functional.json, functional.png",
     )
     parser.add_argument(
-        "--normalise", action="store_true", help="--functional: also score the suite normalised (toxiclf.obfuscation)"
+        "--normalise", action="store_true", help="--functional: also score the suite normalised (toxiclf.inference.obfuscation)"
     )
     parser.add_argument(
         "--segment-joined-words",
@@ -327,7 +327,7 @@ def report(args):
 
 
 def bias_audit(args, test, validation) -> dict:
-    """The identity audit (toxiclf.identity_audit) of each checkpoint, on the templates and the real test split.
+    """The identity audit (toxiclf.evaluation.identity_audit) of each checkpoint, on the templates and the real test split.
 
     Each model is audited at its own operating point for this backend: the stored threshold of a shipped model,
     else the one that maximises F1 on the validation split, as shipping would choose it; never 0.5 by default,
@@ -337,8 +337,8 @@ def bias_audit(args, test, validation) -> dict:
     The file keeps the earlier audits of models not named this time while they still describe the files at their
     path (e.g. the model a shipped one mitigates), and drops those whose files changed or went.
     """
-    from toxiclf.identity_audit import audit_sentences
-    from toxiclf.report import plot_bias
+    from toxiclf.evaluation.identity_audit import audit_sentences
+    from toxiclf.evaluation.report import plot_bias
 
     sentences = audit_sentences()
     inputs = ids_checksum([*sentences["sentence"], *sentences["label"], *test[ID_COLUMN], "|", *validation[ID_COLUMN]])
@@ -371,8 +371,8 @@ def bias_audit(args, test, validation) -> dict:
 
 
 def functional(args, train, validation) -> dict:
-    """The functional suite (toxiclf.functional_suite) for each checkpoint at its served threshold, and TF-IDF."""
-    from toxiclf import functional_eval
+    """The functional suite (toxiclf.evaluation.functional_suite) for each checkpoint at its served threshold, and TF-IDF."""
+    from toxiclf.evaluation.scores import functional_eval
 
     scorers = {}
     for name, path in args.checkpoints.items():
@@ -421,7 +421,7 @@ def audit_key(path: Path, backend: str, inputs: str) -> str:
 
 
 def audit_model(args, path: Path, sentences, test, validation) -> dict:
-    from toxiclf.identity_audit import real_split_audit, template_audit, worst_terms
+    from toxiclf.evaluation.identity_audit import real_split_audit, template_audit, worst_terms
 
     classifier = load_classifier(path, args.backend, need_threshold=False, batch_size=args.batch_size)
     threshold_source = THRESHOLD_FILE

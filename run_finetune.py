@@ -10,8 +10,8 @@ import logging
 
 from transformers import Trainer, set_seed
 
-from toxiclf import training
-from toxiclf.models import DEFAULT_TEACHER, load_model_and_tokenizer
+from toxiclf.training.common import common as training
+from toxiclf.training.models import DEFAULT_TEACHER, load_model_and_tokenizer
 from toxiclf.paths import OUTPUTS_DIR
 
 logger = logging.getLogger(__name__)

@@ -4,10 +4,10 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from toxiclf.classifier import load_classifier_for_serving
-from toxiclf.explain import contributions, occlusion_variants
+from toxiclf.inference.classifier import load_classifier_for_serving
+from toxiclf.inference.explain import contributions, occlusion_variants
 from toxiclf.paths import RESULTS_DIR, ModelNotFound, model_folder
-from toxiclf.results_files import load_results, measured_on
+from toxiclf.evaluation.results_files import load_results, measured_on
 
 from .scheduling import CLASSIFY, EXPLAIN, Busy, ClientGone, Lane, PriorityLock
 
@@ -75,7 +75,7 @@ class ServedModel:
         return results
 
     def explain(self, texts: list[str], max_words: int, client_gone=lambda: False) -> list[list[dict]]:
-        """Word contributions per text (see toxiclf.explain), scored in the explanation lane."""
+        """Word contributions per text (see toxiclf.inference.explain), scored in the explanation lane."""
         with self.explaining.admission():
             return self._explained(texts, max_words, client_gone)
 

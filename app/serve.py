@@ -18,7 +18,7 @@ import time
 
 from waitress.server import create_server
 
-from toxiclf.classifier import BACKENDS
+from toxiclf.inference.classifier import BACKENDS
 
 from . import create_app
 

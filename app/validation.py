@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from toxiclf.text_checks import text_problem
+from toxiclf.inference.text_checks import text_problem
 
 
 @dataclass
@@ -40,7 +40,7 @@ def texts_from_json(body, max_texts: int, max_chars: int, max_total_chars: int |
 
 def explanation_passes(texts: list[str]) -> int:
     """What explaining costs: one model pass per text and one per word (each word is left out in turn)."""
-    from toxiclf.explain import count_words
+    from toxiclf.inference.explain import count_words
 
     return sum(count_words(text) + 1 for text in texts)
 

@@ -27,10 +27,10 @@ import psutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from toxiclf.data import TEXT_COLUMN, load_splits
+from toxiclf.data.splits import TEXT_COLUMN, load_splits
 from toxiclf.paths import RESULTS_DIR, SHIPPED_MODEL_DIR, shown_path
 from toxiclf.provenance import cpu_name, git_commit, library_versions
-from toxiclf.report import replace_doc_section
+from toxiclf.evaluation.report import replace_doc_section
 
 ENGINES = {  # name -> extra arguments of toxiclf-predict
     "local CLI (2 threads)": [],
@@ -57,7 +57,7 @@ def scoring_processes(root: psutil.Process) -> list[psutil.Process]:
 def run(arguments: list[str]) -> dict:
     """Wall seconds and the peak RSS (MiB) of the CLI and of each actor."""
     started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-m", "toxiclf.predict", *arguments], stdout=subprocess.DEVNULL,
+    process = subprocess.Popen([sys.executable, "-m", "toxiclf.batch.cli", *arguments], stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, text=True)  # fmt: skip
     peaks: dict[int, int] = {}
     root = psutil.Process(process.pid)

@@ -1,7 +1,7 @@
-"""What a bare GPU machine lacks, packed in parts (toxiclf.device_bundle): `python scripts/device_bundle.py --help`.
+"""What a bare GPU machine lacks, packed in parts (ops.device_bundle): `python scripts/device_bundle.py --help`.
 
 Runs before the project is installed there (`python3 scripts/device_bundle.py install ...`): the repository
-root goes on the path here, and toxiclf.device_bundle needs the standard library alone.
+root goes on the path here, and ops.device_bundle needs the standard library alone.
 """
 
 import sys
@@ -9,7 +9,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from toxiclf.device_bundle import main  # noqa: E402
+from ops.device_bundle import main  # noqa: E402
 
 if __name__ == "__main__":
     main()

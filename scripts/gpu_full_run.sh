@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The full-scale run on one GPU (all training comments, 2 epochs, bf16, batch 128, one validation per epoch), in
-# phases that each end well inside a 10-minute call (`python -m toxiclf.runner gpu`, after the bundle is installed).
+# phases that each end well inside a 10-minute call (`python -m research.runner gpu`, after the bundle is installed).
 # A phase skips the steps an earlier call finished on the same machine, resumes an interrupted training from its
 # last epoch checkpoint, and prints the seconds of each step.
 #
@@ -58,10 +58,10 @@ fi
 device=$($PY -c 'import torch; print(torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU")')
 echo "== $(date -u +%FT%TZ) $device, ready in $((SECONDS - started)) s"
 
-# The phases, their models and each model's recipe: toxiclf.experiments (GPU_PHASES), run by toxiclf.runner.
+# The phases, their models and each model's recipe: research.experiments (GPU_PHASES), run by research.runner.
 limit=()
 [ -z "${TRAIN_UNTIL_S:-}" ] || limit=(--train-until-s $((TRAIN_UNTIL_S - (SECONDS - started))))
 dry=()
 [ $DRY_RUN = 0 ] || dry=(--dry-run)
-exec $PY -m toxiclf.runner gpu "$@" --run-dir "$RUN" --results-dir "$RESULTS" --pack-dir "$PACK_DIR" --python "$PY" \
+exec $PY -m research.runner gpu "$@" --run-dir "$RUN" --results-dir "$RESULTS" --pack-dir "$PACK_DIR" --python "$PY" \
   "${dry[@]}" "${limit[@]}"

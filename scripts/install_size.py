@@ -19,7 +19,7 @@ from pathlib import Path
 
 from toxiclf.paths import REPO_ROOT, RESULTS_DIR
 from toxiclf.provenance import git_commit
-from toxiclf.report import replace_doc_section
+from toxiclf.evaluation.report import replace_doc_section
 
 INSTALLS = {"core (prediction)": ".", "everything ([all])": ".[all]"}
 PROBE = (

@@ -16,6 +16,6 @@ $PY run_eval.py --functional --backend onnx-int8 --checkpoints shipped-fast=mode
 # tier among them: the same network, with full-precision weights).
 students=$(for d in outputs/student-[0-9]l-*/; do [ -f "$d/config.json" ] && printf '%s=%s ' "$(basename "$d")" "${d%/}"; done)
 # shellcheck disable=SC2086
-$PY -m toxiclf.frontier --checkpoints shipped=model shipped-fast=model-fast $students --update-readme
+$PY -m research.frontier --checkpoints shipped=model shipped-fast=model-fast $students --update-readme
 $PY scripts/ship_model.py --refresh-card results/shipped-fast.json --output model-fast
 $PY run_eval.py --report-only --update-readme

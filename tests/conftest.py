@@ -12,7 +12,7 @@ import torch
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))  # the scripts and distill_trainer.py live at the root
 
-from toxiclf.data import ID2LABEL, LABEL2ID  # noqa: E402
+from toxiclf.data.splits import ID2LABEL, LABEL2ID  # noqa: E402
 
 TOXIC_WORDS = ["idiot", "stupid", "hate", "moron", "loser", "shut", "dumb", "ugly"]
 CLEAN_WORDS = ["thanks", "article", "edit", "source", "please", "page", "good", "help", "citation", "talk"]

@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app import create_app
-from toxiclf.classifier import Classifier
+from toxiclf.inference.classifier import Classifier
 
 
 def test_page_shows_the_form_and_model(client):

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
 
-from toxiclf.bootstrap import SortedScores, both_classes, f1_at, resample_counts
-from toxiclf.comparisons import paired_bootstrap
-from toxiclf.evaluation import bootstrap_intervals
+from toxiclf.evaluation.bootstrap import SortedScores, both_classes, f1_at, resample_counts
+from toxiclf.evaluation.comparisons import paired_bootstrap
+from toxiclf.evaluation.scores import bootstrap_intervals
 
 
 @pytest.fixture

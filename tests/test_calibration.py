@@ -7,7 +7,7 @@ import pytest
 from scipy.special import expit
 from sklearn.metrics import roc_auc_score
 
-from toxiclf.calibration import (
+from toxiclf.inference.calibration import (
     apply,
     choose_and_fit,
     expected_calibration_error,
@@ -63,7 +63,7 @@ def test_margins_round_trip_through_probabilities():
 def test_every_backend_serves_the_calibrated_score(tmp_path, tiny_classifier_dir, backend):
     import shutil
 
-    from toxiclf.classifier import load_classifier
+    from toxiclf.inference.classifier import load_classifier
 
     model = tmp_path / "model"
     shutil.copytree(tiny_classifier_dir, model)

@@ -6,9 +6,9 @@ import shutil
 import numpy as np
 import pytest
 
-from toxiclf.canaries import CANARIES_FILE
-from toxiclf.classifier import load_classifier
-from toxiclf.shipping import record_canaries
+from toxiclf.inference.canaries import CANARIES_FILE
+from toxiclf.inference.classifier import load_classifier
+from toxiclf.shipping.ship import record_canaries
 
 
 @pytest.fixture
@@ -61,7 +61,7 @@ def test_healthz_reports_the_check(shipped):
 
 
 def test_each_canary_is_scored_alone_so_a_batching_classifier_is_judged_on_its_own_scores(shipped):
-    from toxiclf.canaries import check
+    from toxiclf.inference.canaries import check
 
     classifier = load_classifier(shipped, "torch")
     alone = classifier.logits

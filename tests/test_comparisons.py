@@ -5,7 +5,7 @@ import json
 import numpy as np
 
 import run_eval
-from toxiclf.comparisons import ids_checksum, load_scores, paired_bootstrap, save_scores, write_comparisons
+from toxiclf.evaluation.comparisons import ids_checksum, load_scores, paired_bootstrap, save_scores, write_comparisons
 
 
 def synthetic(n=2000, seed=0):
@@ -68,7 +68,7 @@ def test_a_kd_student_is_compared_with_its_ce_only_twin_and_both_with_the_shippe
 
 
 def test_a_pair_of_unchanged_scores_keeps_its_entry_and_a_changed_one_is_resampled(tmp_path, monkeypatch):
-    from toxiclf import comparisons
+    from toxiclf.evaluation.scores import comparisons
 
     labels, good, weak = synthetic()
     rows = ids_checksum(range(len(labels)))

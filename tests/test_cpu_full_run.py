@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from toxiclf.experiments import SMALL_PLAN
+from research.experiments import SMALL_PLAN
 from toxiclf.paths import REPO_ROOT
 
 STUB = """#!/usr/bin/env bash
@@ -144,7 +144,7 @@ def test_a_model_counts_as_scored_only_by_results_of_the_weights_it_holds(tmp_pa
     import json
 
     from toxiclf.paths import sha256_file
-    from toxiclf.runner import scored_since_training
+    from research.runner import scored_since_training
 
     run_dir, results = tmp_path / "run", tmp_path / "results"
     results.mkdir()

@@ -4,8 +4,8 @@ import pandas as pd
 import pytest
 from conftest import make_comments
 
-from toxiclf import data
-from toxiclf.data import DataError, clean_frame, load_splits, split_frame, tokenize_splits
+from toxiclf.data.splits import splits as data
+from toxiclf.data.splits import DataError, clean_frame, load_splits, split_frame, tokenize_splits
 
 
 def test_split_is_deterministic_stratified_and_disjoint():
@@ -82,7 +82,7 @@ def test_embedded_data_is_the_wikipedia_comments(capsys):
 
 @pytest.mark.embedded
 def test_shipped_split_has_no_copy_of_a_comment_across_splits():
-    from toxiclf.dedup import normalized_key
+    from toxiclf.data.dedup import normalized_key
 
     frames, _ = data.split_frames()
     keys = {split: set(frame["comment_text"].map(normalized_key)) for split, frame in frames.items()}

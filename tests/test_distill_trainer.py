@@ -6,8 +6,8 @@ import torch.nn.functional as F
 from conftest import make_tiny_bert
 from transformers import TrainingArguments
 
-from distill_trainer import DistillationTrainer
-from toxiclf.models import TEACHER_LAYERS, build_student
+from toxiclf.training.distill_trainer import DistillationTrainer
+from toxiclf.training.models import TEACHER_LAYERS, build_student
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""--engine ray (toxiclf.distributed), on a local Ray as the engine starts one on 2 cores (3 logical CPUs):
+"""--engine ray (toxiclf.batch.ray_engine), on a local Ray as the engine starts one on 2 cores (3 logical CPUs):
 every row's score, label and error equal to the local CLI's, order kept."""
 
 import json
@@ -8,7 +8,7 @@ import re
 import pandas as pd
 import pytest
 
-from toxiclf import predict
+from toxiclf.batch import cli as predict
 
 ray = pytest.importorskip("ray")
 pq = pytest.importorskip("pyarrow.parquet")
@@ -93,7 +93,7 @@ def test_parquet_from_a_folder_keeps_columns_types_and_order(tmp_path, tiny_clas
 
 def test_many_small_blocks_on_two_actors_come_back_in_row_order(tmp_path, tiny_classifier_dir):
     """Blocks of 512 bytes: dozens of them, finished out of turn by two actors; the parts still follow the rows."""
-    from toxiclf.distributed import score
+    from toxiclf.batch.ray_engine import score
 
     texts = [" ".join(["thanks", "idiot", "page"][: 1 + i % 3]) + f" {i}" for i in range(600)]
     table = pa.table({"id": pa.array(range(600), pa.int64()), "body": texts})
@@ -176,8 +176,8 @@ def test_a_failure_names_its_file_and_where_in_the_corpus_and_keeps_what_finishe
 
 
 def test_a_glob_picks_its_files_and_mixed_formats_are_refused(tmp_path):
-    from toxiclf.distributed import find_corpus
-    from toxiclf.predict import InputError
+    from toxiclf.batch.ray_engine import find_corpus
+    from toxiclf.batch.cli import InputError
 
     for name in ("a.jsonl", "b.jsonl", "notes.txt"):
         (tmp_path / name).write_text("{}\n")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from e5_engine import E5Engine, compiler
 
-from toxiclf.e5 import ConversionError, convert, dequantize_q4_0, package_model_path, parse_e5_file
+from toxiclf.training.e5 import ConversionError, convert, dequantize_q4_0, package_model_path, parse_e5_file
 
 
 def q4_block(scale: float, nibbles: list[int]) -> bytes:
@@ -82,7 +82,7 @@ def test_processes_starting_at_once_convert_the_teacher_once(tmp_path, monkeypat
     import threading
     import time
 
-    from toxiclf import e5
+    from toxiclf.training.common import e5
 
     conversions = []
 

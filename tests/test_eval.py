@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 import run_eval
-from toxiclf.evaluation import bootstrap_intervals, evaluate_scores, sanity_flags, typical_comments
-from toxiclf.metrics import classification_metrics
+from toxiclf.evaluation.scores import bootstrap_intervals, evaluate_scores, sanity_flags, typical_comments
+from toxiclf.evaluation.metrics import classification_metrics
 from toxiclf.paths import sha256_file
-from toxiclf.report import update_readme
+from toxiclf.evaluation.report import update_readme
 
 
 def test_threshold_is_chosen_on_validation_not_on_test():
@@ -41,7 +41,7 @@ def test_bootstrap_interval_contains_the_point_estimate_and_is_seeded():
 
 
 def test_stored_curves_match_sklearn_on_their_grid():
-    from toxiclf.evaluation import curve_points
+    from toxiclf.evaluation.scores import curve_points
 
     curves = curve_points([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
     assert len(curves["roc"]["fpr"]) == len(curves["roc"]["tpr"]) == 201
@@ -58,8 +58,8 @@ def test_readme_section_is_replaced_between_markers(tmp_path, monkeypatch):
     readme = tmp_path / "README.md"
     start, end = "<!-- results:start -->", "<!-- results:end -->"
     readme.write_text(f"intro\n{start}\nold table\n{end}\noutro\n")
-    monkeypatch.setattr("toxiclf.report.summary_markdown", lambda results: "| new |\n")
-    monkeypatch.setattr("toxiclf.report.load_results", lambda d: [])
+    monkeypatch.setattr("toxiclf.evaluation.report.summary_markdown", lambda results: "| new |\n")
+    monkeypatch.setattr("toxiclf.evaluation.report.load_results", lambda d: [])
     assert update_readme(readme, tmp_path)
     assert readme.read_text() == f"intro\n{start}\n| new |\n{end}\noutro\n"
 
@@ -71,8 +71,8 @@ def test_the_gpu_table_has_its_own_readme_section(tmp_path, monkeypatch):
         "<!-- results-gpu:start -->\n{}<!-- results-gpu:end -->\n",
     )
     readme.write_text(cpu + gpu.format(""))
-    monkeypatch.setattr("toxiclf.report.summary_markdown", lambda results: "| gpu |\n")
-    monkeypatch.setattr("toxiclf.report.load_results", lambda d: [])
+    monkeypatch.setattr("toxiclf.evaluation.report.summary_markdown", lambda results: "| gpu |\n")
+    monkeypatch.setattr("toxiclf.evaluation.report.load_results", lambda d: [])
     assert update_readme(readme, tmp_path, "results-gpu")
     assert readme.read_text() == cpu + gpu.format("| gpu |\n")  # the CPU table untouched
     assert not update_readme(readme, tmp_path, "results-tpu")  # no such markers: nothing written
@@ -156,7 +156,7 @@ def test_bad_checkpoint_argument_is_one_clear_error(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_bench_measures_every_backend_in_one_run(pipeline_outputs, tiny_dataset_dir, tmp_path, monkeypatch):
-    from toxiclf import bench as bench_module
+    from toxiclf.evaluation.scores import bench as bench_module
 
     tiny_size_reference = {"hidden_size": 48, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 96}
     monkeypatch.setattr(bench_module, "SIZE_REFERENCE_CONFIG", tiny_size_reference)  # BERT-base's shape is slow

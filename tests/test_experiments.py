@@ -1,8 +1,8 @@
-"""toxiclf.experiments: the one list of models, and what reads it."""
+"""research.experiments: the one list of models, and what reads it."""
 
 from pathlib import Path
 
-from toxiclf.experiments import CPU_PLAN, EXPERIMENTS, MITIGATIONS, SMALL_MODELS, default_checkpoints, main
+from research.experiments import CPU_PLAN, EXPERIMENTS, MITIGATIONS, SMALL_MODELS, default_checkpoints, main
 from toxiclf.paths import REPO_ROOT
 
 
@@ -23,7 +23,7 @@ def test_roles_follow_from_the_entries():
 
 def test_run_eval_and_shipping_read_the_list():
     import run_eval
-    from toxiclf import shipping
+    from toxiclf.shipping.ship import ship as shipping
 
     assert {k: v for k, v in run_eval.DEFAULT_CHECKPOINTS.items() if k != "shipped"} == default_checkpoints()
     assert shipping.SMALL_MODELS == SMALL_MODELS and shipping.MITIGATIONS == MITIGATIONS
@@ -40,7 +40,7 @@ def test_the_command_line_prints_a_recipe(capsys, tmp_path):
 
 
 def test_every_smaller_student_has_a_ce_only_twin_and_only_3_layer_choices_are_compared_with_the_alternate():
-    from toxiclf.experiments import LAYER_CHOICES, SMALL_PLAN, SMALL_STUDENT_LAYERS, STUDENT_PAIRS, student_name
+    from research.experiments import LAYER_CHOICES, SMALL_PLAN, SMALL_STUDENT_LAYERS, STUDENT_PAIRS, student_name
 
     assert student_name("1,3,5", "kd") == "student-3l-135-kd" and student_name("1,4", "ce") == "student-2l-14-ce"
     assert sorted(SMALL_PLAN) == sorted(student_name(layers, kind) for layers in SMALL_STUDENT_LAYERS

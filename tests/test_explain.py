@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from toxiclf import predict
-from toxiclf.explain import explain, top_words, word_spans
+from toxiclf.batch import cli as predict
+from toxiclf.inference.explain import explain, top_words, word_spans
 
 
 class KeywordModel:
@@ -70,7 +70,7 @@ def test_the_cli_adds_the_top_words(tmp_path, tiny_classifier_dir, monkeypatch):
     source.write_text("comment_text\nyou idiot\n\n")
     output = tmp_path / "out.csv"
     monkeypatch.setattr(
-        "toxiclf.classifier.Classifier.scores", lambda self, texts, *a, **k: KeywordModel().scores(texts)
+        "toxiclf.inference.classifier.Classifier.scores", lambda self, texts, *a, **k: KeywordModel().scores(texts)
     )
     predict.main(["--input", str(source), "--output", str(output), "--model", str(tiny_classifier_dir),
                   "--backend", "torch", "--explain", "--no-progress"])  # fmt: skip
@@ -116,7 +116,7 @@ def test_offsets_always_slice_back_to_the_word(text):
 def test_with_a_tiny_model_that_reads_one_token_that_word_comes_first(tiny_classifier_dir):
     import torch
 
-    from toxiclf.classifier import Classifier
+    from toxiclf.inference.classifier import Classifier
 
     classifier = Classifier(tiny_classifier_dir)
     idiot = classifier.tokenizer.token_to_id("idiot")

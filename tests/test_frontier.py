@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from toxiclf.frontier import main, on_frontier
+from research.frontier import main, on_frontier
 from toxiclf.paths import sha256_file
 
 

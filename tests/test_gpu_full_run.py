@@ -1,6 +1,6 @@
 """The GPU run's dry run on CPU: bundle built and installed, every phase on 64 rows, results packed and unpacked.
 
-This is what keeps scripts/device_bundle.py, scripts/gpu_full_run.sh (toxiclf.runner) and scripts/gpu_results.py
+This is what keeps scripts/device_bundle.py, scripts/gpu_full_run.sh (research.runner) and scripts/gpu_results.py
 working between GPU loans: the same scripts, with --dry-run only cutting rows, epochs and sequence length.
 """
 

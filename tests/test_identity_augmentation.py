@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from toxiclf.identity_audit import audit_sentences
-from toxiclf.identity_augmentation import (
+from toxiclf.evaluation.identity_audit import audit_sentences
+from toxiclf.data.augment_identity import (
     MIN_PER_TERM,
     audit_terms,
     augmentation_sentences,
@@ -77,7 +77,7 @@ def test_balanced_sentences_follow_the_counts_and_the_seed():
 
 
 def parse_training_args(argv):
-    from toxiclf import training
+    from toxiclf.training.common import common as training
 
     parser = argparse.ArgumentParser()
     training.add_common_args(parser, output_dir="out", learning_rate=5e-5, epochs=1)
@@ -95,7 +95,7 @@ def test_a_bad_augmentation_value_is_a_usage_error(value, capsys):
 
 @pytest.mark.parametrize("augmentation", ["25", "balanced", "balanced-statements"])
 def test_training_data_gets_the_identity_sentences(augmentation, tiny_dataset_dir, tokenizer):
-    from toxiclf import training
+    from toxiclf.training.common import common as training
 
     args = parse_training_args(["--dataset", str(tiny_dataset_dir), "--identity-augmentation", augmentation])
     train, validation, _ = training.load_training_data(args, tokenizer)

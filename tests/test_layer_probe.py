@@ -3,8 +3,8 @@
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from toxiclf.classifier import Classifier
-from toxiclf.layer_probe import probe
+from toxiclf.inference.classifier import Classifier
+from research.layer_probe import probe
 
 TEXTS = ["you idiot", "thanks for the fix", "shut up moron", "nice work", "what a stupid edit", "see the talk page"]
 LABELS = [1, 0, 1, 0, 1, 0]
@@ -20,9 +20,9 @@ def test_each_cut_is_scored_and_all_layers_score_as_the_model(tiny_classifier_di
 def test_a_results_file_names_the_command_that_wrote_it_quoted_as_a_shell_reads_it():
     from toxiclf.provenance import command_line
 
-    assert command_line("toxiclf.layer_probe", ["--layers", "1,3,5", "1,2"]) == (
-        "python -m toxiclf.layer_probe --layers 1,3,5 1,2"
+    assert command_line("research.layer_probe", ["--layers", "1,3,5", "1,2"]) == (
+        "python -m research.layer_probe --layers 1,3,5 1,2"
     )
-    assert command_line("toxiclf.frontier", ["--checkpoints", "my model=a folder"]) == (
-        "python -m toxiclf.frontier --checkpoints 'my model=a folder'"
+    assert command_line("research.frontier", ["--checkpoints", "my model=a folder"]) == (
+        "python -m research.frontier --checkpoints 'my model=a folder'"
     )

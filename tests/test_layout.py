@@ -66,7 +66,7 @@ def test_no_file_imports_a_script():
 def test_the_tokenizers_encoding_is_transformers_encoding(tiny_classifier_dir):
     from transformers import AutoTokenizer
 
-    from toxiclf.classifier import folder_tokenizer
+    from toxiclf.inference.classifier import folder_tokenizer
 
     texts = ["you idiot", "", "THANKS for the edit!!", "page " * 100, "é 日本 🙂", "a\tb\nc"]
     ours = folder_tokenizer(tiny_classifier_dir, 16)
@@ -85,7 +85,7 @@ def test_prediction_needs_no_training_stack(tiny_classifier_dir, tmp_path):
     training libraries cannot be imported loads, predicts and runs the batch CLI with the same scores."""
     import shutil
 
-    from toxiclf.classifier import load_classifier
+    from toxiclf.inference.classifier import load_classifier
 
     model = tmp_path / "model"
     shutil.copytree(tiny_classifier_dir, model, ignore=shutil.ignore_patterns("onnx"))
@@ -103,7 +103,7 @@ def test_prediction_needs_no_training_stack(tiny_classifier_dir, tmp_path):
 
         sys.meta_path.insert(0, Blocked())
         from toxiclf import load_classifier
-        from toxiclf.predict import main
+        from toxiclf.batch.cli import main
 
         classifier = load_classifier({str(model)!r})
         print(json.dumps({{"backend": classifier.backend, "scores": classifier.scores({texts!r}).tolist()}}))

@@ -2,7 +2,7 @@ import math
 
 import torch
 
-from toxiclf.losses import masked_cosine_loss, soft_target_kl
+from toxiclf.training.losses import masked_cosine_loss, soft_target_kl
 
 
 def test_kl_is_zero_when_student_matches_teacher():

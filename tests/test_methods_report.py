@@ -2,7 +2,7 @@
 
 import json
 
-from toxiclf.methods_report import methods_markdown, plot_methods
+from research.methods_report import methods_markdown, plot_methods
 
 
 def result(name, roc_auc, accuracy, loss=None, throughput=80.0):

@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from toxiclf.metrics import best_f1_threshold, classification_metrics, toxic_probability
+from toxiclf.evaluation.metrics import best_f1_threshold, classification_metrics, toxic_probability
 
 LABELS = [1, 1, 0, 0, 0, 1, 0, 0]
 SCORES = [0.9, 0.4, 0.35, 0.1, 0.6, 0.8, 0.2, 0.05]

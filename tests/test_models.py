@@ -2,7 +2,7 @@ import pytest
 import torch
 from conftest import make_tiny_bert
 
-from toxiclf.models import TEACHER_LAYERS, build_student, is_toxicity_classifier, resolve_model
+from toxiclf.training.models import TEACHER_LAYERS, build_student, is_toxicity_classifier, resolve_model
 
 
 def test_layer_maps_are_the_one_based_odd_and_even_layers():
@@ -65,7 +65,7 @@ def test_minilm_resolves_to_the_packaged_folder():
 
 
 def test_training_loads_an_fp16_folder_as_fp32_weights(tmp_path, tokenizer):
-    from toxiclf.models import load_model_and_tokenizer
+    from toxiclf.training.models import load_model_and_tokenizer
 
     saved = make_tiny_bert(num_layers=2).half()
     saved.save_pretrained(tmp_path)

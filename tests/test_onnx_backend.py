@@ -6,8 +6,8 @@ import pytest
 import torch
 from conftest import make_tiny_bert
 
-from toxiclf.classifier import Classifier, OnnxClassifier, load_classifier_for_serving
-from toxiclf.onnx_backend import FINGERPRINT_FILE, INT8_FILE, build_onnx
+from toxiclf.inference.classifier import Classifier, OnnxClassifier, load_classifier_for_serving
+from toxiclf.inference.onnx_backend import FINGERPRINT_FILE, INT8_FILE, build_onnx
 
 TEXTS = ["you stupid idiot", "thanks for the citation", "the page", "your edit is good and the source is good " * 5]
 
@@ -59,7 +59,7 @@ def test_export_is_cached_and_rebuilt_when_the_checkpoint_changes(model_dir):
 def test_residual_layernorm_stays_unfused_in_the_graph_and_in_the_session(model_dir):
     import onnx
 
-    from toxiclf.onnx_backend import profile_ops
+    from toxiclf.inference.onnx_backend import profile_ops
 
     ops = {node.op_type for node in onnx.load(build_onnx(model_dir) / INT8_FILE).graph.node}
     assert "SkipLayerNormalization" not in ops and "LayerNormalization" in ops
@@ -70,7 +70,7 @@ def test_residual_layernorm_stays_unfused_in_the_graph_and_in_the_session(model_
 
 @pytest.mark.parametrize(("recipe", "kept"), [(4, True), (3, False)])
 def test_a_graph_of_an_older_sound_recipe_is_kept_and_an_unsound_one_rebuilt(model_dir, recipe, kept):
-    from toxiclf.onnx_backend import EXPORT_VERSION
+    from toxiclf.inference.onnx_backend import EXPORT_VERSION
 
     cache = build_onnx(model_dir)
     stored = json.loads((cache / FINGERPRINT_FILE).read_text())
@@ -87,7 +87,7 @@ def test_serving_picks_onnx_int8_on_cpu_and_falls_back_to_torch(model_dir, monke
     def broken(*args, **kwargs):
         raise RuntimeError("no ONNX here")
 
-    monkeypatch.setattr("toxiclf.classifier.OnnxClassifier", broken)
+    monkeypatch.setattr("toxiclf.inference.classifier.OnnxClassifier", broken)
     assert load_classifier_for_serving(model_dir).backend == "torch"
     assert load_classifier_for_serving(model_dir, parallel_passes=1).backend == "torch"  # an ONNX-only setting
     assert load_classifier_for_serving(model_dir, "torch", parallel_passes=1).backend == "torch"
@@ -96,7 +96,7 @@ def test_serving_picks_onnx_int8_on_cpu_and_falls_back_to_torch(model_dir, monke
 
 
 def test_without_a_gpu_driver_pytorch_is_not_asked_whether_there_is_a_gpu(tmp_path, monkeypatch):
-    from toxiclf import classifier
+    from toxiclf.inference import classifier
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # what PyTorch would say on a GPU machine
     monkeypatch.setattr(classifier.sys, "platform", "linux")
@@ -119,7 +119,7 @@ def test_app_serves_with_onnx_int8_by_default_and_says_so(model_dir):
 
 
 def test_profile_attributes_the_kernel_time_to_op_types(model_dir):
-    from toxiclf.onnx_backend import profile_ops
+    from toxiclf.inference.onnx_backend import profile_ops
 
     result = profile_ops(model_dir, TEXTS, threads=1)
     assert result["comments"] == len(TEXTS) and result["kernel_ms_per_comment"] > 0 and result["threads"] == 1
@@ -136,7 +136,7 @@ def test_profile_attributes_the_kernel_time_to_op_types(model_dir):
 def test_a_read_only_model_folder_caches_its_onnx_files_in_the_user_cache(tmp_path, tiny_classifier_dir, monkeypatch):
     import shutil
 
-    from toxiclf.onnx_backend import build_onnx
+    from toxiclf.inference.onnx_backend import build_onnx
 
     model = tmp_path / "installed"
     shutil.copytree(tiny_classifier_dir, model, ignore=shutil.ignore_patterns("onnx"))  # as installed: no graph yet
@@ -153,7 +153,7 @@ def test_a_read_only_model_folder_caches_its_onnx_files_in_the_user_cache(tmp_pa
 def test_a_corrupt_cached_onnx_file_is_rebuilt(tmp_path, tiny_classifier_dir):
     import shutil
 
-    from toxiclf.onnx_backend import INT8_FILE, build_onnx
+    from toxiclf.inference.onnx_backend import INT8_FILE, build_onnx
 
     model = tmp_path / "model"
     shutil.copytree(tiny_classifier_dir, model)
@@ -166,7 +166,7 @@ def test_a_corrupt_cached_onnx_file_is_rebuilt(tmp_path, tiny_classifier_dir):
 
 
 def test_served_int8_scores_do_not_depend_on_the_batch(tiny_classifier_dir):
-    from toxiclf.classifier import OnnxClassifier
+    from toxiclf.inference.classifier import OnnxClassifier
 
     texts = ["you idiot", "thanks for the source on the bridge page, it helps a lot", "ugly", "please stop this"]
     served = OnnxClassifier(tiny_classifier_dir, quantized=True)
@@ -192,7 +192,7 @@ def test_side_by_side_passes_preprocess_each_text_as_a_single_pass_does(tmp_path
     import json
     import shutil
 
-    from toxiclf import classifier
+    from toxiclf.inference import classifier
 
     folder = tmp_path / "model"
     shutil.copytree(tiny_classifier_dir, folder)
@@ -215,7 +215,7 @@ def test_side_by_side_passes_preprocess_each_text_as_a_single_pass_does(tmp_path
 def test_a_failed_export_leaves_no_partial_folder(tmp_path, tiny_classifier_dir, monkeypatch):
     import shutil
 
-    from toxiclf import onnx_backend
+    from toxiclf.inference import onnx_backend
 
     model = tmp_path / "model"
     shutil.copytree(tiny_classifier_dir, model, ignore=shutil.ignore_patterns("onnx*"))  # no cache: it must export
@@ -235,7 +235,7 @@ def test_a_folder_that_asks_for_normalisation_scores_disguised_words_as_the_word
     import json
     import shutil
 
-    from toxiclf.classifier import load_classifier
+    from toxiclf.inference.classifier import load_classifier
 
     folder = tmp_path / "model"
     shutil.copytree(tiny_classifier_dir, folder)
@@ -269,7 +269,7 @@ def test_a_folder_that_asks_for_normalisation_scores_disguised_words_as_the_word
 
 
 def test_the_command_keeps_a_shipped_folders_int8_graph_and_builds_a_new_folders(model_dir, capsys):
-    from toxiclf.onnx_backend import FP32_FILE, main
+    from toxiclf.inference.onnx_backend import FP32_FILE, main
 
     main([str(model_dir)])  # a checkpoint without graphs: both are built
     assert "model.int8.onnx" in capsys.readouterr().out and (model_dir / "onnx" / FP32_FILE).exists()
@@ -280,7 +280,7 @@ def test_the_command_keeps_a_shipped_folders_int8_graph_and_builds_a_new_folders
 
 
 def test_the_command_refuses_a_thread_count_below_one_in_one_line(model_dir, capsys):
-    from toxiclf.onnx_backend import main
+    from toxiclf.inference.onnx_backend import main
 
     with pytest.raises(SystemExit) as stopped:
         main([str(model_dir), "--profile", str(model_dir / "profile.json"), "--threads", "0"])

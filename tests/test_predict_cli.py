@@ -4,8 +4,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from toxiclf import predict
-from toxiclf.classifier import Classifier
+from toxiclf.batch import cli as predict
+from toxiclf.inference.classifier import Classifier
 
 
 def score(tmp_path, model, name, content, *extra):
@@ -121,7 +121,7 @@ def test_the_console_script_exits_0_and_prints_no_object(tmp_path, tiny_classifi
 
     source = tmp_path / "in.csv"
     pd.DataFrame({"comment_text": ["fine", "you idiot"]}).to_csv(source, index=False)
-    script = "import sys; from toxiclf.predict import main; sys.exit(main())"
+    script = "import sys; from toxiclf.batch.cli import main; sys.exit(main())"
     result = subprocess.run([sys.executable, "-c", script, "--input", str(source), "--output", str(tmp_path / "o.csv"),
                              "--model", str(tiny_classifier_dir), "--backend", "torch", "--no-progress"],
                             capture_output=True, text=True, timeout=120)  # fmt: skip
@@ -249,7 +249,7 @@ def test_jsonl_fields_are_checked_in_every_record(tmp_path, tiny_classifier_dir,
 def test_score_table_refuses_a_table_without_the_text_or_with_a_clashing_column(tiny_classifier_dir):
     """Each table of a corpus is checked (a later file may differ from the first): nothing is appended twice."""
     pa = pytest.importorskip("pyarrow")
-    from toxiclf.row_scoring import InputError, added_columns, score_table
+    from toxiclf.batch.row_scoring import InputError, added_columns, score_table
 
     classifier = Classifier(tiny_classifier_dir)
     with pytest.raises(InputError, match="no column 'comment_text'"):

@@ -1,11 +1,11 @@
-"""toxiclf.replicates: the same students trained twice, compared model by model and verdict by verdict."""
+"""research.replicates: the same students trained twice, compared model by model and verdict by verdict."""
 
 import json
 
 import numpy as np
 
-from toxiclf.comparisons import save_scores
-from toxiclf.replicates import compare_replicates, replicates_markdown
+from toxiclf.evaluation.comparisons import save_scores
+from research.replicates import compare_replicates, replicates_markdown
 
 
 def folder(path, scores: dict, comparisons: list):

@@ -7,7 +7,7 @@ import torch
 from safetensors.torch import load_file
 
 import run_finetune
-from toxiclf.training import ProgressLog
+from toxiclf.training.common import ProgressLog
 
 pytestmark = pytest.mark.slow
 

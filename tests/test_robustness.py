@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from toxiclf.obfuscation import (
+from toxiclf.inference.obfuscation import (
     WORD_NOISE,
     drop_letter,
     join_words,
@@ -16,8 +16,8 @@ from toxiclf.obfuscation import (
     space_letters,
     swap_letters,
 )
-from toxiclf.robustness_augmentation import noisy_texts, robustness_sentences
-from toxiclf.training import with_disguises, with_templated_sentences
+from toxiclf.data.augment_templates import noisy_texts, robustness_sentences
+from toxiclf.training.common import with_disguises, with_templated_sentences
 
 
 def test_each_disguise_keeps_the_word_readable():
@@ -123,7 +123,7 @@ def test_training_rows_get_the_noise_and_the_sentences_with_their_labels():
 
 
 def test_davidson_tweets_are_cleaned_labelled_and_sampled(tmp_path):
-    from toxiclf.robustness_augmentation import davidson_tweets
+    from toxiclf.data.augment_templates import davidson_tweets
 
     source = tmp_path / "labeled_data.csv"
     pd.DataFrame({

@@ -4,7 +4,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from toxiclf.roofline import gemm_graph, gemm_rate, macs_per_comment
+from toxiclf.evaluation.roofline import gemm_graph, gemm_rate, macs_per_comment
 
 
 def test_a_comment_s_multiply_accumulates_are_its_matrix_multiplies():
@@ -32,7 +32,7 @@ def test_the_gemm_graph_multiplies_and_its_rate_is_measured(int8):
 def test_a_comment_is_counted_at_its_own_token_length_not_its_batch_s(tiny_classifier_dir):
     import json
 
-    from toxiclf.bench import token_lengths
+    from toxiclf.evaluation.bench import token_lengths
 
     config = json.loads((tiny_classifier_dir / "config.json").read_text())
     short, long = "thanks", "thanks for the source on the bridge page it helps a lot " * 4

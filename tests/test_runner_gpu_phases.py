@@ -1,10 +1,10 @@
-"""toxiclf.runner's GPU phases with the step's Python stubbed out: what each phase runs, with which flags."""
+"""research.runner's GPU phases with the step's Python stubbed out: what each phase runs, with which flags."""
 
 import json
 import subprocess
 import sys
 
-from toxiclf.experiments import SMALL_PLAN
+from research.experiments import SMALL_PLAN
 from toxiclf.paths import REPO_ROOT
 
 # Records each call; a training "finishes" by writing run_config.json and model.safetensors.
@@ -27,7 +27,7 @@ def run_phase(tmp_path, *argv):
     command = [
         sys.executable,
         "-m",
-        "toxiclf.runner",
+        "research.runner",
         "gpu",
         *argv,
         "--run-dir",

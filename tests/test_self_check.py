@@ -7,7 +7,7 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from toxiclf.classifier import load_classifier, load_classifier_for_serving
+from toxiclf.inference.classifier import load_classifier, load_classifier_for_serving
 
 
 @pytest.fixture
@@ -68,7 +68,7 @@ def test_a_threshold_file_without_the_backend_s_entry_refuses_that_backend_and_s
 
 def test_the_app_and_the_cli_refuse_a_folder_without_threshold_in_one_line(model_copy, tmp_path):
     from app import create_app
-    from toxiclf import predict
+    from toxiclf.batch import cli as predict
 
     (model_copy / "threshold.json").unlink()
     client = create_app({"TESTING": True, "MODEL_DIR": str(model_copy), "BACKEND": "torch"}).test_client()

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from toxiclf import shipping as ship_model  # noqa: E402
-from toxiclf.data import data_provenance, load_splits
+from toxiclf.shipping.ship import ship as ship_model  # noqa: E402
+from toxiclf.data.splits import data_provenance, load_splits
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ def results_for(tmp_path, checkpoint, dataset, **changes):
 
 
 def test_ships_with_a_threshold_per_backend_and_keeps_the_checkpoint(tmp_path, checkpoint, tiny_dataset_dir):
-    from toxiclf.classifier import load_classifier, read_threshold
+    from toxiclf.inference.classifier import load_classifier, read_threshold
 
     output = tmp_path / "model"
     output.mkdir()
@@ -113,7 +113,7 @@ def test_card_refresh_refuses_results_of_other_weights(tmp_path, checkpoint, tin
 
 
 def test_the_card_states_calibration_and_bias_from_the_results(tmp_path, checkpoint, tiny_dataset_dir):
-    from toxiclf.model_card import model_card
+    from toxiclf.shipping.model_card import model_card
 
     output = tmp_path / "model"
     ship_model.ship(checkpoint, results_for(tmp_path, checkpoint, tiny_dataset_dir), output, backends=("torch",))
@@ -139,7 +139,7 @@ def test_the_card_states_calibration_and_bias_from_the_results(tmp_path, checkpo
 
 
 def test_the_card_names_how_the_model_was_made(tmp_path, checkpoint, tiny_dataset_dir):
-    from toxiclf.model_card import model_card
+    from toxiclf.shipping.model_card import model_card
 
     output = tmp_path / "model"
     ship_model.ship(checkpoint, results_for(tmp_path, checkpoint, tiny_dataset_dir), output, backends=("torch",))
@@ -165,7 +165,7 @@ def test_the_card_names_how_the_model_was_made(tmp_path, checkpoint, tiny_datase
 
 
 def test_the_card_states_the_functional_suite_of_these_weights_only(tmp_path, checkpoint, tiny_dataset_dir):
-    from toxiclf.model_card import model_card
+    from toxiclf.shipping.model_card import model_card
     from toxiclf.paths import sha256_file
 
     output = tmp_path / "model"
@@ -193,10 +193,10 @@ def test_the_card_states_the_functional_suite_of_these_weights_only(tmp_path, ch
 def test_calibration_and_thresholds_are_fitted_on_validation_texts_only(
     tmp_path, checkpoint, tiny_dataset_dir, monkeypatch
 ):
-    import toxiclf.classifier
+    import toxiclf.inference.classifier
 
     scored = []
-    original = toxiclf.classifier.load_classifier
+    original = toxiclf.inference.classifier.load_classifier
 
     def recording_loader(*args, **kwargs):
         classifier = original(*args, **kwargs)
@@ -204,10 +204,10 @@ def test_calibration_and_thresholds_are_fitted_on_validation_texts_only(
         classifier.scores = lambda texts, **options: scored.extend(texts) or score(texts, **options)
         return classifier
 
-    monkeypatch.setattr(toxiclf.classifier, "load_classifier", recording_loader)
+    monkeypatch.setattr(toxiclf.inference.classifier, "load_classifier", recording_loader)
     ship_model.ship(checkpoint, results_for(tmp_path, checkpoint, tiny_dataset_dir), tmp_path / "model")
     splits = load_splits(str(tiny_dataset_dir), 42)
-    from toxiclf.canaries import TEXTS as CANARY_TEXTS  # fixed sentences scored for the canaries, no split's
+    from toxiclf.inference.canaries import TEXTS as CANARY_TEXTS  # fixed sentences scored for the canaries, no split's
 
     fitted = set(scored) - set(CANARY_TEXTS)
     assert fitted == set(splits["validation"]["comment_text"])  # every backend, the same rows
@@ -306,7 +306,7 @@ def test_a_second_mitigation_is_weighed_against_the_first(tmp_path, statements_a
 
 
 def test_the_card_marks_the_audited_model_before_mitigation(tmp_path, checkpoint, tiny_dataset_dir):
-    from toxiclf.model_card import model_card
+    from toxiclf.shipping.model_card import model_card
 
     output = tmp_path / "model"
     ship_model.ship(checkpoint, results_for(tmp_path, checkpoint, tiny_dataset_dir), output, backends=("torch",))
@@ -333,7 +333,7 @@ def test_the_card_marks_the_audited_model_before_mitigation(tmp_path, checkpoint
 
 def test_shipping_with_normalisation_writes_it_before_the_thresholds(tmp_path, checkpoint, tiny_dataset_dir,
                                                                      monkeypatch):  # fmt: skip
-    from toxiclf.classifier import load_classifier
+    from toxiclf.inference.classifier import load_classifier
 
     seen = []
     original = ship_model.validation_thresholds
@@ -356,8 +356,8 @@ def test_shipping_with_normalisation_writes_it_before_the_thresholds(tmp_path, c
 
 def test_rethresholding_can_change_the_preprocessing_of_a_shipped_folder(tmp_path, checkpoint, tiny_dataset_dir,
                                                                          monkeypatch):  # fmt: skip
-    from toxiclf import data
-    from toxiclf.classifier import load_classifier
+    from toxiclf.data.splits import splits as data
+    from toxiclf.inference.classifier import load_classifier
 
     output = tmp_path / "model"
     ship_model.ship(checkpoint, results_for(tmp_path, checkpoint, tiny_dataset_dir), output, backends=("torch",))
@@ -388,7 +388,7 @@ def test_rethresholding_can_change_the_preprocessing_of_a_shipped_folder(tmp_pat
 
 
 def test_the_card_names_a_weight_averaged_model_s_base_by_its_weights(tmp_path, checkpoint, tiny_dataset_dir):
-    from toxiclf.model_card import model_card
+    from toxiclf.shipping.model_card import model_card
 
     output = tmp_path / "model"
     ship_model.ship(checkpoint, results_for(tmp_path, checkpoint, tiny_dataset_dir), output, backends=("torch",))
@@ -401,7 +401,7 @@ def test_the_card_names_a_weight_averaged_model_s_base_by_its_weights(tmp_path, 
 
 
 def test_the_card_says_why_this_model_and_not_the_project_s_contenders(tmp_path, checkpoint, tiny_dataset_dir):
-    from toxiclf.model_card import model_card
+    from toxiclf.shipping.model_card import model_card
 
     output = tmp_path / "model"
     ship_model.ship(checkpoint, results_for(tmp_path, checkpoint, tiny_dataset_dir), output, backends=("torch",))
@@ -427,7 +427,7 @@ def test_the_card_says_why_this_model_and_not_the_project_s_contenders(tmp_path,
 def test_the_fast_tier_card_reads_its_own_entries_and_the_frontier(tmp_path, checkpoint, tiny_dataset_dir,
                                                                    monkeypatch):  # fmt: skip
     from toxiclf import paths
-    from toxiclf.model_card import model_card
+    from toxiclf.shipping.model_card import model_card
 
     output = tmp_path / "model-fast"
     monkeypatch.setitem(paths.SHIPPED_MODELS, "fast", paths.ShippedModel(output, "shipped-fast"))
@@ -453,7 +453,7 @@ def test_the_fast_tier_card_reads_its_own_entries_and_the_frontier(tmp_path, che
     assert "The project's own experiment" not in card  # the 6-layer choice is the default model's story
 
     # The inference benchmark, where it timed both shipped folders as served, is preferred to the frontier
-    from toxiclf.bench import FAST_SERVED, SERVED
+    from toxiclf.evaluation.bench import FAST_SERVED, SERVED
     from toxiclf.paths import sha256_file, shown_path
 
     default_folder = paths.SHIPPED_MODELS["default"].folder

@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from toxiclf import soft_label_mix
-from toxiclf.soft_labels import SoftLabels, ensemble_logits
+from research import soft_label_mix
+from toxiclf.training.soft_labels import SoftLabels, ensemble_logits
 
 DATA = {"dataset": "embedded", "seed": 42, "split_sizes": {"train": 3, "validation": 2, "test": 2}, "sha256": "abc"}
 ADDED = {"identity_augmentation": 0, "robustness_augmentation": 2, "base_rows": 3, "added_rows_sha256": "def"}

@@ -7,11 +7,11 @@ from conftest import make_tiny_bert
 from transformers import TrainingArguments
 
 import run_distill
-from distill_trainer import DistillationTrainer
-from toxiclf.classifier import Classifier
-from toxiclf.data import data_provenance, load_splits
-from toxiclf.soft_labels import SoftLabels, ensemble_logits, write_soft_labels
-from toxiclf.training import added_rows_sha256, with_identity_sentences
+from toxiclf.training.distill_trainer import DistillationTrainer
+from toxiclf.inference.classifier import Classifier
+from toxiclf.data.splits import data_provenance, load_splits
+from toxiclf.training.soft_labels import SoftLabels, ensemble_logits, write_soft_labels
+from toxiclf.training.common import added_rows_sha256, with_identity_sentences
 
 
 @pytest.fixture
@@ -98,7 +98,7 @@ def test_distilling_from_stored_labels_runs_without_a_teacher(soft_file, tiny_da
 
 
 def test_a_compact_file_covers_the_augmentation_rows_a_student_run_adds(tmp_path, teacher_dir, tiny_dataset_dir):
-    from toxiclf import soft_labels
+    from toxiclf.training.common import soft_labels
 
     path = tmp_path / "compact.npz"
     soft_labels.main(["--teachers", str(teacher_dir), "--dataset", str(tiny_dataset_dir), "--max-seq-length", "64",
@@ -134,8 +134,8 @@ def test_a_file_made_with_davidson_tweets_serves_a_run_with_the_same_tweets(tmp_
                                                                             tokenizer):  # fmt: skip
     import pandas as pd
 
-    from toxiclf import soft_labels
-    from toxiclf.training import load_training_data
+    from toxiclf.training.common import soft_labels
+    from toxiclf.training.common import load_training_data
 
     tweets = tmp_path / "labeled_data.csv"
     tweet_texts = ["you are trash", "what a dumb take", "lovely day", "shut up loser"]
@@ -159,7 +159,7 @@ def test_a_file_made_with_davidson_tweets_serves_a_run_with_the_same_tweets(tmp_
 
 @pytest.mark.parametrize("flags", [["--davidson-samples", "0", "--davidson", "t.csv"], ["--davidson-samples", "3"]])
 def test_a_tweet_count_without_tweets_or_below_one_is_refused(flags, capsys):
-    from toxiclf import soft_labels
+    from toxiclf.training.common import soft_labels
 
     with pytest.raises(SystemExit):
         soft_labels.main(["--teachers", "any", *flags])
@@ -167,7 +167,8 @@ def test_a_tweet_count_without_tweets_or_below_one_is_refused(flags, capsys):
 
 
 def test_added_rows_scored_alone_equal_those_of_a_whole_file_and_mix_into_one(tmp_path, teacher_dir, tiny_dataset_dir):
-    from toxiclf import soft_label_mix, soft_labels
+    from research import soft_label_mix
+    from toxiclf.training.common import soft_labels
 
     flags = ["--teachers", str(teacher_dir), "--dataset", str(tiny_dataset_dir), "--max-seq-length", "64",
              "--identity-augmentation", "6", "--no-bf16"]  # fmt: skip
@@ -185,7 +186,7 @@ def test_added_rows_scored_alone_equal_those_of_a_whole_file_and_mix_into_one(tm
 
 
 def test_added_rows_only_without_rows_to_add_is_refused(teacher_dir, tiny_dataset_dir, capsys):
-    from toxiclf import soft_labels
+    from toxiclf.training.common import soft_labels
 
     with pytest.raises(SystemExit):
         soft_labels.main(["--teachers", str(teacher_dir), "--dataset", str(tiny_dataset_dir), "--added-rows-only"])
@@ -193,7 +194,7 @@ def test_added_rows_only_without_rows_to_add_is_refused(teacher_dir, tiny_datase
 
 
 def test_knowledge_adjustment_swaps_the_logits_of_a_wrong_teacher_on_the_chosen_rows_only():
-    from toxiclf.losses import adjust_to_labels
+    from toxiclf.training.losses import adjust_to_labels
 
     logits = np.array([[2.0, -1.0], [2.0, -1.0], [0.5, 3.0], [-1.0, 4.0], [1.0, 0.0]])
     labels = [1, 1, 0, 1, 0]
@@ -204,7 +205,7 @@ def test_knowledge_adjustment_swaps_the_logits_of_a_wrong_teacher_on_the_chosen_
 
 
 def test_a_run_with_knowledge_adjustment_trains_on_the_swapped_logits(soft_file, tiny_dataset_dir, tokenizer, capsys):
-    from toxiclf.training import load_training_data
+    from toxiclf.training.common import load_training_data
 
     path, _, _ = soft_file
     flags = ["--student-init", "minilm-l6", "--soft-labels", str(path), "--dataset", str(tiny_dataset_dir),

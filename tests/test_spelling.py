@@ -6,9 +6,9 @@ import string
 
 import pytest
 
-from toxiclf import spelling
-from toxiclf.data import EMBEDDED_SHA256
-from toxiclf.spelling import count_words, disguises, restore_misspelt_words, restored_word
+from toxiclf.inference import spelling
+from toxiclf.data.splits import EMBEDDED_SHA256
+from toxiclf.inference.spelling import count_words, disguises, restore_misspelt_words, restored_word
 
 
 def repairs(word: str):

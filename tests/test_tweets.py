@@ -1,4 +1,4 @@
-from toxiclf.tweets import find_tweet_rows, load_rows, match_key, save_rows
+from toxiclf.data.tweets import find_tweet_rows, load_rows, match_key, save_rows
 
 
 def test_match_key_undoes_the_package_cleaning():

@@ -8,7 +8,7 @@ import torch
 from conftest import make_tiny_bert
 from safetensors.torch import load_file
 
-from toxiclf.weight_averaging import average_folders, interpolate, main
+from research.weight_averaging import average_folders, interpolate, main
 
 
 def test_interpolation_is_linear_per_tensor_and_refuses_other_models():

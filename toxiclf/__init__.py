@@ -7,20 +7,20 @@ The public names below are imported on first use, so that `import toxiclf` stays
 import importlib
 
 _EXPORTS = {
-    "ID2LABEL": "data",
-    "LABELS": "data",
-    "load_splits": "data",
-    "tokenize_splits": "data",
-    "masked_cosine_loss": "losses",
-    "soft_target_kl": "losses",
-    "TEACHER_LAYERS": "models",
-    "build_student": "models",
-    "load_model_and_tokenizer": "models",
-    "load_classifier": "classifier",
-    "load_classifier_for_serving": "classifier",
-    "resolve_model": "models",
-    "Classifier": "classifier",
-    "OnnxClassifier": "classifier",
+    "ID2LABEL": "data.splits",
+    "LABELS": "data.splits",
+    "load_splits": "data.splits",
+    "tokenize_splits": "data.splits",
+    "masked_cosine_loss": "training.losses",
+    "soft_target_kl": "training.losses",
+    "TEACHER_LAYERS": "training.models",
+    "build_student": "training.models",
+    "load_model_and_tokenizer": "training.models",
+    "load_classifier": "inference.classifier",
+    "load_classifier_for_serving": "inference.classifier",
+    "resolve_model": "training.models",
+    "Classifier": "inference.classifier",
+    "OnnxClassifier": "inference.classifier",
 }
 __all__ = sorted(_EXPORTS)
 

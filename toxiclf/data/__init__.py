@@ -1,0 +1,2 @@
+"""Data: the embedded splits, their sources, and the training rows a run adds (identity, group and
+templated sentences, tweets)."""

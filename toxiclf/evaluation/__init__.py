@@ -1,0 +1,1 @@
+"""Evaluation: metrics with intervals, comparisons, baselines, audits, functional suites, benchmarks, reports."""

@@ -1,0 +1,397 @@
+"""Classifiers: load a checkpoint once, score many comments in length-sorted, dynamically padded batches.
+
+Two backends share one interface (`scores`, `predict`, `threshold`, `backend`): PyTorch (CPU or GPU) and
+ONNX Runtime (CPU, fp32 or int8). `load_classifier_for_serving` picks the fastest one that loads.
+"""
+
+import json
+import logging
+import os
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from .calibration import apply as calibrated_probability
+from .calibration import read_calibration
+from .obfuscation import preprocessed
+from .preprocessing import PREPROCESSING_FILE, PREPROCESSING_STEPS, steps_asked
+from ..schema import DEFAULT_MAX_LENGTH, LABELS
+from .text_checks import encodable_problem, text_problem
+
+logger = logging.getLogger(__name__)
+
+THRESHOLD_FILE = "threshold.json"  # written next to a served model: the threshold chosen on validation
+BACKENDS = ("auto", "torch", "onnx-int8", "onnx-fp32")
+SERVING_BACKENDS = ("torch", "onnx-int8")  # the ones a shipped model gets a threshold for
+# ONNX fp32 reproduces PyTorch's scores to 1e-6: it shares PyTorch's threshold.
+_SAME_SCORES_AS = {"onnx-fp32": "torch"}
+# With a progress bar, texts scored by side-by-side passes go in chunks of this many (one tick each).
+SIDE_BY_SIDE_PROGRESS_STEP = 1024
+
+
+def read_threshold(model_dir: str | Path, backend: str = "torch") -> float | None:
+    """The validation threshold stored for this backend; None if the folder has no threshold file."""
+    path = Path(model_dir) / THRESHOLD_FILE
+    if not path.exists():
+        return None
+    try:
+        stored = json.loads(path.read_text())
+        if "thresholds" not in stored:  # the one-threshold format of earlier releases
+            return float(stored["threshold"])
+        per_backend = stored["thresholds"]
+        entry = per_backend.get(backend) or per_backend.get(_SAME_SCORES_AS.get(backend, backend))
+        threshold = float(entry["threshold"]) if entry else None
+        if threshold is not None and not 0 < threshold < 1:  # NaN fails this too
+            raise ValueError(f"the {backend} threshold {threshold} is not between 0 and 1")
+        return threshold
+    except (ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"{path} is not a valid threshold file ({type(error).__name__}: {error})") from None
+
+
+def missing_threshold(model_dir: str | Path, backend: str) -> str:
+    """Why a folder cannot label texts with this backend: one line naming the file."""
+    path = Path(model_dir) / THRESHOLD_FILE
+    if not path.exists():
+        return (f"{path} is missing: labels need the threshold chosen on validation (written when a model is "
+                "shipped); pass threshold=... to label at another")  # fmt: skip
+    return f"{path} has no threshold for the {backend} backend; ship the model for it or pass threshold=..."
+
+
+def read_preprocessing(model_dir: str | Path) -> dict:
+    """The text preprocessing a model folder asks for (`preprocessing.json`); {} for none."""
+    path = Path(model_dir) / PREPROCESSING_FILE
+    if not path.exists():
+        return {}
+    try:
+        stored = json.loads(path.read_text())
+        wrong = sorted(
+            key for key, value in stored.items() if key not in PREPROCESSING_STEPS or not isinstance(value, bool)
+        )
+        if wrong:
+            raise ValueError(f"unknown or non-boolean settings {wrong}")
+        return stored
+    except ValueError as error:
+        raise ValueError(f"{path} is not a valid preprocessing file ({error})") from None
+
+
+def trained_max_length(model_dir: Path) -> int | None:
+    """--max-seq-length of the run that trained the model, if recorded."""
+    path = model_dir / "run_config.json"
+    if path.exists():
+        return json.loads(path.read_text()).get("args", {}).get("max_seq_length")
+    return None
+
+
+def folder_tokenizer(model_dir: Path, max_length: int, pad_token_id: int | None = None):
+    """The folder's `tokenizer.json` run by the `tokenizers` library itself, truncating to `max_length` and
+    padding to the longest text of a batch as transformers' fast tokenizer does with `truncation=True,
+    padding=True` (tests check the ids are equal), so that ONNX prediction needs neither transformers nor torch.
+    A folder without a tokenizer.json (a slow tokenizer's files) is read through transformers."""
+    path = model_dir / "tokenizer.json"
+    if path.exists():
+        from tokenizers import Tokenizer
+
+        tokenizer = Tokenizer.from_file(str(path))
+    else:
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(model_dir).backend_tokenizer
+    settings_path = model_dir / "tokenizer_config.json"
+    settings = json.loads(settings_path.read_text()) if settings_path.exists() else {}
+    pad_token = settings.get("pad_token")
+    pad_token = pad_token.get("content") if isinstance(pad_token, dict) else pad_token
+    pad_id = tokenizer.token_to_id(pad_token) if pad_token else None
+    pad_id = pad_id if pad_id is not None else (pad_token_id or 0)
+    tokenizer.enable_truncation(max_length)
+    tokenizer.enable_padding(pad_id=pad_id, pad_token=pad_token or tokenizer.id_to_token(pad_id) or "[PAD]")
+    return tokenizer
+
+
+def encoded(tokenizer, texts: list[str]) -> dict[str, np.ndarray]:
+    """input_ids and attention_mask, truncated to the tokenizer's max length and padded to the longest text (int64):
+    the model's inputs (PyTorch and ONNX Runtime alike)."""
+    encodings = tokenizer.encode_batch(texts)
+    return {"input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+            "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64)}  # fmt: skip
+
+
+def _refuse_unscorable(texts, problem_of) -> None:
+    """TypeError for a text that is no string, ValueError for one that is not scorable, naming its index."""
+    for i, text in enumerate(texts):
+        problem = problem_of(text)
+        if problem:
+            raise (ValueError if isinstance(text, str) else TypeError)(f"texts[{i}]: {problem}")
+
+
+class _BatchScorer:
+    """The backend-independent part: tokenization, length-sorted batching, labels and thresholds."""
+
+    backend = "abstract"
+
+    def __init__(self, model_dir, *, threshold=None, max_length=None, batch_size=32, calibrated=True):
+        self.model_dir = Path(model_dir)
+        config = json.loads((self.model_dir / "config.json").read_text())
+        # The calibration of this backend (calibration.json), if the model has one: `score` is then a probability.
+        self.calibration = read_calibration(model_dir, self.backend) if calibrated else None
+        # Undoing disguises before tokenizing, where the folder asks for it: its thresholds and calibration were
+        # then fitted on validation texts that went through the same steps.
+        asked = read_preprocessing(model_dir)
+        self.preprocessing = steps_asked(asked)
+        # None where the folder has no threshold for this backend: `predict` then refuses rather than guess 0.5.
+        self.threshold = threshold if threshold is not None else read_threshold(model_dir, self.backend)
+        # The length the model was trained with, never longer than its position table.
+        max_length = max_length or trained_max_length(self.model_dir) or DEFAULT_MAX_LENGTH
+        self.max_length = min(max_length, config.get("max_position_embeddings", max_length))
+        self.tokenizer = folder_tokenizer(self.model_dir, self.max_length, config.get("pad_token_id"))
+        self.batch_size = batch_size
+
+    def _encode(self, texts: list[str]) -> dict[str, np.ndarray]:
+        return encoded(self.tokenizer, texts)
+
+    def _logits(self, texts: list[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def logits(self, texts: list[str], batch_size: int | None = None, progress: bool = False) -> np.ndarray:
+        """The raw two-class logits (no calibration) of each text, in input order."""
+        batch_size = batch_size or self.batch_size
+        _refuse_unscorable(texts, encodable_problem)
+        texts = preprocessed(texts, self.preprocessing)
+        # Sorting by length puts similar lengths in one batch, so dynamic padding pads little.
+        order = np.argsort([len(t) for t in texts], kind="stable")
+        out = np.empty((len(texts), 2), dtype=np.float64)
+        starts = self._with_progress(range(0, len(texts), batch_size), "batch", progress)
+        for start in starts:
+            index = order[start : start + batch_size]
+            out[index] = self._logits([texts[i] for i in index])
+        return out
+
+    def _with_progress(self, starts: range, unit: str, shown: bool):
+        """`starts`, behind a progress bar that names this model and backend if `shown`."""
+        if not shown:
+            return starts
+        from tqdm.auto import tqdm
+
+        return tqdm(starts, desc=f"Scoring {self.model_dir.name} ({self.backend})", unit=unit)
+
+    def scores(self, texts: list[str], batch_size: int | None = None, progress: bool = False) -> np.ndarray:
+        """P(toxic) for each text, in input order; calibrated where the model has a calibration."""
+        logits = self.logits(texts, batch_size, progress)
+        return calibrated_probability(self.calibration, logits[:, 1] - logits[:, 0])
+
+    def predict(self, texts: str | list[str]) -> dict | list[dict]:
+        """Score, label and flag at the model's threshold: a dict for one text, a list of dicts for a list."""
+        if isinstance(texts, str):
+            return self.predict([texts])[0]
+        if not isinstance(texts, list | tuple):
+            raise TypeError(f"predict takes a string or a list of strings, got {type(texts).__name__}")
+        if self.threshold is None:
+            raise ValueError(missing_threshold(self.model_dir, self.backend))
+        _refuse_unscorable(texts, text_problem)  # the rule of the API and the batch CLI: no empty text either
+        return [
+            {"score": float(s), "label": LABELS[int(s >= self.threshold)], "flagged": bool(s >= self.threshold)}
+            for s in self.scores(texts)
+        ]
+
+
+class Classifier(_BatchScorer):
+    """PyTorch backend.
+
+    >>> clf = Classifier("model")
+    >>> clf.predict(["you are an idiot", "thanks for the fix"])  # [{"score": ..., "label": ..., "flagged": ...}]
+    """
+
+    backend = "torch"
+
+    def __init__(self, model_dir, *, device=None, bf16_on_cpu=False, threads=None, **kwargs):
+        import torch
+        from transformers import AutoModelForSequenceClassification
+
+        if threads:  # PyTorch's threads are per process: this sets them for everything the process runs
+            torch.set_num_threads(threads)
+        super().__init__(model_dir, **kwargs)
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.autocast = self.device.type == "cuda" or bf16_on_cpu
+        # fp32 whatever the stored dtype: the shipped model is stored in fp16, which CPUs run slowly or not at all.
+        self.model = AutoModelForSequenceClassification.from_pretrained(model_dir, dtype=torch.float32)
+        self.model.to(self.device).eval()
+
+    @property
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.model.parameters())
+
+    def _logits(self, texts: list[str]) -> np.ndarray:
+        import torch
+
+        batch = {k: torch.from_numpy(v).to(self.device) for k, v in self._encode(texts).items()}
+        # bf16 autocast on GPU halves the memory traffic; CPU stays fp32 unless asked (bf16 there is slower on
+        # CPUs without native bf16, and served scores should not move with the machine).
+        with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
+            return self.model(**batch).logits.float().cpu().numpy()
+
+
+class OnnxClassifier(_BatchScorer):
+    """ONNX Runtime backend on CPU; the ONNX files are built once and cached next to the checkpoint."""
+
+    def __init__(self, model_dir, *, quantized=True, threads=None, device=None, per_text=None, parallel_passes=None,
+                 **kwargs):  # fmt: skip
+        from .onnx_backend import FP32_FILE, INT8_FILE, build_onnx, cpu_session
+
+        self.backend = "onnx-int8" if quantized else "onnx-fp32"  # before __init__: it picks the threshold
+        super().__init__(model_dir, **kwargs)
+        # Dynamic int8 quantizes activations with one scale per forward pass: scored in a batch, a text's score
+        # would depend on the other texts. One text per pass makes it a function of the text alone.
+        self.per_text = quantized if per_text is None else per_text
+        self.threads = threads or os.cpu_count() or 1
+        # A list is scored by this many one-text passes side by side, each on one thread: a comment's matrices are
+        # too small to split well across threads (2 cores: 1.1-1.4x the comments/s of one 2-thread pass at a
+        # time, results/inference_bench.json). A single text still gets every thread (the lowest latency).
+        self.parallel_passes = self.threads if parallel_passes is None else parallel_passes
+        graph = INT8_FILE if quantized else FP32_FILE
+        self._graph = build_onnx(self.model_dir, needed=(graph,)) / graph
+        self.session = cpu_session(self._graph, self.threads)
+        self._passes = None  # (thread pool, one-thread session), made for the first list
+        self._passes_lock = threading.Lock()
+
+    @property
+    def num_parameters(self) -> int:
+        from safetensors import safe_open
+
+        with safe_open(self.model_dir / "model.safetensors", framework="np") as weights:
+            return sum(int(np.prod(weights.get_slice(k).get_shape())) for k in weights.keys())
+
+    def logits(self, texts: list[str], batch_size: int | None = None, progress: bool = False) -> np.ndarray:
+        """As `_BatchScorer.logits`; a list scored by one-text passes side by side skips the length-sorted batches
+        (each text is scored alone anyway) and is spread over the callers whole (`_side_by_side`)."""
+        if not (self.per_text and self.parallel_passes > 1 and len(texts) > 1):
+            return super().logits(texts, batch_size, progress)
+        _refuse_unscorable(texts, encodable_problem)
+        step = SIDE_BY_SIDE_PROGRESS_STEP if progress else len(texts)
+        starts = self._with_progress(range(0, len(texts), step), "chunk", progress)
+        return np.concatenate([self._side_by_side(texts[start : start + step]) for start in starts])
+
+    def _logits(self, texts: list[str]) -> np.ndarray:
+        if self.per_text and len(texts) > 1:  # one pass per text, one after the other
+            return np.concatenate([self.session.run(["logits"], self._encode([text]))[0] for text in texts])
+        return self.session.run(["logits"], self._encode(texts))[0]
+
+    def _side_by_side(self, texts: list[str]) -> np.ndarray:
+        """One pass per text, the texts dealt out to `parallel_passes` callers of a one-thread session (ONNX Runtime
+        runs concurrent calls of one session in parallel). Each caller preprocesses and tokenizes its own texts
+        too: that Python work then overlaps the other callers' kernels instead of running before them all
+        (about 4 % more comments/s on 2 cores with the shipped model's steps, a throwaway measurement)."""
+        callers = min(self.parallel_passes, len(texts))
+        pool, session = self._parallel_session()
+
+        def score(share: list[str]) -> np.ndarray:
+            share = preprocessed(share, self.preprocessing)
+            return np.concatenate([session.run(["logits"], self._encode([text]))[0] for text in share])
+
+        # float64 as `_BatchScorer.logits` gives: the margin, and so the score, is then computed alike on every path
+        out = np.empty((len(texts), 2), dtype=np.float64)
+        for i, logits in enumerate(pool.map(score, [texts[i::callers] for i in range(callers)])):
+            out[i::callers] = logits
+        return out
+
+    def _parallel_session(self):
+        with self._passes_lock:
+            if self._passes is None:
+                from concurrent.futures import ThreadPoolExecutor
+
+                from .onnx_backend import cpu_session
+
+                self._passes = (ThreadPoolExecutor(self.parallel_passes, thread_name_prefix="onnx-pass"),
+                                cpu_session(self._graph, 1))  # fmt: skip
+            return self._passes
+
+
+# Scored at every load: a folder whose weights give NaN (tampered or cut bytes behind an intact header) refuses to
+# load instead of serving "non-toxic" for everything.
+SELF_CHECK_TEXTS = ["thanks for fixing the citation", "you are a complete idiot"]
+
+
+def self_checked(classifier):
+    """The classifier, once its scores of fixed texts are finite and, where the folder has `canaries.json`, equal
+    to those recorded at shipping within the backend's tolerance (toxiclf.inference.canaries); else a ValueError naming the
+    file. `classifier.self_check` says which checks ran (for /healthz)."""
+    from .canaries import check
+
+    compared, reason = check(classifier)  # the canaries' comparison includes finiteness: scored once
+    if reason:
+        raise ValueError(reason)
+    if not compared and not np.all(np.isfinite(classifier.scores(SELF_CHECK_TEXTS))):
+        raise ValueError(
+            f"{classifier.model_dir / 'model.safetensors'} gives non-finite scores with the {classifier.backend} "
+            "backend: the weights are broken"
+        )
+    classifier.self_check = "canaries recorded at shipping" if compared else "finite scores (no canaries.json)"
+    return classifier
+
+
+def _checked(classifier, check: bool, need_threshold: bool):
+    if need_threshold and classifier.threshold is None:
+        raise ValueError(missing_threshold(classifier.model_dir, classifier.backend))
+    return self_checked(classifier) if check else classifier
+
+
+def load_classifier(model_dir=None, backend: str = "auto", check: bool = True, need_threshold: bool = True,
+                    **kwargs):  # fmt: skip
+    """A classifier for `model_dir` (default: the shipped model; "fast": the fast tier) with the named backend.
+
+    >>> from toxiclf import load_classifier
+    >>> load_classifier().predict("thanks for the fix")  # {"score": ..., "label": "non-toxic", "flagged": False}
+    >>> load_classifier("fast").predict("thanks for the fix")  # 3 layers: about twice the comments/s per core
+
+    `auto` picks the fastest backend that loads (see `load_classifier_for_serving`); `torch`, `onnx-int8` and
+    `onnx-fp32` name one. Every load runs the self-check (`self_checked`); `check=False` skips it (shipping, which
+    records the canaries, and the calibration fit, which scores a folder before it has its calibration). A folder
+    without a threshold for the backend (`threshold.json`) refuses to load unless `threshold=` is given, or
+    `need_threshold=False` says only `scores` will be asked for (evaluation of a freshly trained checkpoint).
+    """
+    from ..paths import model_folder
+
+    model_dir = model_folder(model_dir, must_exist=True)
+    if backend == "auto":
+        return load_classifier_for_serving(model_dir, check=check, need_threshold=need_threshold, **kwargs)
+    if backend == "torch":
+        return _checked(Classifier(model_dir, **kwargs), check, need_threshold)
+    if backend in ("onnx-int8", "onnx-fp32"):
+        classifier = OnnxClassifier(model_dir, quantized=backend == "onnx-int8", **kwargs)
+        return _checked(classifier, check, need_threshold)
+    raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+
+
+# A GPU that PyTorch can use needs its kernel driver (NVIDIA's, or AMD's for ROCm): on Linux without either, the
+# answer is known without importing PyTorch, which alone takes about a second of every CLI run and server start.
+GPU_DRIVER_PATHS = ("/proc/driver/nvidia", "/dev/kfd")
+
+
+def cuda_available() -> bool:
+    """A GPU through PyTorch; False where PyTorch is not installed (the prediction install)."""
+    if sys.platform == "linux" and not any(Path(path).exists() for path in GPU_DRIVER_PATHS):
+        return False
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.cuda.is_available()
+
+
+def load_classifier_for_serving(model_dir, backend: str = "auto", check: bool = True, need_threshold: bool = True,
+                                parallel_passes: int | None = None, **kwargs):  # fmt: skip
+    """`auto`: PyTorch on a GPU; on CPU ONNX int8 (the fastest there), falling back to PyTorch if it fails.
+    `parallel_passes` goes to an ONNX backend (see OnnxClassifier); PyTorch has no such setting."""
+    checks = {"check": check, "need_threshold": need_threshold}
+    onnx = {} if parallel_passes is None else {"parallel_passes": parallel_passes}
+    if backend != "auto":
+        return load_classifier(model_dir, backend, **checks, **(onnx if backend.startswith("onnx") else {}), **kwargs)
+    if cuda_available():
+        return _checked(Classifier(model_dir, **kwargs), **checks)
+    try:
+        return _checked(OnnxClassifier(model_dir, quantized=True, **onnx, **kwargs), **checks)
+    except Exception as error:  # noqa: BLE001 - any export/runtime failure (its canaries too) must not stop the server
+        logger.warning("ONNX int8 backend unavailable (%s); serving with PyTorch", error)
+        return _checked(
+            Classifier(model_dir, **kwargs), **checks
+        )  # which must pass the same checks, or nothing is served

@@ -1,0 +1,1 @@
+"""Shipping: a checkpoint becomes a verified model folder, with its model card."""

@@ -1,0 +1,1 @@
+"""Training: the DistillationTrainer and its losses, model building, the teacher's conversion, soft labels."""
