@@ -3,7 +3,7 @@
     accelerate launch run_distill.py --layers odd             # -> outputs/student-odd
     accelerate launch run_distill.py --layers even            # -> outputs/student-even
     python run_distill.py --layers odd --alpha-kl 0 --alpha-cos 0 --output-dir outputs/student-odd-ce
-    python -m toxiclf.training.soft_labels --teachers outputs/teacher outputs/minilm-l6      # once: ensemble soft labels
+    python -m toxiclf.training.soft_labels --teachers outputs/teacher outputs/minilm-l6  # once: ensemble soft labels
     python run_distill.py --student-init odd --soft-labels outputs/soft_labels.npz --output-dir outputs/student-odd-ens
     python run_distill.py --student-init minilm-l6 --soft-labels outputs/soft_labels.npz --alpha-cos 0 \\
         --output-dir outputs/minilm-l6-ens
@@ -21,8 +21,9 @@ from pathlib import Path
 
 from transformers import set_seed
 
+from toxiclf.paths import OUTPUTS_DIR
+from toxiclf.training import common as training
 from toxiclf.training.distill_trainer import DistillationTrainer
-from toxiclf.training.common import common as training
 from toxiclf.training.models import (
     TEACHER_LAYERS,
     build_student,
@@ -30,7 +31,6 @@ from toxiclf.training.models import (
     load_model_and_tokenizer,
     one_based_layers,
 )
-from toxiclf.paths import OUTPUTS_DIR
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +48,9 @@ def parse_args(argv=None):
         "--student-layers", type=one_based_layers, metavar="1,3,5",
         help="keep only these layers (one-based, in this order) of the --student-init model: a smaller student",
     )  # fmt: skip
-    parser.add_argument("--soft-labels", type=Path, help="stored teacher logits (python -m toxiclf.training.soft_labels)")
+    parser.add_argument(
+        "--soft-labels", type=Path, help="stored teacher logits (python -m toxiclf.training.soft_labels)"
+    )
     parser.add_argument("--temperature", type=float, default=2.0, help="softmax temperature of the KL term")
     parser.add_argument("--alpha-ce", type=float, default=1, help="relative weight of cross-entropy on the labels")
     parser.add_argument("--alpha-kl", type=float, default=1, help="relative weight of KL to the teacher's logits")

@@ -22,11 +22,8 @@ import torch
 from sklearn.metrics import roc_auc_score
 from transformers import set_seed
 
-from toxiclf.evaluation.baselines import MajorityBaseline, TfidfBaseline
-from toxiclf.evaluation.bench import bench_markdown, run_benchmark
-from toxiclf.inference.calibration import CALIBRATION_FILE, invert, reliability
-from toxiclf.inference.classifier import BACKENDS, PREPROCESSING_FILE, THRESHOLD_FILE, load_classifier, read_threshold
-from toxiclf.evaluation.comparisons import ids_checksum, save_scores, write_comparisons
+from research.experiments import STUDENT_PAIRS, default_checkpoints
+from research.report import replace_doc_section, update_docs, write_report
 from toxiclf.data.splits import (
     DEFAULT_SEED,
     EMBEDDED,
@@ -37,9 +34,13 @@ from toxiclf.data.splits import (
     data_provenance,
     load_splits,
 )
-from toxiclf.evaluation.scores import BOOTSTRAP_RESAMPLES, evaluate_scores, folder_size_mb, measure_cost
-from research.experiments import default_checkpoints
+from toxiclf.evaluation.baselines import MajorityBaseline, TfidfBaseline
+from toxiclf.evaluation.bench import bench_markdown, run_benchmark
+from toxiclf.evaluation.comparisons import ids_checksum, save_scores, write_comparisons
 from toxiclf.evaluation.metrics import best_f1_threshold
+from toxiclf.evaluation.scores import BOOTSTRAP_RESAMPLES, evaluate_scores, folder_size_mb, measure_cost
+from toxiclf.inference.calibration import CALIBRATION_FILE, invert, reliability
+from toxiclf.inference.classifier import BACKENDS, PREPROCESSING_FILE, THRESHOLD_FILE, load_classifier, read_threshold
 from toxiclf.paths import (
     FAST_MODEL_DIR,
     OUTPUTS_DIR,
@@ -50,7 +51,6 @@ from toxiclf.paths import (
     shown_path,
 )
 from toxiclf.provenance import device_info, git_commit, library_versions
-from toxiclf.evaluation.report import replace_doc_section, update_docs, write_report
 from toxiclf.training.common import RUN_CONFIG_FILE
 
 logger = logging.getLogger(__name__)
@@ -102,7 +102,9 @@ def parse_args(argv=None):
         "results/functional.json, functional.png",
     )
     parser.add_argument(
-        "--normalise", action="store_true", help="--functional: also score the suite normalised (toxiclf.inference.obfuscation)"
+        "--normalise",
+        action="store_true",
+        help="--functional: also score the suite normalised (toxiclf.inference.obfuscation)",
     )
     parser.add_argument(
         "--segment-joined-words",
@@ -228,7 +230,9 @@ def main(argv=None):
     test_ids_sha256 = ids_checksum(test[ID_COLUMN])
     val_texts, val_labels = validation[TEXT_COLUMN], np.array(validation[LABEL_COLUMN])
     if args.compare_only:
-        write_comparisons(args.results_dir, test_labels, test_ids_sha256, args.bootstrap_resamples, args.seed)
+        write_comparisons(
+            args.results_dir, test_labels, test_ids_sha256, args.bootstrap_resamples, args.seed, STUDENT_PAIRS
+        )
         return report(args)
     logger.info("Scoring on %d test and %d validation comments", len(test_texts), len(val_texts))
     if args.bench:
@@ -309,7 +313,9 @@ def main(argv=None):
             torch.cuda.empty_cache()
 
     if not args.no_comparisons:
-        write_comparisons(args.results_dir, test_labels, test_ids_sha256, args.bootstrap_resamples, args.seed)
+        write_comparisons(
+            args.results_dir, test_labels, test_ids_sha256, args.bootstrap_resamples, args.seed, STUDENT_PAIRS
+        )
         report(args)
     return scored
 
@@ -327,7 +333,8 @@ def report(args):
 
 
 def bias_audit(args, test, validation) -> dict:
-    """The identity audit (toxiclf.evaluation.identity_audit) of each checkpoint, on the templates and the real test split.
+    """The identity audit (toxiclf.evaluation.identity_audit) of each checkpoint, on the templates and the real test
+    split.
 
     Each model is audited at its own operating point for this backend: the stored threshold of a shipped model,
     else the one that maximises F1 on the validation split, as shipping would choose it; never 0.5 by default,
@@ -337,8 +344,8 @@ def bias_audit(args, test, validation) -> dict:
     The file keeps the earlier audits of models not named this time while they still describe the files at their
     path (e.g. the model a shipped one mitigates), and drops those whose files changed or went.
     """
+    from research.report import plot_bias
     from toxiclf.evaluation.identity_audit import audit_sentences
-    from toxiclf.evaluation.report import plot_bias
 
     sentences = audit_sentences()
     inputs = ids_checksum([*sentences["sentence"], *sentences["label"], *test[ID_COLUMN], "|", *validation[ID_COLUMN]])
@@ -371,7 +378,8 @@ def bias_audit(args, test, validation) -> dict:
 
 
 def functional(args, train, validation) -> dict:
-    """The functional suite (toxiclf.evaluation.functional_suite) for each checkpoint at its served threshold, and TF-IDF."""
+    """The functional suite (toxiclf.evaluation.functional_suite) for each checkpoint at its served threshold, and
+    TF-IDF."""
     from toxiclf.evaluation.scores import functional_eval
 
     scorers = {}

@@ -10,9 +10,9 @@ import logging
 
 from transformers import Trainer, set_seed
 
-from toxiclf.training.common import common as training
-from toxiclf.training.models import DEFAULT_TEACHER, load_model_and_tokenizer
 from toxiclf.paths import OUTPUTS_DIR
+from toxiclf.training import common as training
+from toxiclf.training.models import DEFAULT_TEACHER, load_model_and_tokenizer
 
 logger = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ import shutil
 from peft import LoraConfig, TaskType, get_peft_model
 from transformers import Trainer, set_seed
 
-from toxiclf.training.common import common as training
-from toxiclf.training.models import DEFAULT_TEACHER, load_model_and_tokenizer
 from toxiclf.paths import OUTPUTS_DIR
+from toxiclf.training import common as training
+from toxiclf.training.models import DEFAULT_TEACHER, load_model_and_tokenizer
 
 logger = logging.getLogger(__name__)
 

@@ -141,8 +141,8 @@ def copy_teacher(target: Path) -> None:
 
 def minilm_fp16(target: Path) -> None:
     """The embedded MiniLM-L6 with fp16 weights (half the bytes; training loads them back as fp32)."""
+    from toxiclf.shipping.ship import fp16_weights
     from toxiclf.training.models import resolve_model
-    from toxiclf.shipping.ship.ship import fp16_weights
 
     source = Path(resolve_model("minilm-l6"))
     target.mkdir(parents=True)

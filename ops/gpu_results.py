@@ -20,8 +20,9 @@ import shutil
 import tarfile
 from pathlib import Path
 
+from research.ship_choice import best_small_model
 from toxiclf.paths import GPU_RESULTS_DIR, sha256_file
-from toxiclf.shipping.ship.ship import ShipError, best_small_model, fp16_weights
+from toxiclf.shipping.ship import ShipError, fp16_weights
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

@@ -12,8 +12,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from toxiclf.evaluation.results_files import SEED_TABLE, SERVED_SUFFIX, TABLE_MODELS  # noqa: F401 - the lab's plans name them
 from toxiclf.paths import OUTPUTS_DIR, SHIPPED_MODELS
-from toxiclf.evaluation.results_files import SERVED_SUFFIX
 
 
 @dataclass(frozen=True)
@@ -41,9 +41,12 @@ class Experiment:
         return [self.script, *flags, *teacher, "--output-dir", str(Path(run_dir) / self.name)]
 
 
-SOFT_LABELS = "{run_dir}/soft_labels.npz"  # the ensemble's soft labels (toxiclf.training.soft_labels), in the run's folder
+SOFT_LABELS = (
+    "{run_dir}/soft_labels.npz"  # the ensemble's soft labels (toxiclf.training.soft_labels), in the run's folder
+)
 # The shipped model's logits on every training row and on the rows its recipe adds (committed: students of it train
-# on any machine without a teacher). Made by: python -m toxiclf.training.soft_labels --teachers model --identity-augmentation
+# on any machine without a teacher). Made by: python -m toxiclf.training.soft_labels --teachers model
+# --identity-augmentation
 # balanced-statements --robustness-augmentation 6000 --float16 --output results/soft_labels/shipped-model.npz
 SHIPPED_SOFT_LABELS = "results/soft_labels/shipped-model.npz"
 SHIPPED_RECIPE = ("--identity-augmentation", "balanced-statements", "--robustness-augmentation", "6000",
@@ -108,7 +111,8 @@ EXPERIMENTS = {
     )
 }  # fmt: skip
 
-# Paired comparisons beyond the references (toxiclf.evaluation.comparisons): each KD student against its CE-only twin (what
+# Paired comparisons beyond the references (toxiclf.evaluation.comparisons): each KD student against its CE-only twin
+# (what
 # distillation adds at the same init, rows and steps), each smaller student against the model it was cut from, and
 # each other layer choice against the alternate one, distilled alike (which layers to keep).
 SHIPPED = SHIPPED_MODELS["default"].results_name  # run_eval.py's name for the shipped model folder
@@ -190,8 +194,6 @@ class GpuPhase:
 # The GPU run's phases, each sized to end well inside one call. "soft labels" is the ensemble's soft-label step
 # (toxiclf.training.soft_labels), between the models it needs and the students it feeds.
 SOFT_LABELS_STEP = "soft labels"
-SEED_TABLE = ("teacher", "student-odd", "student-even", "student-odd-ce", "lora")  # the seed's question's models
-TABLE_MODELS = (*SEED_TABLE, "minilm-l6")  # the odd / even / LoRA table's rows: beside them, MiniLM-L6 fine-tuned
 ENSEMBLE_TEACHERS = ("teacher", "minilm-l6")  # whose logits the ensemble's soft labels average
 GPU_PHASES = {
     "teacher": GpuPhase(("teacher",), ()),

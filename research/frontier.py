@@ -17,9 +17,9 @@ import statistics
 import time
 from pathlib import Path
 
+from toxiclf.evaluation.results_files import measured_on, served_result
 from toxiclf.paths import RESULTS_DIR, shown_path
 from toxiclf.provenance import command_line, cpu_name
-from toxiclf.evaluation.results_files import measured_on, served_result
 
 TFIDF = "tfidf-logreg"
 
@@ -148,7 +148,7 @@ def main(argv=None) -> dict:
     output.write_text(json.dumps(result, indent=2) + "\n")
     plot(result["models"], args.results_dir / "frontier.png")
     if args.update_readme:
-        from toxiclf.evaluation.report import replace_doc_section
+        from research.report import replace_doc_section
 
         replace_doc_section("frontier", frontier_markdown(result, shown_path(output)))
     return result

@@ -2,7 +2,8 @@
 
     python -m research.layer_probe --layers 1,3,5 2,4,6 1,2,3 4,5,6 1,2 1,4 1,2,3,4 1,2,4,5
 
-A student starts as a cut of the shipped model (toxiclf.training.models.build_student: the chosen layers, its embeddings and
+A student starts as a cut of the shipped model (toxiclf.training.models.build_student: the chosen layers, its
+embeddings and
 head); a cut that keeps more of the network's function starts closer to where training has to take it. The probe
 scores each cut on a seeded sample of validation comments (ROC-AUC, scikit-learn) into results/layer_probe.json,
 to set beside the validation ROC-AUC of the students trained from the same cuts (results/student-*.json): whether
@@ -18,9 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from toxiclf.data.splits import DEFAULT_SEED, EMBEDDED, load_splits
-from toxiclf.training.models import one_based_layers
 from toxiclf.paths import RESULTS_DIR, SHIPPED_MODEL_DIR, shown_path
 from toxiclf.provenance import command_line
+from toxiclf.training.models import one_based_layers
 
 logger = logging.getLogger(__name__)
 

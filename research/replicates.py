@@ -2,10 +2,11 @@
 GPU phase `small` (other kernels and dropout draws; the same rows, order, initialisation and steps), compared model
 by model and verdict by verdict.
 
-    python -m research.replicates --update-readme     # results vs results/gpu-small -> results/gpu-small/replicates.json
+    python -m research.replicates --update-readme     # results vs results/gpu-small -> gpu-small/replicates.json
 
 For each smaller student scored in PyTorch in both folders on the same test rows: its test ROC-AUC in each, and the
-paired difference (second − first, with the 95 % interval of toxiclf.evaluation.comparisons). For each paired comparison of
+paired difference (second − first, with the 95 % interval of toxiclf.evaluation.comparisons). For each paired
+comparison of
 the students (research.experiments.STUDENT_PAIRS) in both folders' comparisons.json: its verdict in each (above 0,
 below 0, or not established) and whether they agree. How far a retrained model moves is the noise floor under every
 difference the tables report.
@@ -17,11 +18,18 @@ from pathlib import Path
 
 import numpy as np
 
-from toxiclf.evaluation.comparisons import COMPARISONS_FILE, METRICS, ids_checksum, load_scores, paired_bootstrap, scores_sha256
 from research.experiments import SMALL_PLAN, STUDENT_PAIRS
+from toxiclf.evaluation.comparisons import (
+    COMPARISONS_FILE,
+    METRICS,
+    ids_checksum,
+    load_scores,
+    paired_bootstrap,
+    scores_sha256,
+)
+from toxiclf.evaluation.results_files import read_result
 from toxiclf.paths import GPU_SMALL_RESULTS_DIR, RESULTS_DIR, shown_path
 from toxiclf.provenance import command_line
-from toxiclf.evaluation.results_files import read_result
 
 REPLICATES_FILE = "replicates.json"
 
@@ -106,8 +114,8 @@ def main(argv=None):
     parser.add_argument("--second", type=Path, default=GPU_SMALL_RESULTS_DIR, help="the other's; the record goes here")
     parser.add_argument("--update-readme", action="store_true", help="regenerate the `replicates` doc section")
     args = parser.parse_args(argv)
+    from research.report import replace_doc_section
     from toxiclf.data.splits import DEFAULT_SEED, EMBEDDED, ID_COLUMN, LABEL_COLUMN, DataError, load_splits
-    from toxiclf.evaluation.report import replace_doc_section
 
     try:
         test = load_splits(EMBEDDED, DEFAULT_SEED)["test"]

@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from toxiclf.evaluation.comparisons import SCORES_SUBDIR
 from research.experiments import (
     ALL_GPU_PHASES,
     CPU_FLAGS,
@@ -43,8 +42,9 @@ from research.experiments import (
     SOFT_LABELS_STEP,
     PlanFlags,
 )
-from toxiclf.paths import RESULTS_DIR
+from toxiclf.evaluation.comparisons import SCORES_SUBDIR
 from toxiclf.evaluation.results_files import SERVED_SUFFIX, measured_on
+from toxiclf.paths import RESULTS_DIR
 
 STOP_GRACE_SECONDS = 20  # a training stopped at the time limit gets SIGINT (it stops as after Ctrl-C), then this
 

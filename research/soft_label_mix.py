@@ -9,9 +9,11 @@ the comments themselves. Learning without forgetting (Li & Hoiem, 2017) keeps an
 target on the old data while the new data keeps its own: here the training comments (and the validation split)
 get the ensemble of the `--comments` files, and the rows a run adds (identity sentences, templated sentences,
 tweets) the ensemble of the `--added-rows` files. Every file must have been made for the same data and length, the
-`--added-rows` files for the same added rows (`python -m toxiclf.training.soft_labels` with the run's flags); the result is
+`--added-rows` files for the same added rows (`python -m toxiclf.training.soft_labels` with the run's flags); the
+result is
 refused by a run that differs, like any soft-label file. When the templates change, only the added rows need
-scoring again: `python -m toxiclf.training.soft_labels --added-rows-only ...` scores them alone (minutes, not the half hour
+scoring again: `python -m toxiclf.training.soft_labels --added-rows-only ...` scores them alone (minutes, not the
+half hour
 of the comments), and the comments keep the logits of the files made before.
 """
 

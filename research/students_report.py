@@ -11,8 +11,8 @@ import json
 from pathlib import Path
 
 from research.experiments import LAYER_CHOICES, SHIPPED, SMALL_STUDENT_LAYERS, student_name
-from toxiclf.paths import shown_path
 from toxiclf.evaluation.results_files import SERVED_SUFFIX, read_result
+from toxiclf.paths import shown_path
 
 FAST_TIER_MIN_ROC_AUC = 0.985  # the fast tier's bar on the whole test split, as served (int8)
 # The fast tier has at most half the default model's 6 layers: about twice its comments/s per core is its reason to

@@ -27,10 +27,10 @@ import psutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from research.report import replace_doc_section
 from toxiclf.data.splits import TEXT_COLUMN, load_splits
 from toxiclf.paths import RESULTS_DIR, SHIPPED_MODEL_DIR, shown_path
 from toxiclf.provenance import cpu_name, git_commit, library_versions
-from toxiclf.evaluation.report import replace_doc_section
 
 ENGINES = {  # name -> extra arguments of toxiclf-predict
     "local CLI (2 threads)": [],

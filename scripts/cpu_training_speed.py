@@ -26,11 +26,11 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from toxiclf.data.splits import LABEL_COLUMN, TEXT_COLUMN, load_splits  # noqa: E402
-from toxiclf.training.losses import masked_cosine_loss, soft_target_kl  # noqa: E402
-from toxiclf.training.models import build_student, load_model_and_tokenizer  # noqa: E402
 from toxiclf.paths import RESULTS_DIR  # noqa: E402
 from toxiclf.provenance import cpu_name, git_commit, library_versions  # noqa: E402
 from toxiclf.training.common import cpu_has_native_bf16  # noqa: E402
+from toxiclf.training.losses import masked_cosine_loss, soft_target_kl  # noqa: E402
+from toxiclf.training.models import build_student, load_model_and_tokenizer  # noqa: E402
 
 STEP_KINDS = ("teacher fine-tune (12 layers)", "distillation (6-layer student + teacher forward)", "CE-only (6 layers)")
 

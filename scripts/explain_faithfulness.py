@@ -23,8 +23,8 @@ import numpy as np
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from toxiclf.inference.classifier import load_classifier  # noqa: E402
 from toxiclf.data.splits import DEFAULT_SEED, EMBEDDED, TEXT_COLUMN, load_splits  # noqa: E402
+from toxiclf.inference.classifier import load_classifier  # noqa: E402
 from toxiclf.inference.explain import explain, without_span  # noqa: E402
 from toxiclf.paths import RESULTS_DIR, SHIPPED_MODEL_DIR, sha256_file, shown_path  # noqa: E402
 from toxiclf.provenance import device_info, git_commit  # noqa: E402

@@ -17,9 +17,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from research.report import replace_doc_section
 from toxiclf.paths import REPO_ROOT, RESULTS_DIR
 from toxiclf.provenance import git_commit
-from toxiclf.evaluation.report import replace_doc_section
 
 INSTALLS = {"core (prediction)": ".", "everything ([all])": ".[all]"}
 PROBE = (

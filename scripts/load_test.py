@@ -27,10 +27,10 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
+from research.report import replace_doc_section  # noqa: E402
 from toxiclf.data.splits import TEXT_COLUMN, load_splits  # noqa: E402
 from toxiclf.paths import RESULTS_DIR, SHIPPED_MODEL_DIR, shown_path  # noqa: E402
 from toxiclf.provenance import cpu_name  # noqa: E402
-from toxiclf.evaluation.report import replace_doc_section  # noqa: E402
 
 MAX_SECONDS = 300  # hard cap, whatever is asked: this is a bounded test
 MAX_CONCURRENCY = 64

@@ -26,13 +26,13 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import spearmanr
 
+from research.report import replace_doc_section
+from toxiclf.data.splits import TEXT_COLUMN, load_splits
 from toxiclf.evaluation.bench import graph_before
 from toxiclf.inference.classifier import encoded, folder_tokenizer
-from toxiclf.data.splits import TEXT_COLUMN, load_splits
 from toxiclf.inference.onnx_backend import CACHE_SUBDIR, FP32_FILE, INT8_FILE, build_onnx, cpu_session
 from toxiclf.paths import RESULTS_DIR, SHIPPED_MODEL_DIR, shown_path
 from toxiclf.provenance import cpu_name, cpu_vector_flags, git_commit, library_versions
-from toxiclf.evaluation.report import replace_doc_section
 
 BATCH = 32
 

@@ -4,7 +4,13 @@ python scripts/ship_model.py --checkpoint outputs/student-odd --results results/
 python scripts/ship_model.py --best
 """
 
-from toxiclf.shipping.ship import main
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the lab (research/) lives beside the package
+
+from research.ship_choice import best_fast_student, best_small_model  # noqa: E402
+from toxiclf.shipping.ship import main  # noqa: E402
 
 if __name__ == "__main__":
-    main()
+    main(choose_best=best_small_model, choose_best_fast=best_fast_student)

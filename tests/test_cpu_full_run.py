@@ -143,8 +143,8 @@ def test_models_whose_results_are_committed_are_not_trained_again_nor_the_teache
 def test_a_model_counts_as_scored_only_by_results_of_the_weights_it_holds(tmp_path):
     import json
 
-    from toxiclf.paths import sha256_file
     from research.runner import scored_since_training
+    from toxiclf.paths import sha256_file
 
     run_dir, results = tmp_path / "run", tmp_path / "results"
     results.mkdir()

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 from conftest import make_comments
 
-from toxiclf.data.splits import splits as data
+from toxiclf.data import splits as data
 from toxiclf.data.splits import DataError, clean_frame, load_splits, split_frame, tokenize_splits
 
 

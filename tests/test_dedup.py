@@ -2,8 +2,8 @@ import numpy as np
 import pandas as pd
 from conftest import make_comments
 
-from toxiclf.data.splits import clean_and_split, split_frame
 from toxiclf.data.dedup import drop_normalized_duplicates, near_duplicate_groups, normalized_key
+from toxiclf.data.splits import clean_and_split, split_frame
 
 
 def test_normalized_key_ignores_case_whitespace_and_punctuation():

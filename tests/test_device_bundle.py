@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from toxiclf import device_bundle, gpu_results  # noqa: E402
+from ops import device_bundle, gpu_results  # noqa: E402
 from toxiclf.paths import REPO_ROOT
 
 

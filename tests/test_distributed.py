@@ -176,8 +176,8 @@ def test_a_failure_names_its_file_and_where_in_the_corpus_and_keeps_what_finishe
 
 
 def test_a_glob_picks_its_files_and_mixed_formats_are_refused(tmp_path):
-    from toxiclf.batch.ray_engine import find_corpus
     from toxiclf.batch.cli import InputError
+    from toxiclf.batch.ray_engine import find_corpus
 
     for name in ("a.jsonl", "b.jsonl", "notes.txt"):
         (tmp_path / name).write_text("{}\n")

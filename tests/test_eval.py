@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 import run_eval
-from toxiclf.evaluation.scores import bootstrap_intervals, evaluate_scores, sanity_flags, typical_comments
+from research.report import update_readme
 from toxiclf.evaluation.metrics import classification_metrics
+from toxiclf.evaluation.scores import bootstrap_intervals, evaluate_scores, sanity_flags, typical_comments
 from toxiclf.paths import sha256_file
-from toxiclf.evaluation.report import update_readme
 
 
 def test_threshold_is_chosen_on_validation_not_on_test():
@@ -58,8 +58,8 @@ def test_readme_section_is_replaced_between_markers(tmp_path, monkeypatch):
     readme = tmp_path / "README.md"
     start, end = "<!-- results:start -->", "<!-- results:end -->"
     readme.write_text(f"intro\n{start}\nold table\n{end}\noutro\n")
-    monkeypatch.setattr("toxiclf.evaluation.report.summary_markdown", lambda results: "| new |\n")
-    monkeypatch.setattr("toxiclf.evaluation.report.load_results", lambda d: [])
+    monkeypatch.setattr("research.report.summary_markdown", lambda results: "| new |\n")
+    monkeypatch.setattr("research.report.load_results", lambda d: [])
     assert update_readme(readme, tmp_path)
     assert readme.read_text() == f"intro\n{start}\n| new |\n{end}\noutro\n"
 
@@ -71,8 +71,8 @@ def test_the_gpu_table_has_its_own_readme_section(tmp_path, monkeypatch):
         "<!-- results-gpu:start -->\n{}<!-- results-gpu:end -->\n",
     )
     readme.write_text(cpu + gpu.format(""))
-    monkeypatch.setattr("toxiclf.evaluation.report.summary_markdown", lambda results: "| gpu |\n")
-    monkeypatch.setattr("toxiclf.evaluation.report.load_results", lambda d: [])
+    monkeypatch.setattr("research.report.summary_markdown", lambda results: "| gpu |\n")
+    monkeypatch.setattr("research.report.load_results", lambda d: [])
     assert update_readme(readme, tmp_path, "results-gpu")
     assert readme.read_text() == cpu + gpu.format("| gpu |\n")  # the CPU table untouched
     assert not update_readme(readme, tmp_path, "results-tpu")  # no such markers: nothing written

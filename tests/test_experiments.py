@@ -23,10 +23,10 @@ def test_roles_follow_from_the_entries():
 
 def test_run_eval_and_shipping_read_the_list():
     import run_eval
-    from toxiclf.shipping.ship import ship as shipping
+    from research import ship_choice
 
     assert {k: v for k, v in run_eval.DEFAULT_CHECKPOINTS.items() if k != "shipped"} == default_checkpoints()
-    assert shipping.SMALL_MODELS == SMALL_MODELS and shipping.MITIGATIONS == MITIGATIONS
+    assert ship_choice.SMALL_MODELS == SMALL_MODELS and ship_choice.MITIGATIONS == MITIGATIONS
 
 
 def test_the_cpu_queue_names_no_model_but_the_teacher():

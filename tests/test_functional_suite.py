@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 import run_eval
-from toxiclf.evaluation.functional_suite import SUITE_FILE, functional_report, load_suite, plain_bases, suite_cases
 from toxiclf.data.augment_identity import audit_terms, term_pool
 from toxiclf.data.augment_templates import ROBUSTNESS_FILE, _pool
+from toxiclf.evaluation.functional_suite import SUITE_FILE, functional_report, load_suite, plain_bases, suite_cases
 
 
 def word_ngrams(sentence: str, n: int = 5) -> set[tuple[str, ...]]:
@@ -93,8 +93,8 @@ def test_run_eval_scores_the_suite_at_each_model_s_operating_point(tmp_path, tin
     assert result["models"]["plain"]["threshold_source"].startswith("validation max F1")
     from sklearn.metrics import roc_auc_score
 
-    from toxiclf.inference.classifier import load_classifier
     from toxiclf.data.splits import LABEL_COLUMN, TEXT_COLUMN, load_splits
+    from toxiclf.inference.classifier import load_classifier
 
     validation = load_splits(str(tiny_dataset_dir), 42)["validation"]
     expected = roc_auc_score(validation[LABEL_COLUMN], load_classifier(tiny_classifier_dir, "torch").scores(
@@ -109,8 +109,7 @@ def test_run_eval_scores_the_suite_at_each_model_s_operating_point(tmp_path, tin
 
 
 def test_the_docs_table_shows_the_baseline_and_the_shipped_models_weakest_first(tmp_path, monkeypatch):
-    from toxiclf.evaluation.scores import functional_eval
-    from toxiclf.evaluation.scores import report
+    from toxiclf.evaluation.scores import functional_eval, report
 
     cases = pd.DataFrame({"functionality": ["threat_direct"] * 4, "label": [1] * 4})
     entry = {name: functional_report(cases, np.array(scores), threshold=0.5)

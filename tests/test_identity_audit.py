@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 import run_eval
-from toxiclf.evaluation.identity_audit import AUDIT_FILE, audit_sentences, identity_aucs, real_split_audit, template_audit
+from toxiclf.evaluation.identity_audit import (
+    AUDIT_FILE,
+    audit_sentences,
+    identity_aucs,
+    real_split_audit,
+    template_audit,
+)
 
 
 def test_the_shipped_sentence_set_is_what_the_templates_make():
@@ -60,9 +66,9 @@ def test_the_audit_uses_each_model_s_own_operating_point(tmp_path, tiny_dataset_
     """A model without a stored threshold is audited at its validation max-F1 threshold, never at 0.5."""
     import shutil
 
-    from toxiclf.inference.classifier import load_classifier
     from toxiclf.data.splits import LABEL_COLUMN, TEXT_COLUMN, load_splits
     from toxiclf.evaluation.metrics import best_f1_threshold
+    from toxiclf.inference.classifier import load_classifier
 
     shipped = tmp_path / "shipped"
     shutil.copytree(tiny_classifier_dir, shipped)

@@ -6,7 +6,6 @@ import re
 
 import pytest
 
-from toxiclf.evaluation.identity_audit import audit_sentences
 from toxiclf.data.augment_identity import (
     MIN_PER_TERM,
     audit_terms,
@@ -15,6 +14,7 @@ from toxiclf.data.augment_identity import (
     balancing_counts,
     term_pool,
 )
+from toxiclf.evaluation.identity_audit import audit_sentences
 
 
 def word_ngrams(sentence: str, n: int) -> set[tuple[str, ...]]:
@@ -77,7 +77,7 @@ def test_balanced_sentences_follow_the_counts_and_the_seed():
 
 
 def parse_training_args(argv):
-    from toxiclf.training.common import common as training
+    from toxiclf.training import common as training
 
     parser = argparse.ArgumentParser()
     training.add_common_args(parser, output_dir="out", learning_rate=5e-5, epochs=1)
@@ -95,7 +95,7 @@ def test_a_bad_augmentation_value_is_a_usage_error(value, capsys):
 
 @pytest.mark.parametrize("augmentation", ["25", "balanced", "balanced-statements"])
 def test_training_data_gets_the_identity_sentences(augmentation, tiny_dataset_dir, tokenizer):
-    from toxiclf.training.common import common as training
+    from toxiclf.training import common as training
 
     args = parse_training_args(["--dataset", str(tiny_dataset_dir), "--identity-augmentation", augmentation])
     train, validation, _ = training.load_training_data(args, tokenizer)

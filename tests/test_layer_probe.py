@@ -3,8 +3,8 @@
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from toxiclf.inference.classifier import Classifier
 from research.layer_probe import probe
+from toxiclf.inference.classifier import Classifier
 
 TEXTS = ["you idiot", "thanks for the fix", "shut up moron", "nice work", "what a stupid edit", "see the talk page"]
 LABELS = [1, 0, 1, 0, 1, 0]

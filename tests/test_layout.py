@@ -12,19 +12,34 @@ import pytest
 from toxiclf.paths import REPO_ROOT
 
 
-def package_imports() -> dict[str, set[str]]:
-    """Module -> the package modules it imports, at the top or inside a function alike."""
-    modules = {path.stem: path for path in (REPO_ROOT / "toxiclf").glob("*.py")}
-    graph = {}
-    for name, path in modules.items():
-        imported = set()
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.level == 1:
-                imported |= {node.module.split(".")[0]} if node.module else {alias.name for alias in node.names}
-            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("toxiclf."):
-                imported.add(node.module.split(".")[1])
-        graph[name] = imported & modules.keys() - {name}
-    return graph
+def module_name(path) -> str:
+    """'toxiclf/inference/classifier.py' -> 'toxiclf.inference.classifier'; a package's __init__ is the package."""
+    parts = path.relative_to(REPO_ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported_modules(path) -> set[str]:
+    """The dotted modules (or packages) a file imports, at the top or inside a function alike, relative imports
+    resolved: 'from ..data.splits import X' in toxiclf/inference/x.py is 'toxiclf.data.splits'."""
+    name = module_name(path)
+    package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            target = ".".join([*base, *(node.module.split(".") if node.module else [])])
+            found.add(target)
+            found |= {f"{target}.{alias.name}" for alias in node.names}  # `from . import canaries`
+        elif isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+    return found
+
+
+def package_imports(roots=("toxiclf",)) -> dict[str, set[str]]:
+    """Module -> the modules of `roots` it imports (each a file of ours, not a package's __init__)."""
+    paths = [path for root in roots for path in (REPO_ROOT / root).rglob("*.py")]
+    modules = {module_name(path): path for path in paths if path.name != "__init__.py"}
+    return {name: imported_modules(path) & modules.keys() - {name} for name, path in modules.items()}
 
 
 def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
@@ -54,7 +69,7 @@ def test_the_cycle_finder_finds_one():
 def test_no_file_imports_a_script():
     scripts = {path.stem for path in (REPO_ROOT / "scripts").glob("*.py")}
     offenders = []
-    for path in [*REPO_ROOT.glob("*.py"), *REPO_ROOT.glob("toxiclf/*.py"), *REPO_ROOT.glob("app/*.py"),
+    for path in [*REPO_ROOT.glob("*.py"), *REPO_ROOT.glob("toxiclf/**/*.py"), *REPO_ROOT.glob("app/*.py"),
                  *REPO_ROOT.glob("scripts/*.py"), *REPO_ROOT.glob("tests/*.py")]:  # fmt: skip
         for node in ast.walk(ast.parse(path.read_text())):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
@@ -120,3 +135,75 @@ def test_prediction_needs_no_training_stack(tiny_classifier_dir, tmp_path):
     assert answer["backend"] == "onnx-int8"
     assert answer["scores"] == pytest.approx(expected.tolist(), abs=1e-6)
     assert (tmp_path / "out.csv").read_text().count("\n") == 3
+
+
+# The direction of the house: the product's layers, lowest first. A module may import its own layer and those
+# below it; inference (what serves) nothing of training, evaluation or shipping; nothing in the package the lab.
+LAYERS = {
+    "toxiclf.paths": 0, "toxiclf.schema": 0, "toxiclf.provenance": 0,
+    "toxiclf.inference": 1, "toxiclf.data": 2, "toxiclf.batch": 2, "toxiclf.training": 3, "toxiclf.evaluation": 3,
+    "toxiclf.shipping": 4,
+}  # fmt: skip
+FORBIDDEN = {"toxiclf.inference": ("toxiclf.training", "toxiclf.evaluation", "toxiclf.shipping", "toxiclf.data")}
+
+
+def layer_of(module: str) -> str:
+    return next(prefix for prefix in LAYERS if module == prefix or module.startswith(prefix + "."))
+
+
+def test_every_package_module_has_a_layer():
+    for module in package_imports():
+        if module != "toxiclf":
+            assert layer_of(module)
+
+
+def test_no_import_runs_against_the_layers():
+    against = []
+    for module, imported in package_imports().items():
+        here = layer_of(module)
+        for target in imported:
+            there = layer_of(target)
+            if LAYERS[there] > LAYERS[here] or there in FORBIDDEN.get(here, ()):
+                against.append(f"{module} -> {target}")
+    assert against == []
+
+
+def test_nothing_in_the_package_imports_the_lab():
+    offenders = [
+        f"{path.relative_to(REPO_ROOT)} -> {target}"
+        for path in (REPO_ROOT / "toxiclf").rglob("*.py")
+        for target in imported_modules(path)
+        if target.split(".")[0] in ("research", "ops", "run_eval", "run_distill", "run_lora", "distill_trainer")
+    ]
+    assert offenders == []
+
+
+def import_depth(graph: dict[str, set[str]]) -> dict[str, int]:
+    """A module's level: one more than the highest level among the modules it imports (0 for none)."""
+    depth = {}
+
+    def level(node):
+        if node not in depth:
+            depth[node] = 1 + max((level(target) for target in graph[node]), default=-1)
+        return depth[node]
+
+    for node in graph:
+        level(node)
+    return depth
+
+
+def test_the_import_graph_is_at_most_eight_levels_deep():
+    depth = import_depth(package_imports())
+    assert max(depth.values()) <= 8, sorted(depth.items(), key=lambda item: -item[1])[:5]
+
+
+def test_the_depth_counts_levels():
+    assert import_depth({"a": {"b"}, "b": {"c"}, "c": set()}) == {"a": 2, "b": 1, "c": 0}
+
+
+def test_pip_installs_no_lab_code():
+    import tomllib
+
+    packages = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    assert not [name for name in packages if name.split(".")[0] in ("research", "ops")]
+    assert {"toxiclf.data", "toxiclf.inference", "toxiclf.batch"} <= set(packages)

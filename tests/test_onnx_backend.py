@@ -59,7 +59,7 @@ def test_export_is_cached_and_rebuilt_when_the_checkpoint_changes(model_dir):
 def test_residual_layernorm_stays_unfused_in_the_graph_and_in_the_session(model_dir):
     import onnx
 
-    from toxiclf.inference.onnx_backend import profile_ops
+    from research.onnx_profile import profile_ops
 
     ops = {node.op_type for node in onnx.load(build_onnx(model_dir) / INT8_FILE).graph.node}
     assert "SkipLayerNormalization" not in ops and "LayerNormalization" in ops
@@ -119,7 +119,7 @@ def test_app_serves_with_onnx_int8_by_default_and_says_so(model_dir):
 
 
 def test_profile_attributes_the_kernel_time_to_op_types(model_dir):
-    from toxiclf.inference.onnx_backend import profile_ops
+    from research.onnx_profile import profile_ops
 
     result = profile_ops(model_dir, TEXTS, threads=1)
     assert result["comments"] == len(TEXTS) and result["kernel_ms_per_comment"] > 0 and result["threads"] == 1
@@ -280,9 +280,9 @@ def test_the_command_keeps_a_shipped_folders_int8_graph_and_builds_a_new_folders
 
 
 def test_the_command_refuses_a_thread_count_below_one_in_one_line(model_dir, capsys):
-    from toxiclf.inference.onnx_backend import main
+    from research.onnx_profile import main
 
     with pytest.raises(SystemExit) as stopped:
-        main([str(model_dir), "--profile", str(model_dir / "profile.json"), "--threads", "0"])
+        main([str(model_dir), "--output", str(model_dir / "profile.json"), "--threads", "0"])
     assert stopped.value.code == 2 and capsys.readouterr().err.strip().endswith("--threads must be at least 1")
     assert not (model_dir / "onnx").exists()  # refused before anything was built

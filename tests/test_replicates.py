@@ -4,8 +4,8 @@ import json
 
 import numpy as np
 
-from toxiclf.evaluation.comparisons import save_scores
 from research.replicates import compare_replicates, replicates_markdown
+from toxiclf.evaluation.comparisons import save_scores
 
 
 def folder(path, scores: dict, comparisons: list):

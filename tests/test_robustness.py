@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from toxiclf.data.augment_templates import noisy_texts, robustness_sentences
 from toxiclf.inference.obfuscation import (
     WORD_NOISE,
     drop_letter,
@@ -16,7 +17,6 @@ from toxiclf.inference.obfuscation import (
     space_letters,
     swap_letters,
 )
-from toxiclf.data.augment_templates import noisy_texts, robustness_sentences
 from toxiclf.training.common import with_disguises, with_templated_sentences
 
 

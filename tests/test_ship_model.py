@@ -4,8 +4,9 @@ import json
 
 import pytest
 
-from toxiclf.shipping.ship import ship as ship_model  # noqa: E402
+from research import ship_choice  # noqa: E402
 from toxiclf.data.splits import data_provenance, load_splits
+from toxiclf.shipping import ship as ship_model  # noqa: E402
 
 
 @pytest.fixture
@@ -165,8 +166,8 @@ def test_the_card_names_how_the_model_was_made(tmp_path, checkpoint, tiny_datase
 
 
 def test_the_card_states_the_functional_suite_of_these_weights_only(tmp_path, checkpoint, tiny_dataset_dir):
-    from toxiclf.shipping.model_card import model_card
     from toxiclf.paths import sha256_file
+    from toxiclf.shipping.model_card import model_card
 
     output = tmp_path / "model"
     ship_model.ship(checkpoint, results_for(tmp_path, checkpoint, tiny_dataset_dir), output, backends=("torch",))
@@ -243,7 +244,7 @@ def test_best_small_model_is_the_best_full_data_run_by_validation(tmp_path):
     write_contender(tmp_path, "student-odd", 0.980)
     write_contender(tmp_path, "minilm-l6", 0.985)
     write_contender(tmp_path, "student-even", 0.990, train_rows=50)  # a subset run: not a contender
-    checkpoint, results_file = ship_model.best_small_model((tmp_path,))
+    checkpoint, results_file = ship_choice.best_small_model((tmp_path,))
     assert checkpoint == ship_model.REPO_ROOT / "outputs" / "minilm-l6" and results_file.name == "minilm-l6.json"
 
 
@@ -253,15 +254,15 @@ def test_best_small_model_weighs_the_cpu_and_the_gpu_runs_alike(tmp_path):
     write_contender(cpu, "student-odd", 0.983)
     write_contender(gpu, "minilm-l6", 0.986)
     write_contender(gpu, "student-odd-ens", 0.984)
-    checkpoint, results_file = ship_model.best_small_model((cpu, gpu))
+    checkpoint, results_file = ship_choice.best_small_model((cpu, gpu))
     assert results_file == gpu / "minilm-l6.json"
     write_contender(cpu, "minilm-l6-ens", 0.987)
-    assert ship_model.best_small_model((cpu, gpu))[1] == cpu / "minilm-l6-ens.json"
+    assert ship_choice.best_small_model((cpu, gpu))[1] == cpu / "minilm-l6-ens.json"
 
 
 def test_no_contender_anywhere_is_a_one_line_error(tmp_path):
     with pytest.raises(ship_model.ShipError, match="no full-data results"):
-        ship_model.best_small_model((tmp_path, tmp_path / "gpu"))
+        ship_choice.best_small_model((tmp_path, tmp_path / "gpu"))
 
 
 @pytest.mark.parametrize(
@@ -281,7 +282,7 @@ def test_a_mitigated_model_replaces_its_base_only_when_the_audit_and_validation_
     write_contender(tmp_path, "student-odd-debiased", mitigated_roc_auc)
     write_contender(tmp_path, "minilm-l6", 0.9820)
     write_audits(tmp_path, **audits)
-    checkpoint, _ = ship_model.best_small_model((tmp_path,))
+    checkpoint, _ = ship_choice.best_small_model((tmp_path,))
     assert checkpoint.name == ("student-odd-debiased" if replaces else "student-odd")
 
 
@@ -301,7 +302,7 @@ def test_a_second_mitigation_is_weighed_against_the_first(tmp_path, statements_a
     if statements_audit:
         audits["minilm-l6-debiased-statements"] = statements_audit
     write_audits(tmp_path, **audits)
-    checkpoint, _ = ship_model.best_small_model((tmp_path,))
+    checkpoint, _ = ship_choice.best_small_model((tmp_path,))
     assert checkpoint.name == holder
 
 
@@ -356,7 +357,7 @@ def test_shipping_with_normalisation_writes_it_before_the_thresholds(tmp_path, c
 
 def test_rethresholding_can_change_the_preprocessing_of_a_shipped_folder(tmp_path, checkpoint, tiny_dataset_dir,
                                                                          monkeypatch):  # fmt: skip
-    from toxiclf.data.splits import splits as data
+    from toxiclf.data import splits as data
     from toxiclf.inference.classifier import load_classifier
 
     output = tmp_path / "model"
@@ -501,13 +502,13 @@ def test_the_fast_tier_is_the_best_student_as_served_on_validation_whose_weights
     scored("student-3l-135-kd", tmp_path / "outputs" / "student-3l-135-kd", 0.99, 0.99)  # best, but its weights went
     scored("student-3l-135-ce", checkpoint, 0.985, 0.980)  # better in PyTorch, worse as served
     scored("student-3l-246-kd", other, 0.983, 0.982)
-    assert ship_model.best_fast_student(results) == (other, results / "student-3l-246-kd.json")
+    assert ship_choice.best_fast_student(results) == (other, results / "student-3l-246-kd.json")
     deeper = tmp_path / "outputs" / "student-4l-1245-kd"
     shutil.copytree(checkpoint, deeper)
     config = json.loads((deeper / "config.json").read_text())
     (deeper / "config.json").write_text(json.dumps({**config, "num_hidden_layers": 4}))
     monkeypatch.setattr(ship_model, "SMALL_PLAN", (*ship_model.SMALL_PLAN, "student-4l-1245-kd"))
     scored("student-4l-1245-kd", deeper, 0.995, 0.995)  # better, but twice the speed is the tier's reason to exist
-    assert ship_model.best_fast_student(results)[0] == other
+    assert ship_choice.best_fast_student(results)[0] == other
     (other / "model.safetensors").write_bytes(b"retrained since")  # no longer the weights scored
-    assert ship_model.best_fast_student(results)[0] == checkpoint
+    assert ship_choice.best_fast_student(results)[0] == checkpoint

@@ -7,11 +7,11 @@ from conftest import make_tiny_bert
 from transformers import TrainingArguments
 
 import run_distill
-from toxiclf.training.distill_trainer import DistillationTrainer
-from toxiclf.inference.classifier import Classifier
 from toxiclf.data.splits import data_provenance, load_splits
-from toxiclf.training.soft_labels import SoftLabels, ensemble_logits, write_soft_labels
+from toxiclf.inference.classifier import Classifier
 from toxiclf.training.common import added_rows_sha256, with_identity_sentences
+from toxiclf.training.distill_trainer import DistillationTrainer
+from toxiclf.training.soft_labels import SoftLabels, ensemble_logits, write_soft_labels
 
 
 @pytest.fixture
@@ -134,8 +134,7 @@ def test_a_file_made_with_davidson_tweets_serves_a_run_with_the_same_tweets(tmp_
                                                                             tokenizer):  # fmt: skip
     import pandas as pd
 
-    from toxiclf.training.common import soft_labels
-    from toxiclf.training.common import load_training_data
+    from toxiclf.training.common import load_training_data, soft_labels
 
     tweets = tmp_path / "labeled_data.csv"
     tweet_texts = ["you are trash", "what a dumb take", "lovely day", "shut up loser"]

@@ -6,8 +6,8 @@ import string
 
 import pytest
 
-from toxiclf.inference import spelling
 from toxiclf.data.splits import EMBEDDED_SHA256
+from toxiclf.inference import spelling
 from toxiclf.inference.spelling import count_words, disguises, restore_misspelt_words, restored_word
 
 

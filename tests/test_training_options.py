@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from toxiclf.training.common import common as training
+from toxiclf.training import common as training
 
 
 @pytest.mark.parametrize(
@@ -108,7 +108,7 @@ def test_a_run_record_writes_paths_inside_the_repository_relative_to_it():
 
 def test_added_rows_carry_their_kl_share_and_the_comments_keep_all_of_it(tiny_dataset_dir, tokenizer):
     import run_distill
-    from toxiclf.training.common import common as training
+    from toxiclf.training import common as training
 
     flags = ["--student-init", "minilm-l6", "--dataset", str(tiny_dataset_dir), "--identity-augmentation", "6"]
     train, validation, _ = training.load_training_data(

@@ -26,6 +26,7 @@ import pandas as pd
 
 from ..inference.classifier import BACKENDS
 from ..paths import ModelNotFound, model_folder
+from ..schema import TEXT_COLUMN
 from .row_scoring import (  # noqa: F401 - json_line and score_values are this CLI's public helpers too
     InputError,
     added_columns,
@@ -36,7 +37,6 @@ from .row_scoring import (  # noqa: F401 - json_line and score_values are this C
     score_table,
     score_values,
 )
-from ..schema import TEXT_COLUMN
 
 logger = logging.getLogger(__name__)
 

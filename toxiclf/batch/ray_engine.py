@@ -27,6 +27,7 @@ import re
 import time
 from dataclasses import dataclass, field
 
+from ..schema import TEXT_COLUMN
 from .row_scoring import (
     FORMATS,
     InputError,
@@ -37,7 +38,6 @@ from .row_scoring import (
     score_table,
     score_values,
 )
-from ..schema import TEXT_COLUMN
 
 logger = logging.getLogger(__name__)
 

@@ -24,8 +24,8 @@ import math
 
 import numpy as np
 
-from ..evaluation.identity_audit import TERMS_FILE, mentions
 from ..paths import RESOURCES
+from .identity_terms import TERMS_FILE, mentions
 
 AUGMENTATION_FILE = RESOURCES / "identity_augmentation.json"
 MIN_PER_TERM = 50

@@ -9,7 +9,8 @@
   neither -> not toxic, with retweet marks, @mentions, links and HTML entities removed: another community's
   writing as extra training rows (`--davidson PATH --davidson-samples N`).
 - `noisy_texts(texts, share, seed)`: a share of the training comments, of both labels, spelt with the disguises
-  of toxiclf.inference.obfuscation (leet digits, swapped or dropped letters, spaced-out letters, joined words), so that an odd
+  of toxiclf.inference.obfuscation (leet digits, swapped or dropped letters, spaced-out letters, joined words), so
+  that an odd
   spelling is read as the word it hides and is not itself a sign of toxicity: `--noise-share F`; templated
   sentences likewise with `--template-noise-share F`, and whole phrases joined up with `--joined-phrase-share F`.
 

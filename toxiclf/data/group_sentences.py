@@ -97,14 +97,19 @@ def _cased_like(original: str, replacement: str, starts_sentence: bool) -> str:
     return replacement
 
 
+def _article(match: re.Match, word: str) -> str:
+    """'a' or 'an' as the next word asks, in the case the text had."""
+    article = "an" if word[:1].casefold() in "aeiou" else "a"
+    return (article.capitalize() if match.group(1) == "A" else article) + match.group(2)
+
+
 def swapped(sentence: str, pattern: re.Pattern, replacement: str) -> str:
     """The sentence with each match of `pattern` replaced, 'a'/'an' before it agreeing with the new word."""
     pieces, last = [], 0
     for match in pattern.finditer(sentence):
         before = sentence[last : match.start()]
         new = _cased_like(match.group(0), replacement, not sentence[: match.start()].strip())
-        article = "an" if new[:1].casefold() in "aeiou" else "a"
-        before = _ARTICLE.sub(lambda m: (article.capitalize() if m.group(1) == "A" else article) + m.group(2), before)
+        before = _ARTICLE.sub(lambda m, new=new: _article(m, new), before)
         pieces += [before, new]
         last = match.end()
     return "".join(pieces) + sentence[last:]
@@ -117,7 +122,7 @@ def _donors(texts, labels, lexicon: Lexicon):
     sources += [(t, term_pattern(t), "plural") for t in lexicon.swap_from_plurals]
     needles = [(term, pattern, kind, term.casefold()) for term, pattern, kind in sources]
     donors = []
-    for text, label in zip(texts, labels):
+    for text, label in zip(texts, labels, strict=True):
         if label:
             continue
         sentences = sentences_of(text)
@@ -139,7 +144,7 @@ def balance_needs(texts, labels, terms: list[str], minimum: int = MIN_SHORT_PER_
     needs = {}
     for term in terms:
         pattern, needle = term_pattern(term), term.casefold()
-        named = np.array([needle in f and bool(pattern.search(t)) for f, t in zip(folded, texts)])
+        named = np.array([needle in f and bool(pattern.search(t)) for f, t in zip(folded, texts, strict=True)])
         for bucket in range(len(BUCKETS)):
             in_bucket = buckets == bucket
             base_rate = labels[in_bucket].mean() if in_bucket.any() else 0

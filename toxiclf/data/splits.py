@@ -18,9 +18,6 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from .dedup import drop_normalized_duplicates, group_counts, near_duplicate_groups
-from .embedded_source import embedded_csv_path, read_embedded_csv
-from .embedded_split import load_shipped_split, save_split
 from ..schema import (  # re-exported: `from toxiclf.data.splits import LABELS` keeps working
     DEFAULT_MAX_LENGTH,
     DEFAULT_SEED,
@@ -37,6 +34,9 @@ from ..schema import (  # re-exported: `from toxiclf.data.splits import LABELS` 
     TEXT_COLUMN,
     DataError,
 )
+from .dedup import drop_normalized_duplicates, group_counts, near_duplicate_groups
+from .embedded_source import embedded_csv_path, read_embedded_csv
+from .embedded_split import load_shipped_split, save_split
 from .tweets import load_rows
 
 __all__ = ["DEFAULT_MAX_LENGTH", "DEFAULT_SEED", "EMBEDDED", "EMBEDDED_FILE", "EMBEDDED_PACKAGE", "EMBEDDED_SHA256",

@@ -32,8 +32,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .embedded_source import embedded_csv_path, read_embedded_csv
 from ..paths import RESOURCES
+from .embedded_source import embedded_csv_path, read_embedded_csv
 
 logger = logging.getLogger(__name__)
 

@@ -14,9 +14,9 @@ from scipy.stats import spearmanr
 from sklearn.metrics import roc_auc_score
 
 from ..inference.classifier import load_classifier
-from .scores import measure_cost
 from ..paths import sha256_file, shown_path
 from ..provenance import device_info
+from .scores import measure_cost
 
 SIZE_REFERENCE = "bert-base"
 # BERT-base's shape (Detoxify's "original" model); tests swap in a smaller one.
@@ -167,13 +167,14 @@ def size_reference(folder: Path, student: Path) -> Path:
 
 
 def roofline(rows: list[dict], checkpoints: dict, texts: list[str], threads: int) -> dict:
-    """This machine's int8 and fp32 matrix-multiply rates (toxiclf.evaluation.roofline), and for each row the rate its model
+    """This machine's int8 and fp32 matrix-multiply rates (toxiclf.evaluation.roofline), and for each row the rate
+    its model
     reaches at batch-32 throughput (multiply-accumulates of the timed comments, at their token lengths) and that
     rate's share of the large-GEMM rate of its precision: its efficiency."""
     import json
 
-    from .scores import THROUGHPUT_COMMENTS
     from .roofline import machine_rates, macs_per_comment
+    from .scores import THROUGHPUT_COMMENTS
 
     timed = texts[:THROUGHPUT_COMMENTS]
     per_model = {}

@@ -15,7 +15,6 @@ import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from .bootstrap import SortedScores, both_classes, resample_counts
-from research.experiments import STUDENT_PAIRS
 
 SCORES_SUBDIR = "scores"
 COMPARISONS_FILE = "comparisons.json"
@@ -80,8 +79,11 @@ def _earlier(results_dir: Path, test_ids_sha256: str, resamples: int, seed: int)
     return {(c["model"], c["against"]): c for c in earlier["comparisons"]}, earlier["scores_sha256"]
 
 
-def write_comparisons(results_dir: Path, labels, test_ids_sha256: str, resamples: int = 1000, seed: int = 0):
-    """Every scored model against each reference, and the smaller students' pairs (experiments.STUDENT_PAIRS), where
+def write_comparisons(
+    results_dir: Path, labels, test_ids_sha256: str, resamples: int = 1000, seed: int = 0, pairs_also=()
+):
+    """Every scored model against each reference, and the (model, reference) pairs in `pairs_also` (run_eval.py:
+    the smaller students' KD and CE-only pairs), where
     both were scored on the same rows -> results/comparisons.json. A pair whose two score vectors are those of the
     last write keeps its entry: the resamples are seeded, so it would come out the same (and a queue that adds one
     model at a time need not resample ninety pairs each time)."""
@@ -96,7 +98,7 @@ def write_comparisons(results_dir: Path, labels, test_ids_sha256: str, resamples
         for name in sorted(scores)
         if name != reference and name != "majority"
     ]
-    pairs += [pair for pair in STUDENT_PAIRS if pair[0] in scores and pair[1] in scores]
+    pairs += [pair for pair in pairs_also if pair[0] in scores and pair[1] in scores]
     comparisons = []
     for name, reference in pairs:
         unchanged = all(earlier_checksums.get(n) == checksums[n] for n in (name, reference))

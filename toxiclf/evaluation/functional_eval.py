@@ -3,7 +3,8 @@
 Each model is judged at the operating point it would be served at: a model folder's stored threshold for the
 backend, else the threshold of best F1 on the validation split (TF-IDF too); its validation ROC-AUC is recorded
 beside, so that a robust candidate is weighed against the shipped model without the test split. With `normalise`,
-the suite's texts and the validation split also go through toxiclf.inference.obfuscation.normalise first, as an entry of its
+the suite's texts and the validation split also go through toxiclf.inference.obfuscation.normalise first, as an entry
+of its
 own ("NAME +normalise", with its own operating point), so that the normalisation at inference and the
 training-time noise can be weighed against each other; with `segment`, joined-up words are split after it too,
 with `spelling`, misspelt words are repaired after it.
@@ -21,11 +22,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from sklearn.metrics import roc_auc_score  # noqa: E402
 
+from ..inference.obfuscation import preprocessed  # noqa: E402
+from ..inference.preprocessing import steps_asked  # noqa: E402
+from ..paths import sha256_file  # noqa: E402
 from .functional_suite import SUITE_FILE, functional_report, load_suite  # noqa: E402
 from .metrics import best_f1_threshold  # noqa: E402
-from ..inference.obfuscation import preprocessed  # noqa: E402
-from ..paths import sha256_file  # noqa: E402
-from ..inference.preprocessing import steps_asked  # noqa: E402
 
 logger = logging.getLogger(__name__)
 RESULTS_FILE = "functional.json"

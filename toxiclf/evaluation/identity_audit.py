@@ -16,15 +16,14 @@ with enough of them, and writes `results/bias.json` and `results/bias.png`.
 """
 
 import json
-import re
 
 import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
+from ..data.identity_terms import TERMS_FILE, mentions
 from ..paths import RESOURCES
 
-TERMS_FILE = RESOURCES / "identity_terms.json"
 AUDIT_FILE = RESOURCES / "identity_audit.csv"
 MIN_REAL_ROWS, MIN_REAL_TOXIC = 50, 10  # a term's real test comments needed for its AUCs there
 
@@ -76,13 +75,6 @@ def template_audit(sentences: pd.DataFrame, scores, threshold: float) -> dict:
     overall = {name: float(value) for name, value in frame.overall.items()}
     return {"overall": {**overall, "toxic_recall": 1 - overall["toxic_false_negative_rate"]}, "terms": per_term}
 
-
-def mentions(texts: list[str], term: str, context: str | None = None) -> np.ndarray:
-    """Whether each text holds the term as a whole word, any case; or the regex `context` with {term} in it."""
-    pattern = (context or r"\b{term}\b").replace("{term}", re.escape(term))
-    pattern, needle = re.compile(pattern, re.IGNORECASE), term.casefold()
-    # the substring test first: ten times faster than the regex, which then runs on the few texts that pass
-    return np.array([needle in text.casefold() and bool(pattern.search(text)) for text in texts])
 
 
 def real_split_audit(texts: list[str], labels, scores, terms: list[str]) -> dict:

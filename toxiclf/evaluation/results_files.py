@@ -34,3 +34,7 @@ def read_result(results_dir: Path, name: str) -> dict | None:
 def served_result(results_dir: Path, name: str) -> dict | None:
     """The results of `name` as served (NAME-int8) where run_eval.py scored it so, else its PyTorch results."""
     return read_result(results_dir, name + SERVED_SUFFIX) or read_result(results_dir, name)
+
+
+SEED_TABLE = ("teacher", "student-odd", "student-even", "student-odd-ce", "lora")  # the seed's question's models
+TABLE_MODELS = (*SEED_TABLE, "minilm-l6")  # the odd / even / LoRA table's rows: beside them, MiniLM-L6 fine-tuned

@@ -29,6 +29,22 @@ from ..paths import RESOURCES, RESULTS_DIR, sha256_file, shown_path
 SUITE_FILE = RESOURCES / "sealed_suite.csv"
 SPEC_FILE = RESOURCES / "sealed_suite_spec.json"
 RESULTS_FILE = RESULTS_DIR / "sealed_suite.json"
+# What a training sentence on a reserved topic would say: the suite keeps these topics to itself, so that its
+# rates on them measure sentences of a kind no template showed. Written after the suite, from its topic names only.
+RESERVED_TOPIC_WORDS = {
+    "gardening": r"garden|allotment|\bplant(s|ed|ing)?\b|flower|seedling|compost",
+    "weddings": r"wedding|\bbride|\bgroom\b|best man|bridesmaid",
+    "pets": r"\bpets?\b|puppy|kitten|my (dog|cat)\b|walk(s|ed|ing)? the dog|\bvet\b",
+    "weather": r"weather|\brain(s|ed|ing|y)?\b|snow|sunny|storm|forecast|heatwave",
+    "military": r"military|\barmy\b|soldier|\bnavy\b|troops|veteran|barracks",
+    "fashion": r"fashion|clothes|\bdress(es)?\b|outfit|catwalk",
+    "emergencies": r"emergency|ambulance|fire brigade|firefighter|paramedic|\bflood",
+    "reading": r"\bbooks?\b|\breading\b|\bnovels?\b|library|\bauthors?\b",
+    "art": r"\bart\b|painting|gallery|museum|sculpt",
+    "moving_house": r"moving house|moved house|removal van|\bmoving in\b|new flat",
+    "language_learning": r"learn(s|ed|ing)? (a |the )?\w* ?language|language (class|lesson|course)s?",
+    "sports_clubs": r"sports? club|football club|rugby club|cricket club|\bleague\b|\bsquad\b",
+}
 # The goals of the issue that asked for it: on the sealed suite, for the shipped model.
 GOALS = {"toxic_caught": (">=", 0.90), "benign_flagged": ("<=", 0.05), "pair_accuracy": (">=", 0.85)}
 
@@ -138,8 +154,10 @@ def main(argv=None):
         row = score_once(args.model, args.name, args.backend, note=args.note)
     except SealedSuiteError as error:
         raise SystemExit(f"error: {error}") from None
-    print(f"{row['name']}: toxic caught {row['toxic_caught']:.1%}, benign flagged {row['benign_flagged']:.1%}, "
-          f"pair accuracy {row['pair_accuracy']:.1%} ({row['pairs']} pairs) at threshold {row['threshold']:.3f}")
+    print(
+        f"{row['name']}: toxic caught {row['toxic_caught']:.1%}, benign flagged {row['benign_flagged']:.1%}, "
+        f"pair accuracy {row['pair_accuracy']:.1%} ({row['pairs']} pairs) at threshold {row['threshold']:.3f}"
+    )
 
 
 if __name__ == "__main__":

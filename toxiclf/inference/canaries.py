@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .calibration import apply, read_calibration
 from ..paths import sha256_file
+from .calibration import apply, read_calibration
 
 CANARIES_FILE = "canaries.json"
 TEXTS = [

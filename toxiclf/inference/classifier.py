@@ -13,11 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..schema import DEFAULT_MAX_LENGTH, LABELS
 from .calibration import apply as calibrated_probability
 from .calibration import read_calibration
 from .obfuscation import preprocessed
 from .preprocessing import PREPROCESSING_FILE, PREPROCESSING_STEPS, steps_asked
-from ..schema import DEFAULT_MAX_LENGTH, LABELS
 from .text_checks import encodable_problem, text_problem
 
 logger = logging.getLogger(__name__)
@@ -313,7 +313,8 @@ SELF_CHECK_TEXTS = ["thanks for fixing the citation", "you are a complete idiot"
 
 def self_checked(classifier):
     """The classifier, once its scores of fixed texts are finite and, where the folder has `canaries.json`, equal
-    to those recorded at shipping within the backend's tolerance (toxiclf.inference.canaries); else a ValueError naming the
+    to those recorded at shipping within the backend's tolerance (toxiclf.inference.canaries); else a ValueError
+    naming the
     file. `classifier.self_check` says which checks ran (for /healthz)."""
     from .canaries import check
 

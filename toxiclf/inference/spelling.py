@@ -8,17 +8,16 @@ usual typos of the domain stay; any other is replaced by the most frequent word 
 one repair away, if that word is common (`TARGET_COUNT`). Words of two letters, mixed case ("McDonld"), and runs of
 letters inside addresses, file names or markup are left alone.
 
-    python -m toxiclf.inference.spelling --build      # count the training split's words -> toxiclf/resources/word_counts.json
+    python -m toxiclf.data.word_counts  # the training split's word counts -> resources/word_counts.json
 """
 
-import argparse
 import collections
 import functools
 import json
 import re
 
-from .obfuscation import standalone_letters
 from ..paths import RESOURCES
+from .obfuscation import standalone_letters
 
 WORD_COUNTS_FILE = RESOURCES / "word_counts.json"
 # Seen this often in the training comments, a word is the domain's own (a name, slang, a common typo): kept.
@@ -82,29 +81,3 @@ def restore_misspelt_words(text: str) -> str:
         return word
 
     return _CANDIDATE.sub(restore, text)
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--build", action="store_true", required=True, help=f"write {WORD_COUNTS_FILE.name}")
-    parser.add_argument("--seed", type=int, default=None, help="split seed (default: the project's)")
-    args = parser.parse_args(argv)
-    from ..data.splits import DEFAULT_SEED, EMBEDDED, data_provenance, load_splits
-    from ..schema import TEXT_COLUMN
-
-    seed = DEFAULT_SEED if args.seed is None else args.seed
-    splits = load_splits(EMBEDDED, seed)
-    counts = count_words(splits["train"][TEXT_COLUMN])
-    record = {
-        "about": "How often each word occurs in the training comments (lower-cased, letters only, seen at least "
-        f"{KNOWN_COUNT} times): toxiclf.inference.spelling's vocabulary. Only the training split is counted.",
-        "command": "python -m toxiclf.inference.spelling --build",
-        "source": {**data_provenance(EMBEDDED, seed, splits), "split": "train"},
-        "counts": counts,
-    }
-    WORD_COUNTS_FILE.write_text(json.dumps(record, ensure_ascii=False, indent=0) + "\n")
-    print(f"{len(counts):,} words seen at least {KNOWN_COUNT} times -> {WORD_COUNTS_FILE}")
-
-
-if __name__ == "__main__":
-    main()

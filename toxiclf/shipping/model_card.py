@@ -3,10 +3,10 @@
 import json
 from pathlib import Path
 
+from ..evaluation.results_files import TABLE_MODELS, measured_on, read_result
 from ..inference.classifier import THRESHOLD_FILE, read_preprocessing
-from ..paths import REPO_ROOT, SHIPPED_MODELS, shipped_model_named, shown_path
 from ..inference.preprocessing import PREPROCESSING_FILE, PREPROCESSING_STEPS
-from ..evaluation.results_files import measured_on, read_result
+from ..paths import REPO_ROOT, SHIPPED_MODELS, shipped_model_named, shown_path
 from ..training.common import DAVIDSON_SAMPLES, RUN_CONFIG_FILE
 
 DEFAULT = SHIPPED_MODELS["default"].results_name  # the shipped models by their names in the results files
@@ -76,13 +76,11 @@ def _functional_section(results_dir: Path | None, model_dir: Path, name: str) ->
 def _choice_section(results_dir: Path | None, thresholds: dict, layers: int) -> str:
     """The project's own contenders (odd, even, CE-only, LoRA, teacher, MiniLM-L6) beside this model: why it is the
     one served. Every number is read from the contenders' results files."""
-    from research.experiments import TABLE_MODELS
-
     found = {name: json.loads((results_dir / f"{name}.json").read_text())
              for name in TABLE_MODELS if results_dir and (results_dir / f"{name}.json").exists()}  # fmt: skip
     served_validation = thresholds["thresholds"].get("torch", {}).get("validation_roc_auc")
     if not found or served_validation is None:
-        return "Not compared yet (`python run_eval.py` on the contenders of `research.experiments.SEED_TABLE`)."
+        return "Not compared yet (`python run_eval.py` on the seed's contenders, `results_files.SEED_TABLE`)."
     rows = "\n".join(
         f"| {name} | {(r.get('cost') or {}).get('parameters', 0) / 1e6:.1f} M | {r['train_rows']:,} × "
         f"{r.get('train_epochs') or '?'} | "

@@ -26,10 +26,10 @@ from ..data.splits import (
     load_splits,
     tokenize_splits,
 )
-from .losses import adjust_to_labels
 from ..evaluation.metrics import compute_metrics
 from ..paths import REPO_ROOT, shown_path
 from ..provenance import device_info, git_commit, library_versions
+from .losses import adjust_to_labels
 
 logger = logging.getLogger(__name__)
 

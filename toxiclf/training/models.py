@@ -6,8 +6,8 @@ import re
 from pathlib import Path
 
 from ..data.splits import ID2LABEL, LABEL2ID
-from .e5 import prepare_e5_small
 from ..paths import packaged_file
+from .e5 import prepare_e5_small
 
 DEFAULT_TEACHER = "e5-small"
 

@@ -15,7 +15,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.splits import DEFAULT_MAX_LENGTH, DEFAULT_SEED, EMBEDDED, ID_COLUMN, TEXT_COLUMN, data_provenance, load_splits
+from ..data.splits import (
+    DEFAULT_MAX_LENGTH,
+    DEFAULT_SEED,
+    EMBEDDED,
+    ID_COLUMN,
+    TEXT_COLUMN,
+    data_provenance,
+    load_splits,
+)
 from ..paths import OUTPUTS_DIR, sha256_file
 from .common import cpu_has_native_bf16, identity_augmentation, with_added_rows
 

@@ -10,10 +10,10 @@ matplotlib.use("Agg")  # headless: no display on servers and CI
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from . import functional_eval  # noqa: E402
 from research.methods_report import methods_markdown, plot_methods  # noqa: E402
-from .results_files import load_results  # noqa: E402, F401 - re-exported
 from research.students_report import students_markdown  # noqa: E402
+from toxiclf.evaluation import functional_eval  # noqa: E402
+from toxiclf.evaluation.results_files import load_results  # noqa: E402, F401 - re-exported
 
 
 def _ci(values) -> str:
@@ -102,7 +102,7 @@ def _cost_note(results: list[dict]) -> str:
 
 
 def _comparisons(results_dir: Path) -> str:
-    from .comparisons import comparisons_markdown
+    from toxiclf.evaluation.comparisons import comparisons_markdown
 
     table = comparisons_markdown(results_dir)
     return (
@@ -141,7 +141,7 @@ def update_readme(readme: Path, results_dir: Path, section: str = "results") -> 
 
 def doc_pages() -> list[Path]:
     """The pages whose generated sections the commands rewrite: the README and docs/*.md."""
-    from ..paths import REPO_ROOT
+    from toxiclf.paths import REPO_ROOT
 
     return [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md"))]
 
