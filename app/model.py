@@ -4,10 +4,10 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from toxiclf.evaluation.results_files import load_results, measured_on
 from toxiclf.inference.classifier import load_classifier_for_serving
 from toxiclf.inference.explain import contributions, occlusion_variants
 from toxiclf.paths import RESULTS_DIR, ModelNotFound, model_folder
-from toxiclf.evaluation.results_files import load_results, measured_on
 
 from .scheduling import CLASSIFY, EXPLAIN, Busy, ClientGone, Lane, PriorityLock
 

@@ -28,7 +28,6 @@ def profile_ops(model_dir: Path, texts: list[str], quantized: bool = True, threa
     import numpy as np
     from transformers import AutoTokenizer
 
-
     name = INT8_FILE if quantized else FP32_FILE
     graph = build_onnx(model_dir, needed=(name,)) / name  # a shipped folder carries its int8 graph: keep it
     plain, profiled = cpu_session(graph, threads), cpu_session(graph, threads, profile_prefix=graph.parent / "profile")

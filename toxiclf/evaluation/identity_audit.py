@@ -76,7 +76,6 @@ def template_audit(sentences: pd.DataFrame, scores, threshold: float) -> dict:
     return {"overall": {**overall, "toxic_recall": 1 - overall["toxic_false_negative_rate"]}, "terms": per_term}
 
 
-
 def real_split_audit(texts: list[str], labels, scores, terms: list[str]) -> dict:
     """The AUCs on real comments that mention each term, for terms with enough such comments."""
     labels, audited = np.asarray(labels), {}
