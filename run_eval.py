@@ -380,7 +380,7 @@ def bias_audit(args, test, validation) -> dict:
 def functional(args, train, validation) -> dict:
     """The functional suite (toxiclf.evaluation.functional_suite) for each checkpoint at its served threshold, and
     TF-IDF."""
-    from toxiclf.evaluation.scores import functional_eval
+    from toxiclf.evaluation import functional_eval
 
     scorers = {}
     for name, path in args.checkpoints.items():
@@ -446,7 +446,7 @@ def audit_model(args, path: Path, sentences, test, validation) -> dict:
         "threshold_source": threshold_source, "calibrated": classifier.calibration is not None,
         "templates": templated,
         "worst_terms_by_neutral_false_positive_rate": worst_terms(templated["terms"]),
-        "real_test_split": {"rows": len(test_texts), "terms": real},
+        "real_test_split": {"rows": len(test_texts), **real},
     }  # fmt: skip
 
 

@@ -5,6 +5,7 @@ import json
 import numpy as np
 
 import run_eval
+from research.experiments import STUDENT_PAIRS
 from toxiclf.evaluation.comparisons import ids_checksum, load_scores, paired_bootstrap, save_scores, write_comparisons
 
 
@@ -54,7 +55,7 @@ def test_a_kd_student_is_compared_with_its_ce_only_twin_and_both_with_the_shippe
         ("student-3l-246-kd", weak),
     ):  # its twin is not scored: no pair
         save_scores(tmp_path, name, scores, rows)
-    compared = write_comparisons(tmp_path, labels, rows, resamples=100)["comparisons"]
+    compared = write_comparisons(tmp_path, labels, rows, resamples=100, pairs_also=STUDENT_PAIRS)["comparisons"]
     pairs = {(c["model"], c["against"]): c for c in compared}
     assert set(pairs) == {
         ("student-3l-135-kd", "student-3l-135-ce"),
@@ -68,7 +69,7 @@ def test_a_kd_student_is_compared_with_its_ce_only_twin_and_both_with_the_shippe
 
 
 def test_a_pair_of_unchanged_scores_keeps_its_entry_and_a_changed_one_is_resampled(tmp_path, monkeypatch):
-    from toxiclf.evaluation.scores import comparisons
+    from toxiclf.evaluation import comparisons
 
     labels, good, weak = synthetic()
     rows = ids_checksum(range(len(labels)))

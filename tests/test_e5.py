@@ -82,7 +82,7 @@ def test_processes_starting_at_once_convert_the_teacher_once(tmp_path, monkeypat
     import threading
     import time
 
-    from toxiclf.training.common import e5
+    from toxiclf.training import e5
 
     conversions = []
 

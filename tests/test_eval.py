@@ -156,7 +156,7 @@ def test_bad_checkpoint_argument_is_one_clear_error(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_bench_measures_every_backend_in_one_run(pipeline_outputs, tiny_dataset_dir, tmp_path, monkeypatch):
-    from toxiclf.evaluation.scores import bench as bench_module
+    from toxiclf.evaluation import bench as bench_module
 
     tiny_size_reference = {"hidden_size": 48, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 96}
     monkeypatch.setattr(bench_module, "SIZE_REFERENCE_CONFIG", tiny_size_reference)  # BERT-base's shape is slow

@@ -109,7 +109,8 @@ def test_run_eval_scores_the_suite_at_each_model_s_operating_point(tmp_path, tin
 
 
 def test_the_docs_table_shows_the_baseline_and_the_shipped_models_weakest_first(tmp_path, monkeypatch):
-    from toxiclf.evaluation.scores import functional_eval, report
+    from research import report
+    from toxiclf.evaluation import functional_eval
 
     cases = pd.DataFrame({"functionality": ["threat_direct"] * 4, "label": [1] * 4})
     entry = {name: functional_report(cases, np.array(scores), threshold=0.5)

@@ -47,8 +47,9 @@ def test_template_audit_rates_by_hand():
 def test_real_split_audit_needs_enough_mentions():
     texts = ["the gay rights article"] * 60 + ["other"] * 60
     labels = np.array([1] * 15 + [0] * 45 + [1] * 10 + [0] * 50)
-    audited = real_split_audit(texts, labels, np.linspace(0, 1, 120), ["gay", "Muslim"])
-    assert set(audited) == {"gay"} and audited["gay"]["rows"] == 60 and audited["gay"]["toxic"] == 15
+    audited = real_split_audit(texts, labels, np.linspace(0, 1, 120), ["gay", "Muslim"], resamples=50)
+    assert set(audited["terms"]) == {"gay"} and audited["terms"]["gay"]["rows"] == 60
+    assert audited["terms"]["gay"]["toxic"] == 15 and audited["worst_terms_by_bpsn_auc"][0][0] == "gay"
 
 
 def test_run_eval_audits_a_tiny_model_for_every_term(tmp_path, tiny_dataset_dir, tiny_classifier_dir):

@@ -98,7 +98,7 @@ def test_distilling_from_stored_labels_runs_without_a_teacher(soft_file, tiny_da
 
 
 def test_a_compact_file_covers_the_augmentation_rows_a_student_run_adds(tmp_path, teacher_dir, tiny_dataset_dir):
-    from toxiclf.training.common import soft_labels
+    from toxiclf.training import soft_labels
 
     path = tmp_path / "compact.npz"
     soft_labels.main(["--teachers", str(teacher_dir), "--dataset", str(tiny_dataset_dir), "--max-seq-length", "64",
@@ -134,7 +134,8 @@ def test_a_file_made_with_davidson_tweets_serves_a_run_with_the_same_tweets(tmp_
                                                                             tokenizer):  # fmt: skip
     import pandas as pd
 
-    from toxiclf.training.common import load_training_data, soft_labels
+    from toxiclf.training import soft_labels
+    from toxiclf.training.common import load_training_data
 
     tweets = tmp_path / "labeled_data.csv"
     tweet_texts = ["you are trash", "what a dumb take", "lovely day", "shut up loser"]
@@ -158,7 +159,7 @@ def test_a_file_made_with_davidson_tweets_serves_a_run_with_the_same_tweets(tmp_
 
 @pytest.mark.parametrize("flags", [["--davidson-samples", "0", "--davidson", "t.csv"], ["--davidson-samples", "3"]])
 def test_a_tweet_count_without_tweets_or_below_one_is_refused(flags, capsys):
-    from toxiclf.training.common import soft_labels
+    from toxiclf.training import soft_labels
 
     with pytest.raises(SystemExit):
         soft_labels.main(["--teachers", "any", *flags])
@@ -167,7 +168,7 @@ def test_a_tweet_count_without_tweets_or_below_one_is_refused(flags, capsys):
 
 def test_added_rows_scored_alone_equal_those_of_a_whole_file_and_mix_into_one(tmp_path, teacher_dir, tiny_dataset_dir):
     from research import soft_label_mix
-    from toxiclf.training.common import soft_labels
+    from toxiclf.training import soft_labels
 
     flags = ["--teachers", str(teacher_dir), "--dataset", str(tiny_dataset_dir), "--max-seq-length", "64",
              "--identity-augmentation", "6", "--no-bf16"]  # fmt: skip
@@ -185,7 +186,7 @@ def test_added_rows_scored_alone_equal_those_of_a_whole_file_and_mix_into_one(tm
 
 
 def test_added_rows_only_without_rows_to_add_is_refused(teacher_dir, tiny_dataset_dir, capsys):
-    from toxiclf.training.common import soft_labels
+    from toxiclf.training import soft_labels
 
     with pytest.raises(SystemExit):
         soft_labels.main(["--teachers", str(teacher_dir), "--dataset", str(tiny_dataset_dir), "--added-rows-only"])

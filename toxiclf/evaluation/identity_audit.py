@@ -23,6 +23,7 @@ from sklearn.metrics import roc_auc_score
 
 from ..data.identity_terms import TERMS_FILE, mentions
 from ..paths import RESOURCES
+from .subgroup_bias import bias_figures
 
 AUDIT_FILE = RESOURCES / "identity_audit.csv"
 MIN_REAL_ROWS, MIN_REAL_TOXIC = 50, 10  # a term's real test comments needed for its AUCs there
@@ -76,15 +77,19 @@ def template_audit(sentences: pd.DataFrame, scores, threshold: float) -> dict:
     return {"overall": {**overall, "toxic_recall": 1 - overall["toxic_false_negative_rate"]}, "terms": per_term}
 
 
-def real_split_audit(texts: list[str], labels, scores, terms: list[str]) -> dict:
-    """The AUCs on real comments that mention each term, for terms with enough such comments."""
-    labels, audited = np.asarray(labels), {}
+def real_split_audit(texts: list[str], labels, scores, terms: list[str], resamples: int = 1000) -> dict:
+    """On real comments, for the terms with enough of them (MIN_REAL_ROWS, MIN_REAL_TOXIC of each class): the
+    subgroup, BPSN and BNSP AUCs with bootstrap intervals, their power means and the bias figure
+    (toxiclf.evaluation.subgroup_bias)."""
+    labels, subgroups = np.asarray(labels), {}
     for term in terms:
         in_subgroup = mentions(texts, term)
         rows, toxic = int(in_subgroup.sum()), int(labels[in_subgroup].sum())
         if rows >= MIN_REAL_ROWS and MIN_REAL_TOXIC <= toxic <= rows - MIN_REAL_TOXIC:
-            audited[term] = {"rows": rows, "toxic": toxic, **identity_aucs(labels, scores, in_subgroup)}
-    return audited
+            subgroups[term] = in_subgroup
+    if not subgroups:
+        return {"terms": {}}
+    return bias_figures(labels, scores, subgroups, resamples)
 
 
 def worst_terms(per_term: dict, k: int = 5) -> list[tuple[str, float]]:
