@@ -279,8 +279,10 @@ def metrics_ab(args, comments, rounds: int) -> dict:
     runs = []
     for k in range(rounds):
         for metrics in (False, True) if k % 2 == 0 else (True, False):
+            load_before = round(os.getloadavg()[0], 2)  # other work on the machine: what the arms share
             result = run_load(args, comments, metrics)
-            runs.append({"round": k + 1, "metrics": metrics, **{key: result[key] for key in AB_FIELDS}})
+            runs.append({"round": k + 1, "metrics": metrics, "load_average_1m_before": load_before,
+                         **{key: result[key] for key in AB_FIELDS}})  # fmt: skip
             print(f"round {k + 1}, metrics {'on' if metrics else 'off'}: {result['requests_per_s']} requests/s, "
                   f"p99 {result['latency_ms_p99']} ms", file=sys.stderr)  # fmt: skip
     arms = {}
@@ -292,6 +294,9 @@ def metrics_ab(args, comments, rounds: int) -> dict:
             "latency_ms_p99_median": statistics.median(run["latency_ms_p99"] for run in arm),
         }
     ratio = arms["on"]["requests_per_s_median"] / arms["off"]["requests_per_s_median"]
+    # Each round's own on/off ratio: how far one pair of minutes moves on this machine, i.e. the noise.
+    per_round = {(run["round"], run["metrics"]): run["requests_per_s"] for run in runs}
+    round_ratios = [round(per_round[k, True] / per_round[k, False], 3) for k in range(1, rounds + 1)]
     return {
         "question": "does serving /metrics (and scraping it every second) cost the hostile mix throughput?",
         "rounds": rounds,
@@ -303,6 +308,7 @@ def metrics_ab(args, comments, rounds: int) -> dict:
         "off": arms["off"],
         "on": arms["on"],
         "throughput_ratio_on_over_off": round(ratio, 3),
+        "round_ratios_on_over_off": round_ratios,
         "goal": "ratio >= 0.95",
         "goal_met": ratio >= 0.95,
         "runs": runs,
