@@ -8,7 +8,6 @@ a scrape never takes the model's lock nor waits for a request. Each app has its 
 apps in one process (the tests) do not share counts.
 """
 
-import math
 import threading
 from collections import deque
 
@@ -72,9 +71,9 @@ class _LiveGauges:
         yield lanes
         yield capacity
         yield waiting
-        yield GaugeMetricFamily("toxiclf_flagged_share", f"Share of the last {self.window.size} texts scored that "
-                                "were flagged (NaN before the first: no share, not 0 %)",
-                                value=flagged / texts if texts else math.nan)  # fmt: skip
+        if texts:  # absent before the first text: no share is not 0 %, and a NaN would poison avg_over_time
+            yield GaugeMetricFamily("toxiclf_flagged_share", f"Share of the last {self.window.size} texts scored "
+                                    "that were flagged", value=flagged / texts)  # fmt: skip
         yield GaugeMetricFamily("toxiclf_flagged_window_texts", "Texts in the flagged-share window (at most "
                                 f"{self.window.size})", value=texts)  # fmt: skip
 
