@@ -7,11 +7,11 @@ from pathlib import Path
 from toxiclf.evaluation.results_files import load_results, measured_on
 from toxiclf.inference.classifier import load_classifier_for_serving
 from toxiclf.inference.explain import contributions, occlusion_variants
-from toxiclf.paths import RESULTS_DIR, ModelNotFound, model_folder
+from toxiclf.paths import RESULTS_DIR, ModelNotFound, model_folder, sha256_file
 
-from .scheduling import CLASSIFY, EXPLAIN, Busy, ClientGone, Lane, PriorityLock
+from .scheduling import CLASSIFY, EXPLAIN, Busy, ClientGone, Lane, PriorityLock, TurnTimes
 
-__all__ = ["Busy", "ClientGone", "ServedModel", "load_served_model"]
+__all__ = ["Busy", "ClientGone", "ServedModel", "TurnTimes", "load_served_model"]
 
 logger = logging.getLogger(__name__)
 
@@ -58,31 +58,48 @@ class ServedModel:
     def ready(self) -> bool:
         return self.classifier is not None
 
-    def predict(self, texts: list[str], client_gone=lambda: False) -> list[dict]:
-        """Results per text; `client_gone()` is asked before each slice (waitress tells whether the client left)."""
-        return self.classifying.run(self._slices(texts), self.classifier.predict, client_gone)
+    def info(self) -> dict:
+        """What is served, for the metrics' info line: name, backend, threshold, calibrated, the weights' sha256
+        (the digest every results file records: the same weights, the same numbers)."""
+        if not self.ready:
+            return {"name": self.name, "backend": "none", "threshold": "", "calibrated": "", "weights_sha256": ""}
+        weights = self.classifier.model_dir / "model.safetensors"
+        return {
+            "name": self.name,
+            "backend": self.classifier.backend,
+            "threshold": repr(float(self.classifier.threshold)),
+            "calibrated": str(self.classifier.calibration is not None).lower(),
+            "weights_sha256": sha256_file(weights) if weights.exists() else "",
+        }
+
+    def predict(self, texts: list[str], client_gone=lambda: False, times: TurnTimes | None = None) -> list[dict]:
+        """Results per text; `client_gone()` is asked before each slice (waitress tells whether the client left);
+        `times` collects where the request's time went (queue and model, per lane)."""
+        return self.classifying.run(self._slices(texts), self.classifier.predict, client_gone, times)
 
     def _slices(self, texts: list[str]) -> list[list[str]]:
         return cut_into_turns(texts, self.slice_texts)
 
-    def predict_and_explain(self, texts: list[str], max_words: int, client_gone=lambda: False) -> list[dict]:
+    def predict_and_explain(self, texts: list[str], max_words: int, client_gone=lambda: False,
+                            times: TurnTimes | None = None) -> list[dict]:  # fmt: skip
         """`predict`'s results with each text's `spans`; the whole request holds a place in the explanation lane,
         so that explanation requests never take the places of small classification requests."""
         with self.explaining.admission():
-            results = self.classifying.turns(self._slices(texts), self.classifier.predict, client_gone)
-            for result, spans in zip(results, self._explained(texts, max_words, client_gone), strict=True):
+            results = self.classifying.turns(self._slices(texts), self.classifier.predict, client_gone, times)
+            for result, spans in zip(results, self._explained(texts, max_words, client_gone, times), strict=True):
                 result["spans"] = spans
         return results
 
-    def explain(self, texts: list[str], max_words: int, client_gone=lambda: False) -> list[list[dict]]:
+    def explain(self, texts: list[str], max_words: int, client_gone=lambda: False,
+                times: TurnTimes | None = None) -> list[list[dict]]:  # fmt: skip
         """Word contributions per text (see toxiclf.inference.explain), scored in the explanation lane."""
         with self.explaining.admission():
-            return self._explained(texts, max_words, client_gone)
+            return self._explained(texts, max_words, client_gone, times)
 
-    def _explained(self, texts: list[str], max_words: int, client_gone) -> list[list[dict]]:
+    def _explained(self, texts: list[str], max_words: int, client_gone, times=None) -> list[list[dict]]:
         plans = [occlusion_variants(text, max_words) for text in texts]
         variants = [variant for _, text_variants in plans for variant in text_variants]
-        scores = self.explaining.turns(self._explain_turns(variants), self.classifier.scores, client_gone)
+        scores = self.explaining.turns(self._explain_turns(variants), self.classifier.scores, client_gone, times)
         explained, first = [], 0
         for text, (spans, text_variants) in zip(texts, plans, strict=True):
             explained.append(contributions(text, spans, scores[first : first + len(text_variants)]))

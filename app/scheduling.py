@@ -10,6 +10,7 @@ import threading
 import time
 from collections import deque
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 CLASSIFY, EXPLAIN = 0, 1  # turn priorities: a waiting classification turn goes before an explanation's ...
 EXPLAIN_EVERY = 4  # ... except after this many classification turns in a row: explanations still progress
@@ -25,6 +26,30 @@ class Busy(Exception):
 
 class ClientGone(Exception):
     """The client closed its connection: the rest of its request is not worth the model's time."""
+
+
+@dataclass
+class TurnTimes:
+    """Where one request's time went, per lane: waiting for the model, on the model, and the pieces it scored (texts
+    in the classification lane, model passes in the explanation lane). Filled by `Lane.turns`; read by the
+    request's log line and the metrics, never shared between requests."""
+
+    wait_seconds: dict = field(default_factory=dict)
+    model_seconds: dict = field(default_factory=dict)
+    items: dict = field(default_factory=dict)
+
+    def add(self, lane: str, wait: float, model: float, items: int) -> None:
+        self.wait_seconds[lane] = self.wait_seconds.get(lane, 0.0) + wait
+        self.model_seconds[lane] = self.model_seconds.get(lane, 0.0) + model
+        self.items[lane] = self.items.get(lane, 0) + items
+
+    @property
+    def total_wait(self) -> float:
+        return sum(self.wait_seconds.values())
+
+    @property
+    def total_model(self) -> float:
+        return sum(self.model_seconds.values())
 
 
 class PriorityLock:
@@ -68,6 +93,10 @@ class PriorityLock:
     def locked(self) -> bool:
         return self._held
 
+    def waiting(self) -> tuple[int, int]:
+        """Turns queued now (classification, explanation); read without the lock, for the metrics."""
+        return len(self._queues[CLASSIFY]), len(self._queues[EXPLAIN])
+
     def __enter__(self):
         self.acquire()
         return self
@@ -86,6 +115,14 @@ class Lane:
         self.max_admitted, self.wait_seconds, self.deadline_seconds = max_admitted, wait_seconds, deadline_seconds
         self.retry_after = retry_after
         self._admitted = threading.BoundedSemaphore(max_admitted)
+        # Requests holding a place now, for the metrics: written under a lock of its own, read by a scrape without
+        # any (one int read; a scrape never waits on the model or on a request).
+        self.admitted = 0
+        self._count_lock = threading.Lock()
+
+    def _count(self, by: int) -> None:
+        with self._count_lock:
+            self.admitted += by
 
     @contextmanager
     def admission(self):
@@ -93,18 +130,21 @@ class Lane:
         if not self._admitted.acquire(blocking=False):
             raise Busy(f"the server is busy ({self.max_admitted} {self.name} requests running); retry shortly",
                        self.retry_after)  # fmt: skip
+        self._count(+1)
         try:
             yield
         finally:
+            self._count(-1)
             self._admitted.release()
 
-    def run(self, pieces: list, work, client_gone=lambda: False) -> list:
+    def run(self, pieces: list, work, client_gone=lambda: False, times: TurnTimes | None = None) -> list:
         """`work(piece)` for each piece in its own turn, the results concatenated; `Busy` when the lane is full,
-        a turn cannot start in time or the deadline passes; `ClientGone` when the client hung up."""
+        a turn cannot start in time or the deadline passes; `ClientGone` when the client hung up. `times`, when
+        given, collects the request's waiting and model seconds."""
         with self.admission():
-            return self.turns(pieces, work, client_gone)
+            return self.turns(pieces, work, client_gone, times)
 
-    def turns(self, pieces: list, work, client_gone=lambda: False) -> list:
+    def turns(self, pieces: list, work, client_gone=lambda: False, times: TurnTimes | None = None) -> list:
         """`run` for a request that already holds its place (`admission`)."""
         deadline, results = time.monotonic() + self.deadline_seconds, []
         for piece in pieces:
@@ -114,11 +154,18 @@ class Lane:
                            self.retry_after)  # fmt: skip
             if client_gone():
                 raise ClientGone
-            if not self.lock.acquire(timeout=min(self.wait_seconds, left), priority=self.priority):
+            asked = time.perf_counter()
+            granted = self.lock.acquire(timeout=min(self.wait_seconds, left), priority=self.priority)
+            started = time.perf_counter()
+            if not granted:
+                if times is not None:
+                    times.add(self.name, started - asked, 0.0, 0)
                 raise Busy(f"the model stayed busy for {min(self.wait_seconds, left):.3g} s; retry shortly",
                            self.retry_after)  # fmt: skip
             try:
                 results += list(work(piece))
             finally:
                 self.lock.release()
+                if times is not None:
+                    times.add(self.name, started - asked, time.perf_counter() - started, len(piece))
         return results

@@ -1,5 +1,8 @@
 """Production server (waitress): `python -m app.serve [--model DIR] [--host 127.0.0.1] [--port 8000]`.
 
+Logs are JSON lines on stderr (one per request: app/telemetry.py; `--log-format text` for people); Prometheus
+metrics at /metrics unless `--no-metrics`; comment texts are logged only with `--log-texts`.
+
 Limits set on purpose (README, "Serving"): bodies over the app's MAX_CONTENT_LENGTH are refused from their
 Content-Length, before waitress buffers them; up to 1,000 open connections are held by the event loop without
 a worker thread each, and a connection that sends nothing for 30 s is closed, so slow clients cannot take all
@@ -20,7 +23,8 @@ from waitress.server import create_server
 
 from toxiclf.inference.classifier import BACKENDS
 
-from . import create_app
+from . import create_app, env_flag
+from .telemetry import JsonFormatter
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +114,8 @@ def _end_loop(signum, frame):
     raise SystemExit(0)
 
 
-def run(app, host: str, port: int, threads: int, grace_seconds: float = GRACE_SECONDS) -> None:
+def make_server(app, host: str, port: int, threads: int):
+    """The production server for `app` (not yet running) and its in-flight count; the contract tests run this one."""
     in_flight = InFlight(app)
     server = create_server(
         in_flight, host=host, port=port, threads=threads,
@@ -120,6 +125,11 @@ def run(app, host: str, port: int, threads: int, grace_seconds: float = GRACE_SE
         # rest of its request is not scored (environ["waitress.client_disconnected"]).
         channel_request_lookahead=1,
     )  # fmt: skip
+    return server, in_flight
+
+
+def run(app, host: str, port: int, threads: int, grace_seconds: float = GRACE_SECONDS) -> None:
+    server, in_flight = make_server(app, host, port, threads)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, stop_gracefully(server, in_flight, grace_seconds))
     signal.signal(signal.SIGUSR1, _end_loop)
@@ -138,13 +148,35 @@ def parse_args(argv=None):
     # More threads than the model's queue (32 waiting): /healthz and the 503s of a full queue always find a thread.
     parser.add_argument("--threads", type=int, default=48, help="waitress worker threads")
     parser.add_argument("--grace", type=float, default=GRACE_SECONDS, help="seconds to finish requests on SIGTERM")
+    parser.add_argument("--no-metrics", dest="metrics", action="store_false", default=None,
+                        help="no /metrics and nothing counted (default: on, unless TOXICLF_METRICS=0)")  # fmt: skip
+    parser.add_argument("--log-texts", action="store_true", default=None,
+                        help="put the comments' texts in the request log lines (default: off, unless "
+                        "TOXICLF_LOG_TEXTS=1); they are what people wrote: think before turning it on")  # fmt: skip
+    parser.add_argument("--log-format", choices=("json", "text"), default="json",
+                        help="json: one JSON object per line (default); text: for reading in a terminal")  # fmt: skip
     return parser.parse_args(argv)
+
+
+def configure_logging(log_format: str) -> None:
+    handler = logging.StreamHandler()
+    if log_format == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
 
 
 def main(argv=None):
     args = parse_args(argv)
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
-    config = {key: value for key, value in (("MODEL_DIR", args.model), ("BACKEND", args.backend)) if value}
+    configure_logging(args.log_format)
+    try:  # a mistyped TOXICLF_METRICS / TOXICLF_LOG_TEXTS is one line, not a traceback
+        env_flag("TOXICLF_METRICS", True), env_flag("TOXICLF_LOG_TEXTS", False)
+    except ValueError as error:
+        raise SystemExit(f"error: {error}") from None
+    settings = (("MODEL_DIR", args.model), ("BACKEND", args.backend), ("METRICS", args.metrics),
+                ("LOG_TEXTS", args.log_texts))  # fmt: skip
+    config = {key: value for key, value in settings if value is not None}
     run(create_app(config), args.host, args.port, args.threads, args.grace)
 
 

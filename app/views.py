@@ -1,12 +1,15 @@
-"""Routes: the page (form POST, works without JavaScript) and the JSON API."""
+"""Routes: the page (form POST, works without JavaScript), the JSON API, and the operator's endpoints (metrics,
+the OpenAPI description)."""
 
 from flask import Blueprint, abort, current_app, jsonify, render_template, request
 
+from . import telemetry
 from .model import Busy, ClientGone
 from .validation import InvalidInput, check_explainable, check_text, texts_from_json
 
 page = Blueprint("page", __name__)
 api = Blueprint("api", __name__)
+ops = Blueprint("ops", __name__)
 
 
 def served():
@@ -43,9 +46,12 @@ def index():
         except InvalidInput as error:
             problem = error.message[0].upper() + error.message[1:] + "."
         else:
+            record = telemetry.current()
+            record.asked([text])
             if model.ready:
                 try:
-                    result = model.predict([text])[0]
+                    result = model.predict([text], times=record.times)[0]
+                    record.scored([result])
                 except Busy as busy:
                     return render_template("index.html", model=model, text=text, result=None, explain=wants_explanation,
                                            problem=str(busy).capitalize() + "."), 503  # fmt: skip
@@ -59,10 +65,12 @@ def index():
 def page_explanation(model, text: str) -> dict:
     """The highlighted segments, or why there are none: the verdict is shown either way."""
     max_passes = current_app.config["MAX_EXPLAIN_PASSES"]
+    record = telemetry.current()
     try:
         check_explainable([text], max_passes)
-        spans = model.explain([text], max_passes)[0]
+        spans = model.explain([text], max_passes, times=record.times)[0]
     except (InvalidInput, Busy) as error:
+        record.refused = "busy" if isinstance(error, Busy) else "too_large"  # the verdict is answered all the same
         return {"explain_note": f"No explanation: {error.message}."}
     return {"segments": highlighted_segments(text, spans)}
 
@@ -82,6 +90,8 @@ def classify():
         if not isinstance(explain, bool):
             raise InvalidInput('"explain" must be true or false')
         texts = texts_from_json(body, config["MAX_TEXTS"], config["MAX_CHARS"], config["MAX_REQUEST_CHARS"])
+        record = telemetry.current()
+        record.asked(texts)
         if explain:
             check_explainable(texts, config["MAX_EXPLAIN_PASSES"])
     except InvalidInput as error:
@@ -92,9 +102,9 @@ def classify():
     client_gone = request.environ.get("waitress.client_disconnected", lambda: False)
     try:
         if explain:
-            results = model.predict_and_explain(texts, config["MAX_EXPLAIN_PASSES"], client_gone)
+            results = model.predict_and_explain(texts, config["MAX_EXPLAIN_PASSES"], client_gone, record.times)
         else:
-            results = model.predict(texts, client_gone)
+            results = model.predict(texts, client_gone, record.times)
     except ClientGone:
         current_app.logger.info("Client gone after part of a %d-text request; stopped scoring it", len(texts))
         return "", 499  # nobody reads it; logged like nginx's "client closed request"
@@ -102,6 +112,7 @@ def classify():
         response = jsonify({"error": {"code": 503, "message": str(busy)}})
         response.headers["Retry-After"] = str(busy.retry_after)
         return response, 503
+    record.scored(results)
     return jsonify(
         {"model": model.name, "backend": model.classifier.backend, "threshold": model.classifier.threshold,
          "calibrated": model.classifier.calibration is not None, "results": results}
@@ -127,3 +138,20 @@ def healthz():
                     "threshold": model.classifier.threshold,
                     "calibrated": model.classifier.calibration is not None,
                     "self_check": getattr(model.classifier, "self_check", None)})  # fmt: skip
+
+
+@ops.route("/metrics")
+def metrics():
+    """The Prometheus text format (app/metrics.py); 404 when the operator turned metrics off."""
+    serving_metrics = current_app.extensions["toxiclf_metrics"]
+    if serving_metrics is None:
+        abort(404, description="metrics are turned off (TOXICLF_METRICS=0 or toxiclf-serve --no-metrics)")
+    from .metrics import CONTENT_TYPE_LATEST
+
+    return serving_metrics.render(), 200, {"Content-Type": CONTENT_TYPE_LATEST}
+
+
+@ops.route("/openapi.json")
+def openapi():
+    """The API's OpenAPI 3.1 description (app/openapi.json), as written: clients generate code from it."""
+    return current_app.extensions["toxiclf_openapi"], 200, {"Content-Type": "application/json"}

@@ -6,9 +6,15 @@
         --output results/serving_mixed.json            # the hostile mix: can one client starve the others?
     python scripts/load_test.py --concurrency 8 --explain-clients 32 --output results/serving_explain.json \
         --readme-section serving-explain               # explanations beside small requests
+    python scripts/load_test.py --concurrency 64 --heavy-clients 1 --slow-connections 200 --seconds 20 \
+        --ab-metrics 3 --output results/serving_metrics_ab.json   # what /metrics costs: off/on interleaved
 
 Starts `python -m app.serve` on a free 127.0.0.1 port, waits for /healthz, sends single-comment requests (real
-test-split-free comments: the validation split) from N threads for a fixed time, then stops the server.
+test-split-free comments: the validation split) from N threads for a fixed time, then stops the server. With
+metrics on (the server's default), /metrics is scraped once a second during the test, far more often than
+Prometheus' usual 15 to 60 s, so that the scrapes' cost is in the numbers; `--no-metrics` serves without them.
+`--ab-metrics K` runs K rounds of one test without metrics and one with (the order alternating from round to
+round, so that a machine getting slower or faster favours neither) and writes both arms' medians and their ratio.
 """
 
 import argparse
@@ -34,6 +40,7 @@ from toxiclf.provenance import cpu_name  # noqa: E402
 
 MAX_SECONDS = 300  # hard cap, whatever is asked: this is a bounded test
 MAX_CONCURRENCY = 64
+MAX_AB_ROUNDS = 10  # off/on pairs; each runs two bounded tests
 
 
 def free_port() -> int:
@@ -129,6 +136,20 @@ def health_prober(port, stop_at, latencies):
         time.sleep(0.5)
 
 
+def metrics_scraper(port, stop_at, scrapes, every: float = 1.0):
+    """Scrapes /metrics every `every` seconds, as Prometheus would (more often), recording the status or error."""
+    while time.time() < stop_at:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            connection.request("GET", "/metrics")
+            response = connection.getresponse()
+            response.read()
+            scrapes.append(response.status)
+        except (OSError, http.client.HTTPException) as error:
+            scrapes.append(type(error).__name__)
+        time.sleep(every)
+
+
 def worker(port, comments, stop_at, latencies, errors, offset):
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     i = offset
@@ -152,7 +173,7 @@ def worker(port, comments, stop_at, latencies, errors, offset):
         latencies.append((time.perf_counter() - started) * 1000)
 
 
-def main(argv=None):
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=SHIPPED_MODEL_DIR, help="model folder to serve")
     parser.add_argument("--backend", default="auto", help="auto, torch or onnx-int8")
@@ -163,18 +184,32 @@ def main(argv=None):
     parser.add_argument("--explain-clients", type=int, default=0, help="clients asking for explanations")
     parser.add_argument("--readme-section", default="serving", help="markers (in the README or docs/) to write between")
     parser.add_argument("--slow-connections", type=int, default=0, help="connections trickling header bytes")
+    parser.add_argument("--no-metrics", dest="metrics", action="store_false",
+                        help="serve without /metrics (toxiclf-serve --no-metrics)")  # fmt: skip
+    parser.add_argument("--ab-metrics", type=int, default=0, metavar="ROUNDS",
+                        help=f"run ROUNDS rounds of metrics off / on, interleaved (at most {MAX_AB_ROUNDS}), and "
+                        "write the medians and their ratio")  # fmt: skip
     parser.add_argument("--output", type=Path, default=RESULTS_DIR / "serving.json", help="where to write")
     parser.add_argument("--update-readme", action="store_true", help="regenerate the serving section (docs/serving.md)")
     args = parser.parse_args(argv)
-    seconds, concurrency = min(args.seconds, MAX_SECONDS), min(args.concurrency, MAX_CONCURRENCY)
+    if args.ab_metrics and args.update_readme:
+        parser.error("--ab-metrics writes its own file; --update-readme is for one test's table")
+    if args.ab_metrics and not args.metrics:
+        parser.error("--ab-metrics runs both arms; drop --no-metrics")
+    if not 0 <= args.ab_metrics <= MAX_AB_ROUNDS:
+        parser.error(f"--ab-metrics takes 1 to {MAX_AB_ROUNDS} rounds")
+    return args
 
-    comments = load_splits()["validation"][TEXT_COLUMN][:2000]
+
+def run_load(args, comments, metrics: bool) -> dict:
+    """One bounded test against a fresh server: the result dict (without the command)."""
+    seconds, concurrency = min(args.seconds, MAX_SECONDS), min(args.concurrency, MAX_CONCURRENCY)
     port = free_port()
     # The server's log goes to a file: an unread pipe would fill up and block the server mid-test.
     server_log = tempfile.TemporaryFile(mode="w+")
     server = subprocess.Popen(
         [sys.executable, "-m", "app.serve", "--model", str(args.model), "--backend", args.backend,
-         "--port", str(port), "--threads", str(args.server_threads)],
+         "--port", str(port), "--threads", str(args.server_threads), *([] if metrics else ["--no-metrics"])],
         cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=server_log,
     )  # fmt: skip
     try:
@@ -184,7 +219,7 @@ def main(argv=None):
             server_log.seek(0)
             print(server_log.read()[-3000:], file=sys.stderr)  # why the server did not come up
             raise
-        latencies, errors, heavy, explained, health_ms = [], [], [], [], []
+        latencies, errors, heavy, explained, health_ms, scrapes = [], [], [], [], [], []
         stop_at = time.time() + seconds
         threads = [
             threading.Thread(target=worker, args=(port, comments, stop_at, latencies, errors, k * 97))
@@ -198,6 +233,8 @@ def main(argv=None):
             threads.append(threading.Thread(target=slow_connections,
                                             args=(port, min(args.slow_connections, 500), stop_at)))  # fmt: skip
         threads.append(threading.Thread(target=health_prober, args=(port, stop_at, health_ms)))
+        if metrics:
+            threads.append(threading.Thread(target=metrics_scraper, args=(port, stop_at, scrapes)))
         started = time.time()
         for t in threads:
             t.start()
@@ -210,10 +247,11 @@ def main(argv=None):
         server_log.close()
 
     ordered = sorted(latencies)
-    result = {
+    return {
         "model": health["model"],
         "backend": health.get("backend"),
         "server": f"waitress, {args.server_threads} threads",
+        "metrics": metrics,
         "seconds": round(elapsed, 1),
         "concurrency": concurrency,
         "requests_ok": len(latencies),
@@ -225,6 +263,7 @@ def main(argv=None):
         "explain_clients": args.explain_clients,
         "explain_requests": {str(k): explained.count(k) for k in sorted(set(explained), key=str)},
         "slow_connections": args.slow_connections,
+        "metrics_scrapes": {str(k): scrapes.count(k) for k in sorted(set(scrapes), key=str)},
         "healthz_failures": sum(1 for h in health_ms if h is None),
         "healthz_ms_max": round(max(h for h in health_ms if h is not None), 1) if any(health_ms) else None,
         "requests_per_s": round(len(latencies) / elapsed, 1),
@@ -232,8 +271,65 @@ def main(argv=None):
         "latency_ms_p99": round(ordered[int(0.99 * (len(ordered) - 1))], 1) if ordered else None,
         "comments": "first 2,000 of the validation split, one per request",
         "machine": {"cpu": cpu_name(), "cores": os.cpu_count()},
-        "command": "python scripts/load_test.py " + " ".join(argv if argv is not None else sys.argv[1:]),
     }
+
+
+def metrics_ab(args, comments, rounds: int) -> dict:
+    """`rounds` rounds of (metrics off, metrics on), the order alternating; the medians and on/off ratios."""
+    runs = []
+    for k in range(rounds):
+        for metrics in (False, True) if k % 2 == 0 else (True, False):
+            load_before = round(os.getloadavg()[0], 2)  # other work on the machine: what the arms share
+            result = run_load(args, comments, metrics)
+            runs.append({"round": k + 1, "metrics": metrics, "load_average_1m_before": load_before,
+                         **{key: result[key] for key in AB_FIELDS}})  # fmt: skip
+            print(f"round {k + 1}, metrics {'on' if metrics else 'off'}: {result['requests_per_s']} requests/s, "
+                  f"p99 {result['latency_ms_p99']} ms", file=sys.stderr)  # fmt: skip
+    arms = {}
+    for name, metrics in (("off", False), ("on", True)):
+        arm = [run for run in runs if run["metrics"] is metrics]
+        arms[name] = {
+            "requests_per_s_median": statistics.median(run["requests_per_s"] for run in arm),
+            "latency_ms_p50_median": statistics.median(run["latency_ms_p50"] for run in arm),
+            "latency_ms_p99_median": statistics.median(run["latency_ms_p99"] for run in arm),
+        }
+    ratio = arms["on"]["requests_per_s_median"] / arms["off"]["requests_per_s_median"]
+    # Each round's own on/off ratio: how far one pair of minutes moves on this machine, i.e. the noise.
+    per_round = {(run["round"], run["metrics"]): run["requests_per_s"] for run in runs}
+    round_ratios = [round(per_round[k, True] / per_round[k, False], 3) for k in range(1, rounds + 1)]
+    return {
+        "question": "does serving /metrics (and scraping it every second) cost the hostile mix throughput?",
+        "rounds": rounds,
+        "seconds_per_run": min(args.seconds, MAX_SECONDS),
+        "concurrency": min(args.concurrency, MAX_CONCURRENCY),
+        "heavy_clients": args.heavy_clients,
+        "slow_connections": args.slow_connections,
+        "explain_clients": args.explain_clients,
+        "off": arms["off"],
+        "on": arms["on"],
+        "throughput_ratio_on_over_off": round(ratio, 3),
+        "round_ratios_on_over_off": round_ratios,
+        "goal": "ratio >= 0.95",
+        "goal_met": ratio >= 0.95,
+        "runs": runs,
+        "model": runs[0]["model"],
+        "backend": runs[0]["backend"],
+        "machine": {"cpu": cpu_name(), "cores": os.cpu_count()},
+    }
+
+
+AB_FIELDS = ("model", "backend", "seconds", "requests_ok", "rejected_busy_503", "errors", "requests_per_s",
+             "latency_ms_p50", "latency_ms_p99", "healthz_ms_max", "heavy_requests", "metrics_scrapes")  # fmt: skip
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    comments = load_splits()["validation"][TEXT_COLUMN][:2000]
+    if args.ab_metrics:
+        result = metrics_ab(args, comments, args.ab_metrics)
+    else:
+        result = run_load(args, comments, args.metrics)
+    result["command"] = "python scripts/load_test.py " + " ".join(argv if argv is not None else sys.argv[1:])
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

@@ -3,6 +3,7 @@
 import json
 import random
 import sys
+import threading
 from pathlib import Path
 
 import pandas as pd
@@ -164,6 +165,29 @@ def app(tiny_classifier_dir):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+def serve_in_thread(app, threads: int = 8):
+    """`app` behind the production server (app.serve.make_server: waitress as configured for production) on a free
+    loopback port, in this process; returns (base URL, stop)."""
+    from app.serve import make_server
+
+    server, _ = make_server(app, "127.0.0.1", 0, threads)
+    threading.Thread(target=server.run, daemon=True).start()
+
+    def stop():
+        server.close()  # the listener; the loop thread ends with its last connection
+        server.task_dispatcher.shutdown()
+
+    return f"http://127.0.0.1:{server.effective_port}", stop
+
+
+@pytest.fixture
+def live_server(app):
+    """The `app` fixture's app served by waitress on loopback: its base URL."""
+    url, stop = serve_in_thread(app)
+    yield url
+    stop()
 
 
 def pytest_collection_modifyitems(config, items):

@@ -28,11 +28,17 @@ def slow_server(tiny_classifier_dir):
     process = subprocess.Popen([sys.executable, str(TESTS / "slow_server.py"), str(tiny_classifier_dir), str(port)],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
+    # Starting takes 15 s on 2 cores shared with a training run (torch's import, mostly), more beside a second test
+    # worker: wait up to 90 s, and say so if it never came up rather than fail later on a refused connection.
+    deadline = time.monotonic() + 90
+    while True:
         try:
             urllib.request.urlopen(f"{url}/healthz", timeout=1)
             break
         except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                pytest.fail(f"the test server did not come up: {process.communicate(timeout=10)[0][-2000:]}")
             time.sleep(0.1)
     yield process, url
     process.kill()
