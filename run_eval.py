@@ -420,9 +420,13 @@ def earlier_audits(output: Path) -> dict:
         return {}
 
 
+# What an audit reports: bump it when the report gains a figure, so that earlier audits are made again.
+AUDIT_VERSION = "2: bias figures with bootstrap intervals"
+
+
 def audit_key(path: Path, backend: str, inputs: str) -> str:
     """What an audit's numbers depend on: the files that make the scores and the threshold, and the rows."""
-    parts = [backend, inputs]
+    parts = [backend, inputs, AUDIT_VERSION]
     for file in ("model.safetensors", THRESHOLD_FILE, CALIBRATION_FILE, PREPROCESSING_FILE):
         parts.append(sha256_file(path / file) if (path / file).exists() else "-")
     return ids_checksum(parts)

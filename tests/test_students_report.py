@@ -75,7 +75,7 @@ def test_nothing_scored_is_said_plainly(tmp_path):
 
 
 def test_a_results_folder_of_its_own_fills_its_own_students_section(tmp_path, monkeypatch):
-    from toxiclf.evaluation.scores import report
+    from research import report
 
     monkeypatch.setattr(report, "summary_markdown", lambda results: "")  # the full table: not this test's subject
 
