@@ -7,6 +7,7 @@ ONNX Runtime (CPU, fp32 or int8). `load_classifier_for_serving` picks the fastes
 import json
 import logging
 import os
+import re
 import sys
 import threading
 from pathlib import Path
@@ -19,6 +20,7 @@ from .obfuscation import preprocessed
 from .preprocessing import PREPROCESSING_FILE, PREPROCESSING_STEPS, steps_asked
 from .schema import DEFAULT_MAX_LENGTH, LABELS
 from .text_checks import encodable_problem, text_problem
+from .unicode_text import read_unicode
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +31,12 @@ SERVING_BACKENDS = ("torch", "onnx-int8")  # the ones a shipped model gets a thr
 _SAME_SCORES_AS = {"onnx-fp32": "torch"}
 # With a progress bar, texts scored by side-by-side passes go in chunks of this many (one tick each).
 SIDE_BY_SIDE_PROGRESS_STEP = 1024
+# A text is cut after this many of its words per token of the model's window, before the steps that cost Python
+# time per character: a whitespace-separated run of two or more characters the vocabulary reads is at least one
+# token after every step (only single letters are joined across spaces, "i d i o t"), so the words past this bound
+# lie beyond the window; 2 leaves a margin. A megabyte of comment then costs what its first words cost.
+WORDS_PER_TOKEN = 2
+_WORD_OF_TWO = re.compile(r"\S{2,}")
 
 
 def read_threshold(model_dir: str | Path, backend: str = "torch") -> float | None:
@@ -130,7 +138,8 @@ class _BatchScorer:
 
     backend = "abstract"
 
-    def __init__(self, model_dir, *, threshold=None, max_length=None, batch_size=32, calibrated=True):
+    def __init__(self, model_dir, *, threshold=None, max_length=None, batch_size=32, calibrated=True,
+                 read_unicode=True):  # fmt: skip
         self.model_dir = Path(model_dir)
         config = json.loads((self.model_dir / "config.json").read_text())
         # The calibration of this backend (calibration.json), if the model has one: `score` is then a probability.
@@ -146,6 +155,47 @@ class _BatchScorer:
         self.max_length = min(max_length, config.get("max_position_embeddings", max_length))
         self.tokenizer = folder_tokenizer(self.model_dir, self.max_length, config.get("pad_token_id"))
         self.batch_size = batch_size
+        # Unicode read as a reader sees it (toxiclf.unicode_text) and characters the vocabulary cannot read dropped,
+        # for every folder: the model was trained on neither look-alike letters nor the [UNK] they become
+        # (`read_unicode=False`: the text as given, for the preprocessing ablation).
+        self.read_unicode = read_unicode
+        self._readable = {}  # character -> whether the vocabulary reads it as something other than [UNK]
+
+    def _unreadable_dropped(self, text: str) -> str:
+        """`text` without the characters this tokenizer reads as [UNK] or as nothing (emoji, scripts its vocabulary
+        does not hold, lone combining marks): the model learnt [UNK] as a sign of disguise (a lone 👍 scored 0.68,
+        a Chinese thank-you 0.77) though it carries no meaning the model can read. Each character is looked up
+        once per classifier."""
+        if text.isascii():
+            return text
+        chars = set(text)
+        unk = getattr(self.tokenizer.model, "unk_token", None)
+        for char in chars.difference(self._readable):
+            if char.isspace() or char.isascii():
+                self._readable[char] = True
+            else:
+                tokens = self.tokenizer.encode(char, add_special_tokens=False).tokens
+                self._readable[char] = bool(tokens) and unk not in tokens
+        dropped = {ord(char): None for char in chars if not self._readable[char]}
+        return text.translate(dropped) if dropped else text
+
+    def cut_to_window(self, text: str) -> str:
+        """`text` up to the end of its `WORDS_PER_TOKEN * max_length`-th word of two characters or more, the rest
+        of which the model's window cannot reach (tokens are the same: tests/test_preprocessing_speed.py)."""
+        bound = WORDS_PER_TOKEN * self.max_length
+        if len(text) <= 3 * bound:  # too short to hold `bound` such words and the spaces between them
+            return text
+        for count, word in enumerate(_WORD_OF_TWO.finditer(text), start=1):
+            if count == bound:
+                return text[: word.end()]
+        return text
+
+    def prepared(self, texts: list[str]) -> list[str]:
+        """The texts as the model reads them: Unicode read and unreadable characters dropped, cut at the window,
+        then the folder's preprocessing steps."""
+        if self.read_unicode:
+            texts = [self._unreadable_dropped(read_unicode(text)) for text in texts]
+        return preprocessed([self.cut_to_window(text) for text in texts], self.preprocessing)
 
     def _encode(self, texts: list[str]) -> dict[str, np.ndarray]:
         return encoded(self.tokenizer, texts)
@@ -157,7 +207,7 @@ class _BatchScorer:
         """The raw two-class logits (no calibration) of each text, in input order."""
         batch_size = batch_size or self.batch_size
         _refuse_unscorable(texts, encodable_problem)
-        texts = preprocessed(texts, self.preprocessing)
+        texts = self.prepared(texts)
         # Sorting by length puts similar lengths in one batch, so dynamic padding pads little.
         order = np.argsort([len(t) for t in texts], kind="stable")
         out = np.empty((len(texts), 2), dtype=np.float64)
@@ -285,7 +335,7 @@ class OnnxClassifier(_BatchScorer):
         pool, session = self._parallel_session()
 
         def score(share: list[str]) -> np.ndarray:
-            share = preprocessed(share, self.preprocessing)
+            share = self.prepared(share)
             return np.concatenate([session.run(["logits"], self._encode([text]))[0] for text in share])
 
         # float64 as `_BatchScorer.logits` gives: the margin, and so the score, is then computed alike on every path
