@@ -203,11 +203,14 @@ class _BatchScorer:
     def _logits(self, texts: list[str]) -> np.ndarray:
         raise NotImplementedError
 
-    def logits(self, texts: list[str], batch_size: int | None = None, progress: bool = False) -> np.ndarray:
-        """The raw two-class logits (no calibration) of each text, in input order."""
+    def logits(self, texts: list[str], batch_size: int | None = None, progress: bool = False,
+               prepared: bool = False) -> np.ndarray:  # fmt: skip
+        """The raw two-class logits (no calibration) of each text, in input order; `prepared`: the texts are what
+        `prepared` made of them already (the app prepares a request's texts before it waits for the model)."""
         batch_size = batch_size or self.batch_size
-        _refuse_unscorable(texts, encodable_problem)
-        texts = self.prepared(texts)
+        if not prepared:
+            _refuse_unscorable(texts, encodable_problem)
+            texts = self.prepared(texts)
         # Sorting by length puts similar lengths in one batch, so dynamic padding pads little.
         order = np.argsort([len(t) for t in texts], kind="stable")
         out = np.empty((len(texts), 2), dtype=np.float64)
@@ -225,23 +228,26 @@ class _BatchScorer:
 
         return tqdm(starts, desc=f"Scoring {self.model_dir.name} ({self.backend})", unit=unit)
 
-    def scores(self, texts: list[str], batch_size: int | None = None, progress: bool = False) -> np.ndarray:
+    def scores(self, texts: list[str], batch_size: int | None = None, progress: bool = False,
+               prepared: bool = False) -> np.ndarray:  # fmt: skip
         """P(toxic) for each text, in input order; calibrated where the model has a calibration."""
-        logits = self.logits(texts, batch_size, progress)
+        logits = self.logits(texts, batch_size, progress, prepared)
         return calibrated_probability(self.calibration, logits[:, 1] - logits[:, 0])
 
-    def predict(self, texts: str | list[str]) -> dict | list[dict]:
-        """Score, label and flag at the model's threshold: a dict for one text, a list of dicts for a list."""
+    def predict(self, texts: str | list[str], prepared: bool = False) -> dict | list[dict]:
+        """Score, label and flag at the model's threshold: a dict for one text, a list of dicts for a list.
+        `prepared`: as for `logits` (the texts were checked before they were prepared)."""
         if isinstance(texts, str):
-            return self.predict([texts])[0]
+            return self.predict([texts], prepared)[0]
         if not isinstance(texts, list | tuple):
             raise TypeError(f"predict takes a string or a list of strings, got {type(texts).__name__}")
         if self.threshold is None:
             raise ValueError(missing_threshold(self.model_dir, self.backend))
-        _refuse_unscorable(texts, text_problem)  # the rule of the API and the batch CLI: no empty text either
+        if not prepared:
+            _refuse_unscorable(texts, text_problem)  # the rule of the API and the batch CLI: no empty text either
         return [
             {"score": float(s), "label": LABELS[int(s >= self.threshold)], "flagged": bool(s >= self.threshold)}
-            for s in self.scores(texts)
+            for s in self.scores(texts, prepared=prepared)
         ]
 
 
@@ -286,7 +292,7 @@ class OnnxClassifier(_BatchScorer):
 
     def __init__(self, model_dir, *, quantized=True, threads=None, device=None, per_text=None, parallel_passes=None,
                  **kwargs):  # fmt: skip
-        from .onnx_backend import FP32_FILE, INT8_FILE, build_onnx, cpu_session
+        from .onnx_backend import FP32_FILE, INT8_FILE, cpu_session
 
         self.backend = "onnx-int8" if quantized else "onnx-fp32"  # before __init__: it picks the threshold
         super().__init__(model_dir, **kwargs)
@@ -299,8 +305,10 @@ class OnnxClassifier(_BatchScorer):
         # time, results/inference_bench.json). A single text still gets every thread (the lowest latency).
         self.parallel_passes = self.threads if parallel_passes is None else parallel_passes
         graph = INT8_FILE if quantized else FP32_FILE
-        self._graph = build_onnx(self.model_dir, needed=(graph,)) / graph
-        self.session = cpu_session(self._graph, self.threads)
+        self._graph, self._graph_bytes = verified_graph(self.model_dir, graph)
+        # Every session of this classifier is made from these bytes, read and checked once: a graph file changed
+        # on disk later is never the one a list is scored with.
+        self.session = cpu_session(self._graph_bytes, self.threads)
         self._passes = None  # (thread pool, one-thread session), made for the first list
         self._passes_lock = threading.Lock()
 
@@ -311,22 +319,24 @@ class OnnxClassifier(_BatchScorer):
         with safe_open(self.model_dir / "model.safetensors", framework="np") as weights:
             return sum(int(np.prod(weights.get_slice(k).get_shape())) for k in weights.keys())
 
-    def logits(self, texts: list[str], batch_size: int | None = None, progress: bool = False) -> np.ndarray:
+    def logits(self, texts: list[str], batch_size: int | None = None, progress: bool = False,
+               prepared: bool = False) -> np.ndarray:  # fmt: skip
         """As `_BatchScorer.logits`; a list scored by one-text passes side by side skips the length-sorted batches
         (each text is scored alone anyway) and is spread over the callers whole (`_side_by_side`)."""
         if not (self.per_text and self.parallel_passes > 1 and len(texts) > 1):
-            return super().logits(texts, batch_size, progress)
-        _refuse_unscorable(texts, encodable_problem)
+            return super().logits(texts, batch_size, progress, prepared)
+        if not prepared:
+            _refuse_unscorable(texts, encodable_problem)
         step = SIDE_BY_SIDE_PROGRESS_STEP if progress else len(texts)
         starts = self._with_progress(range(0, len(texts), step), "chunk", progress)
-        return np.concatenate([self._side_by_side(texts[start : start + step]) for start in starts])
+        return np.concatenate([self._side_by_side(texts[start : start + step], prepared) for start in starts])
 
     def _logits(self, texts: list[str]) -> np.ndarray:
         if self.per_text and len(texts) > 1:  # one pass per text, one after the other
             return np.concatenate([self.session.run(["logits"], self._encode([text]))[0] for text in texts])
         return self.session.run(["logits"], self._encode(texts))[0]
 
-    def _side_by_side(self, texts: list[str]) -> np.ndarray:
+    def _side_by_side(self, texts: list[str], prepared: bool = False) -> np.ndarray:
         """One pass per text, the texts dealt out to `parallel_passes` callers of a one-thread session (ONNX Runtime
         runs concurrent calls of one session in parallel). Each caller preprocesses and tokenizes its own texts
         too: that Python work then overlaps the other callers' kernels instead of running before them all
@@ -335,7 +345,7 @@ class OnnxClassifier(_BatchScorer):
         pool, session = self._parallel_session()
 
         def score(share: list[str]) -> np.ndarray:
-            share = self.prepared(share)
+            share = share if prepared else self.prepared(share)
             return np.concatenate([session.run(["logits"], self._encode([text]))[0] for text in share])
 
         # float64 as `_BatchScorer.logits` gives: the margin, and so the score, is then computed alike on every path
@@ -352,8 +362,27 @@ class OnnxClassifier(_BatchScorer):
                 from .onnx_backend import cpu_session
 
                 self._passes = (ThreadPoolExecutor(self.parallel_passes, thread_name_prefix="onnx-pass"),
-                                cpu_session(self._graph, 1))  # fmt: skip
+                                cpu_session(self._graph_bytes, 1))  # fmt: skip
             return self._passes
+
+
+def verified_graph(model_dir: Path, name: str) -> tuple[Path, bytes]:
+    """(path, bytes) of the folder's ONNX graph `name`, the bytes checked against the sha256 that the folder's
+    manifest lists for it (a shipped graph is used as shipped, never rebuilt), else against the checksum its ONNX
+    cache recorded when it built it; ValueError naming the file when they differ."""
+    import hashlib
+
+    from .manifest import listed_sha256
+    from .onnx_backend import CACHE_SUBDIR, FINGERPRINT_FILE, build_onnx
+
+    shipped = listed_sha256(model_dir, f"{CACHE_SUBDIR}/{name}")
+    path = model_dir / CACHE_SUBDIR / name if shipped else build_onnx(model_dir, needed=(name,)) / name
+    data = path.read_bytes()
+    if shipped is None:
+        shipped = json.loads((path.parent / FINGERPRINT_FILE).read_text())["built"][name]
+    if hashlib.sha256(data).hexdigest() != shipped:
+        raise ValueError(f"{path} differs from the graph that was shipped or built (sha256); refused")
+    return path, data
 
 
 # Scored at every load: a folder whose weights give NaN (tampered or cut bytes behind an intact header) refuses to
@@ -375,13 +404,27 @@ def self_checked(classifier):
             f"{classifier.model_dir / 'model.safetensors'} gives non-finite scores with the {classifier.backend} "
             "backend: the weights are broken"
         )
-    classifier.self_check = "canaries recorded at shipping" if compared else "finite scores (no canaries.json)"
+    checked = "canaries recorded at shipping" if compared else "finite scores (no canaries.json)"
+    manifest = getattr(classifier, "manifest", None)
+    classifier.self_check = f"{checked}; files as in manifest.json" if manifest else f"{checked}; no manifest.json"
     return classifier
 
 
-def _checked(classifier, check: bool, need_threshold: bool):
+def _verified_folder(model_dir: Path, check: bool) -> dict | None:
+    """The folder's manifest once its files match it (toxiclf.manifest), before anything is read from them; a
+    shipped folder must have one. Nothing is checked with `check=False` (shipping, before the manifest is written)."""
+    if not check:
+        return None
+    from .manifest import verify
+    from .paths import shipped_model_at
+
+    return verify(model_dir, required=shipped_model_at(Path(model_dir)) is not None)
+
+
+def _checked(classifier, check: bool, need_threshold: bool, manifest: dict | None = None):
     if need_threshold and classifier.threshold is None:
         raise ValueError(missing_threshold(classifier.model_dir, classifier.backend))
+    classifier.manifest = manifest
     return self_checked(classifier) if check else classifier
 
 
@@ -404,11 +447,12 @@ def load_classifier(model_dir=None, backend: str = "auto", check: bool = True, n
     model_dir = model_folder(model_dir, must_exist=True)
     if backend == "auto":
         return load_classifier_for_serving(model_dir, check=check, need_threshold=need_threshold, **kwargs)
+    manifest = _verified_folder(model_dir, check)
     if backend == "torch":
-        return _checked(Classifier(model_dir, **kwargs), check, need_threshold)
+        return _checked(Classifier(model_dir, **kwargs), check, need_threshold, manifest)
     if backend in ("onnx-int8", "onnx-fp32"):
         classifier = OnnxClassifier(model_dir, quantized=backend == "onnx-int8", **kwargs)
-        return _checked(classifier, check, need_threshold)
+        return _checked(classifier, check, need_threshold, manifest)
     raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
 
 
@@ -436,6 +480,7 @@ def load_classifier_for_serving(model_dir, backend: str = "auto", check: bool = 
     onnx = {} if parallel_passes is None else {"parallel_passes": parallel_passes}
     if backend != "auto":
         return load_classifier(model_dir, backend, **checks, **(onnx if backend.startswith("onnx") else {}), **kwargs)
+    checks["manifest"] = _verified_folder(Path(model_dir), check)  # a folder that differs: no backend is tried
     if cuda_available():
         return _checked(Classifier(model_dir, **kwargs), **checks)
     try:
