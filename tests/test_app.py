@@ -336,11 +336,17 @@ def test_a_lone_surrogate_is_a_400_with_a_sentence_not_a_500(client):
     assert "texts[1]: text holds a lone surrogate" in response.get_json()["error"]["message"]
 
 
-def test_the_app_serves_a_shipped_model_chosen_by_name(tiny_classifier_dir, monkeypatch):
+def test_the_app_serves_a_shipped_model_chosen_by_name(tmp_path, tiny_classifier_dir, monkeypatch):
+    import shutil
+
     from app import create_app
     from toxiclf import paths
+    from toxiclf.manifest import write_manifest
 
-    monkeypatch.setitem(paths.SHIPPED_MODELS, "fast", paths.ShippedModel(tiny_classifier_dir, "shipped-fast"))
+    shipped = tmp_path / "model-fast"  # a shipped folder carries its manifest
+    shutil.copytree(tiny_classifier_dir, shipped)
+    write_manifest(shipped)
+    monkeypatch.setitem(paths.SHIPPED_MODELS, "fast", paths.ShippedModel(shipped, "shipped-fast"))
     client = create_app({"TESTING": True, "MODEL_DIR": "fast", "BACKEND": "torch"}).test_client()
     answer = client.post("/api/v1/classify", json={"text": "you idiot"})
     assert answer.status_code == 200

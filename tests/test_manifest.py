@@ -31,10 +31,14 @@ def shipped(tmp_path, tiny_classifier_dir):
     [
         (lambda d: write_thresholds(d, threshold=0.99), "threshold.json differs from the one shipped"),
         (lambda d: (d / "preprocessing.json").unlink(), "preprocessing.json is missing"),
-        (lambda d: (d / "calibration.json").write_text('{"torch": {"method": "temperature", "temperature": 9}}'),
-         "calibration.json is not in manifest.json"),  # fmt: skip
-        (lambda d: (d / "tokenizer.json").write_text((d / "tokenizer.json").read_text().replace("idiot", "idiom")),
-         "tokenizer.json differs"),  # fmt: skip
+        (
+            lambda d: (d / "calibration.json").write_text('{"torch": {"method": "temperature", "temperature": 9}}'),
+            "calibration.json is not in manifest.json",
+        ),  # fmt: skip
+        (
+            lambda d: (d / "tokenizer.json").write_text((d / "tokenizer.json").read_text().replace("idiot", "idiom")),
+            "tokenizer.json differs",
+        ),  # fmt: skip
         (lambda d: (d / CACHE_SUBDIR / INT8_FILE).write_bytes(b"x" * 10), "model.int8.onnx differs"),
     ],
 )
