@@ -37,6 +37,7 @@ SIDE_BY_SIDE_PROGRESS_STEP = 1024
 # lie beyond the window; 2 leaves a margin. A megabyte of comment then costs what its first words cost.
 WORDS_PER_TOKEN = 2
 _WORD_OF_TWO = re.compile(r"\S{2,}")
+WARM_UP_TEXT = "a warm-up: іdіоt 1d10t idoit"  # look-alike letters, digits and a misspelling: every table is used
 
 
 def read_threshold(model_dir: str | Path, backend: str = "torch") -> float | None:
@@ -160,6 +161,9 @@ class _BatchScorer:
         # (`read_unicode=False`: the text as given, for the preprocessing ablation).
         self.read_unicode = read_unicode
         self._readable = {}  # character -> whether the vocabulary reads it as something other than [UNK]
+        # The steps' tables (the confusables, the English words, the repairs) are built on first use, in a second or
+        # so of Python holding the GIL: at load, not under a server's first request that needs them.
+        self.prepared([WARM_UP_TEXT])
 
     def _unreadable_dropped(self, text: str) -> str:
         """`text` without the characters this tokenizer reads as [UNK] or as nothing (emoji, scripts its vocabulary

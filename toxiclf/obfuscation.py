@@ -11,6 +11,7 @@ import numpy as np
 
 LEET = {"i": "1", "e": "3", "o": "0", "a": "4@", "s": "5$", "t": "7", "l": "1"}
 LEET_BACK = {"1": "i", "3": "e", "0": "o", "4": "a", "@": "a", "5": "s", "$": "s", "7": "t"}
+_LEET_TABLE = str.maketrans(LEET_BACK)
 
 
 def leet(word: str, rng: np.random.Generator) -> str:
@@ -129,10 +130,10 @@ def normalise(text: str) -> str:
         token = match.group(0)
         if token.isalpha() or not _LEET_BEFORE_LETTER.search(token):  # a word, a version or model number: "mp3"
             return token
-        letters = sum(char.isalpha() for char in token)
+        letters = len(token) - len(_LEET_CHARS.findall(token))  # the token holds letters and look-alikes only
         if letters < 2 or letters < len(token) / 2 - 1:  # mostly digits: a code or a number, not a word
             return token
-        return "".join(LEET_BACK.get(char, char) for char in token)
+        return token.translate(_LEET_TABLE)  # at C speed: a 20,000-character token is one call
 
     return _LEET_WORD.sub(unleet, text)
 
