@@ -82,3 +82,28 @@ def test_plain_ascii_text_is_unchanged_but_for_dotted_letters(text):
 @pytest.mark.parametrize("text", ["\u200b", "\u200b\u200d\ufeff", " \u2060\t", "\x00\x01", "\u202e\u202c", "\ufe0f"])
 def test_a_text_of_only_invisible_or_control_characters_is_refused_like_an_empty_one(text):
     assert text_problem(text) == "empty text"
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    from toxiclf import load_classifier
+
+    return load_classifier()  # the shipped model as served (ONNX int8), a few seconds
+
+
+@pytest.mark.parametrize("text", SENTENCES)
+def test_the_shipped_model_scores_every_form_like_the_plain_text(shipped, text):
+    plain = shipped.predict(text)
+    for form, written in disguised(text).items():
+        result = shipped.predict(written)
+        assert result["flagged"] == plain["flagged"], form
+        assert result["score"] == pytest.approx(plain["score"], abs=0.02), form
+
+
+CLEAN_IN_OTHER_FORMS = ["👍", "谢谢你", "谢谢你的帮助!", "ｔｈａｎｋ ｙｏｕ ｆｏｒ ｔｈｅ ｆｉｘ", "𝐭𝐡𝐚𝐧𝐤𝐬 𝐟𝐨𝐫 𝐭𝐡𝐞 𝐟𝐢𝐱",
+                        "\u202e" + "this is great"[::-1], "Спасибо за помощь", "lol 👍"]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", CLEAN_IN_OTHER_FORMS)
+def test_the_shipped_model_does_not_flag_a_clean_text_for_its_script(shipped, text):
+    assert not shipped.predict(text)["flagged"]
