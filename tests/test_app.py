@@ -265,9 +265,10 @@ def test_a_large_request_gives_the_model_back_between_slices(app):
     model.slice_texts = 4
     calls, real_predict = [], model.classifier.predict
 
-    def recording(texts):
+    def recording(texts, prepared=False):
+        assert prepared  # read before the model was asked for: a turn runs the network alone
         calls.append((len(texts), model.lock.locked()))
-        return real_predict(texts)
+        return real_predict(texts, prepared)
 
     model.classifier.predict = recording
     results = model.predict([f"comment {i}" for i in range(10)])
@@ -297,7 +298,7 @@ def test_scoring_stops_when_the_client_has_gone(app):
     model = app.extensions["toxiclf"]
     model.slice_texts = 2
     slices, real_predict = [], model.classifier.predict
-    model.classifier.predict = lambda texts: slices.append(len(texts)) or real_predict(texts)
+    model.classifier.predict = lambda texts, prepared=False: slices.append(len(texts)) or real_predict(texts, prepared)
     with pytest.raises(ClientGone):
         model.predict([f"comment {i}" for i in range(10)], client_gone=lambda: len(slices) >= 1)
     assert slices == [2] and not model.lock.locked()  # one slice scored, then it stopped and let go
