@@ -140,7 +140,7 @@ def test_an_existing_output_is_refused_unless_replaced(tmp_path, tiny_classifier
         ('{"body": "a"}\n', ["--explain"], "--explain is not available with --engine ray"),
         ('{"body": "a"}\n', ["--output-is-csv"], "write Parquet or the input's format"),
         ('{"body": "a"}\n{"body": \n', [], "in.jsonl, line 2: not valid JSON"),
-        ('{"body": "a"}\n' * 3000 + '{"body": \n', [], "in.jsonl: a line is not valid JSON"),  # found by an actor
+        ('{"body": "a"}\n' * 3000 + '{"body": \n', [], "in.jsonl, line 3001: not valid JSON"),  # found by an actor
         ('{"body": "a"}\n' * 3000 + '{"body": "b", "toxic_label": 1}\n', [], "already has field(s) toxic_label"),
     ],
     ids=[
@@ -172,7 +172,7 @@ def test_a_failure_names_its_file_and_where_in_the_corpus_and_keeps_what_finishe
     message = str(stopped.value)
     where = re.search(r"failed at row ([\d,]+) of the corpus or later \(rows 1-([\d,]+) were scored\)", message)
     assert where and int(where[1].replace(",", "")) == int(where[2].replace(",", "")) + 1 <= 3001
-    assert "in.jsonl: a line is not valid JSON" in message and "0 finished part(s), 0 rows, are in" in message
+    assert "in.jsonl, line 3001: not valid JSON" in message and "0 finished part(s), 0 rows, are in" in message
 
 
 def test_a_glob_picks_its_files_and_mixed_formats_are_refused(tmp_path):
