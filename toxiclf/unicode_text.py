@@ -123,7 +123,9 @@ def read_unicode(text: str) -> str:
     text = unicodedata.normalize("NFKC", text)
     invisible, between = _classes()
     text = between.sub("", invisible.sub("", text))
-    text = _read_confusables(text)
+    # Twice at most: mapping the mixed words can make the text mostly Latin, which maps the rest; then it is stable
+    read = _read_confusables(text)
+    text = _read_confusables(read) if read != text else read
     return _DOTTED.sub(_letters_only, text)
 
 
