@@ -183,10 +183,14 @@ def jsonl_lines(row: dict) -> list[dict]:
 class CorpusScorer:
     """One actor: loads the classifier once, then scores batch after batch."""
 
-    def __init__(self, model, backend, threshold, threads, input_format, output_format, text_column, prefix):
+    def __init__(self, model, backend, threshold, threads, input_format, output_format, text_column, prefix,
+                 batch_size=64):  # fmt: skip
         from .classifier import load_classifier_for_serving
 
-        self.classifier = load_classifier_for_serving(model, backend=backend, threshold=threshold, threads=threads)
+        # The local CLI's batch size: batched backends (PyTorch) pad a batch to its longest text, and other shapes
+        # round the same text's score differently in the last digits
+        self.classifier = load_classifier_for_serving(model, backend=backend, threshold=threshold, threads=threads,
+                                                      batch_size=batch_size)  # fmt: skip
         self.input_format, self.output_format = input_format, output_format
         self.text_column, self.added = text_column, added_columns(prefix)
         self.batches = self.rows = 0
@@ -313,6 +317,7 @@ def score(
     address=None,
     replace=False,
     csv_exact=False,
+    batch_size=64,
 ) -> dict:
     """Score every row of `input` into the folder `output`; returns a summary (rows, errors, seconds, output)."""
     try:
@@ -371,6 +376,7 @@ def score(
             output_format,
             text_column,
             prefix,
+            batch_size,
         ),  # fmt: skip
         # Ray Data's default for actor pools: an actor that dies is started again and its batch retried.
     )
@@ -432,7 +438,7 @@ def main(args) -> int:
         summary = score(args.input, args.output, model=args.model, text_column=args.text_column, prefix=args.prefix,
                         backend=args.backend, threshold=args.threshold, actors=args.actors,
                         threads_per_actor=args.threads_per_actor, address=args.address, replace=args.replace,
-                        csv_exact=args.csv_exact)  # fmt: skip
+                        csv_exact=args.csv_exact, batch_size=args.batch_size)  # fmt: skip
     except InputError as error:
         raise SystemExit(f"error: {error}") from None
     errors = f" ({summary['errors']:,} not scored)" if "errors" in summary else ""
