@@ -7,6 +7,7 @@ from pathlib import Path
 from toxiclf.evaluation.results_files import load_results, measured_on
 from toxiclf.inference.classifier import load_classifier_for_serving
 from toxiclf.inference.explain import contributions, occlusion_variants
+from toxiclf.inference.manifest import ManifestWatch
 from toxiclf.paths import RESULTS_DIR, ModelNotFound, model_folder, sha256_file
 
 from .scheduling import CLASSIFY, EXPLAIN, Busy, ClientGone, Lane, PriorityLock, TurnTimes
@@ -25,7 +26,10 @@ HOW_TO_GET_A_MODEL = (
 class ServedModel:
     """A classifier shared by all requests, or the reason there is none.
 
-    Classification takes turns of `slice_texts` texts; at most `max_waiting` classification requests are admitted
+    A request's texts are prepared (Unicode read, cut at the model's window, the folder's preprocessing) in its own
+    thread before it asks for the model, so that the model's turns run the network alone. Classification takes turns
+    of `slice_texts` texts and, past a turn's first text, `slice_chars` prepared characters; at most `max_waiting`
+    classification requests are admitted
     (the next gets `Busy` at once), and so does one that cannot start a turn within `wait_seconds` or runs past
     `deadline_seconds`. Explanations run in their own lane (app.scheduling): at most `max_explaining` at once,
     turns of at most `explain_slice_passes` model passes (fewer for long texts: `explain_slice_chars`), taken when
@@ -37,6 +41,7 @@ class ServedModel:
     error: str | None = None
     test_metrics: dict | None = None
     slice_texts: int = 4
+    slice_chars: int = 4_000
     max_waiting: int = 32
     wait_seconds: float = 5.0
     deadline_seconds: float = 20.0
@@ -45,6 +50,7 @@ class ServedModel:
     max_explaining: int = 2
     explain_deadline_seconds: float = 10.0
     lock: PriorityLock = field(default_factory=PriorityLock)
+    watch: object | None = None  # toxiclf.inference.manifest.ManifestWatch of the loaded folder, for /healthz
 
     def __post_init__(self):
         self.classifying = Lane(self.lock, name="classification", priority=CLASSIFY, max_admitted=self.max_waiting,
@@ -75,17 +81,26 @@ class ServedModel:
     def predict(self, texts: list[str], client_gone=lambda: False, times: TurnTimes | None = None) -> list[dict]:
         """Results per text; `client_gone()` is asked before each slice (waitress tells whether the client left);
         `times` collects where the request's time went (queue and model, per lane)."""
-        return self.classifying.run(self._slices(texts), self.classifier.predict, client_gone, times)
+        with self.classifying.admission():  # a place in the lane first: a refused request prepares nothing
+            return self.classifying.turns(self._slices(texts), self._predict_prepared, client_gone, times)
+
+    def _predict_prepared(self, texts: list[str]) -> list[dict]:
+        return self.classifier.predict(texts, prepared=True)
 
     def _slices(self, texts: list[str]) -> list[list[str]]:
-        return cut_into_turns(texts, self.slice_texts)
+        return cut_into_turns(self.classifier.prepared(texts), self.slice_texts, self.slice_chars)
+
+    def folder_problem(self) -> str | None:
+        """Why the served folder no longer matches its manifest (re-checked cheaply: inference.manifest), or None."""
+        problem = self.watch.problem() if self.watch is not None else None
+        return shown_to_clients(problem, self.classifier.model_dir) if problem else None
 
     def predict_and_explain(self, texts: list[str], max_words: int, client_gone=lambda: False,
                             times: TurnTimes | None = None) -> list[dict]:  # fmt: skip
         """`predict`'s results with each text's `spans`; the whole request holds a place in the explanation lane,
         so that explanation requests never take the places of small classification requests."""
         with self.explaining.admission():
-            results = self.classifying.turns(self._slices(texts), self.classifier.predict, client_gone, times)
+            results = self.classifying.turns(self._slices(texts), self._predict_prepared, client_gone, times)
             for result, spans in zip(results, self._explained(texts, max_words, client_gone, times), strict=True):
                 result["spans"] = spans
         return results
@@ -149,7 +164,8 @@ def load_served_model(model: str | Path | None, backend: str = "auto", batch_siz
         model_dir = model_folder(model, must_exist=True)
     except ModelNotFound as error:
         logger.warning("%s", error)
-        return ServedModel(None, name="none", error=f"{error}. {HOW_TO_GET_A_MODEL}")
+        folder = Path(str(model)) if model else None
+        return ServedModel(None, name="none", error=f"{shown_to_clients(str(error), folder)}. {HOW_TO_GET_A_MODEL}")
     problem = broken_model_file(model_dir)
     if problem is None:
         try:
@@ -160,12 +176,27 @@ def load_served_model(model: str | Path | None, backend: str = "auto", batch_siz
         except Exception as error:  # noqa: BLE001 - the server starts and answers 503 with the reason
             problem = f"{model_dir} cannot be loaded: {type(error).__name__}: {first_line(error)}"
     if problem:
-        logger.error("%s", problem)
-        return ServedModel(None, name=model_dir.name, error=problem)
+        logger.error("%s", problem)  # the log names the folder in full; clients learn its name only
+        return ServedModel(None, name=model_dir.name, error=shown_to_clients(problem, model_dir))
     logger.info("Serving %s (%s backend, threshold %.3f)", model_dir, classifier.backend, classifier.threshold)
+    manifest = getattr(classifier, "manifest", None)
     return ServedModel(
-        classifier, name=model_dir.name, test_metrics=recorded_test_metrics(model_dir, classifier.backend)
+        classifier,
+        name=model_dir.name,
+        test_metrics=recorded_test_metrics(model_dir, classifier.backend),
+        watch=ManifestWatch(model_dir, manifest) if manifest else None,
     )
+
+
+def shown_to_clients(message: str, model_dir: Path | None) -> str:
+    """`message` with the server's path of the model folder replaced by the folder's name: a 503 tells clients what
+    is wrong, not where the server keeps its files."""
+    if model_dir is None:
+        return message
+    for path in sorted({str(model_dir), str(model_dir.resolve()), str(model_dir.absolute())}, key=len, reverse=True):
+        if len(path) > 1:
+            message = message.replace(path, model_dir.name)
+    return message
 
 
 def first_line(error: Exception) -> str:

@@ -131,9 +131,12 @@ def model_card():
 
 @api.route("/healthz")
 def healthz():
-    model = served()
+    model = served()  # no model turn is taken: the answer never waits for the model
     if not model.ready:
         return jsonify({"status": "no model", "model": None, "message": model.error}), 503
+    changed = model.folder_problem()
+    if changed:
+        return jsonify({"status": "model changed", "model": model.name, "message": changed}), 503
     return jsonify({"status": "ok", "model": model.name, "backend": model.classifier.backend,
                     "threshold": model.classifier.threshold,
                     "calibrated": model.classifier.calibration is not None,

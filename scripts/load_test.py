@@ -8,6 +8,8 @@
         --readme-section serving-explain               # explanations beside small requests
     python scripts/load_test.py --concurrency 64 --heavy-clients 1 --slow-connections 200 --seconds 20 \
         --ab-metrics 3 --output results/serving_metrics_ab.json   # what /metrics costs: off/on interleaved
+    python scripts/load_test.py --concurrency 4 --long-text-clients 1 --output results/serving_long_texts.json \
+        --readme-section serving-long-texts            # ten 20,000-character texts beside small requests
 
 Starts `python -m app.serve` on a free 127.0.0.1 port, waits for /healthz, sends single-comment requests (real
 test-split-free comments: the validation split) from N threads for a fixed time, then stops the server. With
@@ -72,6 +74,18 @@ def heavy_worker(port, comments, stop_at, outcomes):
     """Sends maximum-size requests back to back, as a client that wants the model to itself."""
     texts = [(c * 20)[:HEAVY_CHARS] for c in comments[:HEAVY_TEXTS]]
     post_back_to_back(port, json.dumps({"texts": texts}), stop_at, outcomes, wait_when_told=False)
+
+
+LONG_TEXTS, LONG_CHARS = 10, 20_000  # ten texts of the longest length a text may have (MAX_CHARS), 200,000 in all
+# Runs without spaces of letters and look-alike digits: the text that once cost 2 s each in the normaliser
+LONG_PATTERNS = ("y0uAre4n1d10tg0aw4y", "thanksforthefix", "a1b2c3d4e5f6g7h8")
+
+
+def long_text_worker(port, comments, stop_at, outcomes):
+    """Sends requests of ten 20,000-character texts back to back (within the documented limits), waiting as told
+    after a 503."""
+    texts = [(LONG_PATTERNS[k % len(LONG_PATTERNS)] * LONG_CHARS)[:LONG_CHARS] for k in range(LONG_TEXTS)]
+    post_back_to_back(port, json.dumps({"texts": texts}), stop_at, outcomes, wait_when_told=True)
 
 
 EXPLAIN_TEXTS, EXPLAIN_WORDS = 8, 45  # an explanation request near the pass budget: 8 × (45 + 1) = 368 passes
@@ -182,6 +196,8 @@ def parse_args(argv=None):
     parser.add_argument("--server-threads", type=int, default=48, help="waitress worker threads")
     parser.add_argument("--heavy-clients", type=int, default=0, help="clients sending maximum-size requests")
     parser.add_argument("--explain-clients", type=int, default=0, help="clients asking for explanations")
+    long_help = f"clients sending {LONG_TEXTS} texts of {LONG_CHARS:,} characters without spaces"
+    parser.add_argument("--long-text-clients", type=int, default=0, help=long_help)
     parser.add_argument("--readme-section", default="serving", help="markers (in the README or docs/) to write between")
     parser.add_argument("--slow-connections", type=int, default=0, help="connections trickling header bytes")
     parser.add_argument("--no-metrics", dest="metrics", action="store_false",
@@ -219,7 +235,7 @@ def run_load(args, comments, metrics: bool) -> dict:
             server_log.seek(0)
             print(server_log.read()[-3000:], file=sys.stderr)  # why the server did not come up
             raise
-        latencies, errors, heavy, explained, health_ms, scrapes = [], [], [], [], [], []
+        latencies, errors, heavy, explained, long_texts, health_ms, scrapes = [], [], [], [], [], [], []
         stop_at = time.time() + seconds
         threads = [
             threading.Thread(target=worker, args=(port, comments, stop_at, latencies, errors, k * 97))
@@ -229,6 +245,8 @@ def run_load(args, comments, metrics: bool) -> dict:
                     for _ in range(min(args.heavy_clients, 4))]  # fmt: skip
         threads += [threading.Thread(target=explain_worker, args=(port, comments, stop_at, explained))
                     for _ in range(min(args.explain_clients, 32))]  # fmt: skip
+        threads += [threading.Thread(target=long_text_worker, args=(port, comments, stop_at, long_texts))
+                    for _ in range(min(args.long_text_clients, 4))]  # fmt: skip
         if args.slow_connections:
             threads.append(threading.Thread(target=slow_connections,
                                             args=(port, min(args.slow_connections, 500), stop_at)))  # fmt: skip
@@ -262,6 +280,8 @@ def run_load(args, comments, metrics: bool) -> dict:
         "heavy_requests": {str(k): heavy.count(k) for k in sorted(set(heavy), key=str)},
         "explain_clients": args.explain_clients,
         "explain_requests": {str(k): explained.count(k) for k in sorted(set(explained), key=str)},
+        "long_text_clients": args.long_text_clients,
+        "long_text_requests": {str(k): long_texts.count(k) for k in sorted(set(long_texts), key=str)},
         "slow_connections": args.slow_connections,
         "metrics_scrapes": {str(k): scrapes.count(k) for k in sorted(set(scrapes), key=str)},
         "healthz_failures": sum(1 for h in health_ms if h is None),
@@ -347,6 +367,10 @@ def serving_markdown(r: dict, output: str) -> str:
         done, retry = r["explain_requests"].get("200", 0), r["explain_requests"].get("503", 0)
         mix += (f", {r['explain_clients']} client(s) asking for explanations of {EXPLAIN_TEXTS} comments of "
                 f"{EXPLAIN_WORDS} words ({done} explained, {retry} told to retry)")  # fmt: skip
+    if r.get("long_text_clients"):
+        done = r["long_text_requests"].get("200", 0)
+        mix += (f", {r['long_text_clients']} client(s) sending {LONG_TEXTS} texts of {LONG_CHARS:,} characters "
+                f"without spaces ({done} requests answered)")  # fmt: skip
     if r.get("slow_connections"):
         mix += f", {r['slow_connections']} slow-header connections"
     return (

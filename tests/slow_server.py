@@ -17,9 +17,9 @@ if __name__ == "__main__":
     model = app.extensions["toxiclf"]
     score = model.classifier.predict
 
-    def slow_predict(texts):
+    def slow_predict(texts, prepared=False):
         time.sleep(1.0)
-        return score(texts)
+        return score(texts, prepared)
 
     model.classifier.predict = slow_predict
     app.extensions["toxiclf"] = dataclasses.replace(model, max_waiting=64)  # lanes rebuilt with it

@@ -2,6 +2,7 @@ import json
 import re
 
 import pytest
+from conftest import write_thresholds
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -217,6 +218,7 @@ def test_a_broken_model_is_one_line_naming_the_file_and_a_503(tmp_path, tiny_cla
     assert re.search(message, errors[0].getMessage())
     answer = client.post("/api/v1/classify", json={"text": "hi"})
     assert answer.status_code == 503 and re.search(message, answer.get_json()["error"]["message"])
+    assert str(tmp_path) not in answer.get_json()["error"]["message"]  # the server's folders stay its own
     assert client.get("/healthz").status_code == 503
 
 
@@ -224,7 +226,8 @@ def test_a_missing_model_folder_is_named(tmp_path):
     from app import create_app
 
     client = create_app({"TESTING": True, "MODEL_DIR": str(tmp_path / "nonexistent")}).test_client()
-    assert str(tmp_path / "nonexistent") in client.get("/healthz").get_json()["message"]
+    message = client.get("/healthz").get_json()["message"]
+    assert "nonexistent" in message and str(tmp_path) not in message  # its name, not where the server keeps it
 
 
 def test_hostile_json_and_wrong_methods_get_clean_answers(client):
@@ -262,9 +265,10 @@ def test_a_large_request_gives_the_model_back_between_slices(app):
     model.slice_texts = 4
     calls, real_predict = [], model.classifier.predict
 
-    def recording(texts):
+    def recording(texts, prepared=False):
+        assert prepared  # read before the model was asked for: a turn runs the network alone
         calls.append((len(texts), model.lock.locked()))
-        return real_predict(texts)
+        return real_predict(texts, prepared)
 
     model.classifier.predict = recording
     results = model.predict([f"comment {i}" for i in range(10)])
@@ -294,7 +298,7 @@ def test_scoring_stops_when_the_client_has_gone(app):
     model = app.extensions["toxiclf"]
     model.slice_texts = 2
     slices, real_predict = [], model.classifier.predict
-    model.classifier.predict = lambda texts: slices.append(len(texts)) or real_predict(texts)
+    model.classifier.predict = lambda texts, prepared=False: slices.append(len(texts)) or real_predict(texts, prepared)
     with pytest.raises(ClientGone):
         model.predict([f"comment {i}" for i in range(10)], client_gone=lambda: len(slices) >= 1)
     assert slices == [2] and not model.lock.locked()  # one slice scored, then it stopped and let go
@@ -333,11 +337,17 @@ def test_a_lone_surrogate_is_a_400_with_a_sentence_not_a_500(client):
     assert "texts[1]: text holds a lone surrogate" in response.get_json()["error"]["message"]
 
 
-def test_the_app_serves_a_shipped_model_chosen_by_name(tiny_classifier_dir, monkeypatch):
+def test_the_app_serves_a_shipped_model_chosen_by_name(tmp_path, tiny_classifier_dir, monkeypatch):
+    import shutil
+
     from app import create_app
     from toxiclf import paths
+    from toxiclf.inference.manifest import write_manifest
 
-    monkeypatch.setitem(paths.SHIPPED_MODELS, "fast", paths.ShippedModel(tiny_classifier_dir, "shipped-fast"))
+    shipped = tmp_path / "model-fast"  # a shipped folder carries its manifest
+    shutil.copytree(tiny_classifier_dir, shipped)
+    write_manifest(shipped)
+    monkeypatch.setitem(paths.SHIPPED_MODELS, "fast", paths.ShippedModel(shipped, "shipped-fast"))
     client = create_app({"TESTING": True, "MODEL_DIR": "fast", "BACKEND": "torch"}).test_client()
     answer = client.post("/api/v1/classify", json={"text": "you idiot"})
     assert answer.status_code == 200
@@ -355,3 +365,62 @@ def test_a_shipped_model_this_install_lacks_is_named_in_one_line(tmp_path, monke
     message = answer.get_json()["error"]["message"]
     assert answer.status_code == 503 and "\n" not in message
     assert message.startswith(f"this install has no 'fast' model (no {tmp_path / 'not-shipped'})")
+
+
+def _shipped_copy(tmp_path, tiny_classifier_dir):
+    import shutil
+
+    from toxiclf.inference.manifest import write_manifest
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_classifier_dir, model)
+    write_manifest(model)
+    return model
+
+
+def test_a_threshold_edited_after_shipping_is_refused_at_load(tmp_path, tiny_classifier_dir):
+    model = _shipped_copy(tmp_path, tiny_classifier_dir)
+    write_thresholds(model, threshold=0.99)
+    client = create_app({"TESTING": True, "MODEL_DIR": str(model), "BACKEND": "torch"}).test_client()
+    answer = client.post("/api/v1/classify", json={"text": "you are an idiot"})
+    message = answer.get_json()["error"]["message"]
+    assert answer.status_code == 503 and "threshold.json differs from the one shipped" in message
+    assert str(tmp_path) not in message and client.get("/healthz").status_code == 503
+
+
+def test_healthz_turns_503_when_a_served_file_changes_and_stays_cheap(tmp_path, tiny_classifier_dir):
+    import time
+
+    model = _shipped_copy(tmp_path, tiny_classifier_dir)
+    client = create_app({"TESTING": True, "MODEL_DIR": str(model), "BACKEND": "torch"}).test_client()
+    body = client.get("/healthz").get_json()
+    assert body["status"] == "ok" and "files as in manifest.json" in body["self_check"]
+    started = time.perf_counter()
+    for _ in range(20):
+        assert client.get("/healthz").status_code == 200
+    assert (time.perf_counter() - started) / 20 < 0.05  # stat calls, no hashing, while nothing changes
+    write_thresholds(model, threshold=0.99)
+    answer = client.get("/healthz")
+    assert answer.status_code == 503 and answer.get_json()["status"] == "model changed"
+    assert (
+        "threshold.json differs" in answer.get_json()["message"] and str(tmp_path) not in answer.get_json()["message"]
+    )
+    write_thresholds(model, threshold=0.5)  # put back: a folder changed under the server is not trusted again
+    assert client.get("/healthz").status_code == 503
+
+
+def test_healthz_answers_while_the_model_is_held(app, client):
+    import threading
+    import time
+
+    model = app.extensions["toxiclf"]
+    model.lock.acquire()  # a long turn in progress
+    try:
+        answer = {}
+        thread = threading.Thread(target=lambda: answer.update(r=client.get("/healthz")))
+        started = time.perf_counter()
+        thread.start()
+        thread.join(5)
+        assert answer["r"].status_code == 200 and time.perf_counter() - started < 1
+    finally:
+        model.lock.release()

@@ -261,9 +261,15 @@ def test_score_table_refuses_a_table_without_the_text_or_with_a_clashing_column(
 
 def test_a_shipped_model_is_picked_by_name_and_a_missing_one_is_one_clear_error(tmp_path, tiny_classifier_dir,
                                                                                 monkeypatch):  # fmt: skip
-    from toxiclf import paths
+    import shutil
 
-    monkeypatch.setitem(paths.SHIPPED_MODELS, "fast", paths.ShippedModel(tiny_classifier_dir, "shipped-fast"))
+    from toxiclf import paths
+    from toxiclf.inference.manifest import write_manifest
+
+    shipped = tmp_path / "model-fast"  # a shipped folder carries its manifest
+    shutil.copytree(tiny_classifier_dir, shipped)
+    write_manifest(shipped)
+    monkeypatch.setitem(paths.SHIPPED_MODELS, "fast", paths.ShippedModel(shipped, "shipped-fast"))
     output = score(tmp_path, "fast", "in.jsonl", '{"comment_text": "you idiot"}\n')
     scored = json.loads(output.read_text())
     assert scored["toxic_score"] == pytest.approx(Classifier(tiny_classifier_dir).scores(["you idiot"])[0], abs=1e-6)
@@ -292,3 +298,41 @@ def test_the_library_names_a_missing_shipped_model_in_one_line(tmp_path, monkeyp
     assert paths.shipped_model_at(paths.SHIPPED_MODEL_DIR).results_name == "shipped"
     assert paths.shipped_model_named("shipped-fast").folder == tmp_path / "not-shipped"
     assert paths.shipped_model_at(tmp_path) is None and paths.shipped_model_named("student") is None
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('{"id": ' + "9" * 5000 + ', "comment_text": "hi"}\n', r"line 1: a value cannot be read \(Exceeds the limit"),
+        ("[" * 100_000 + "]" * 100_000 + "\n", "line 1: JSON nested too deeply to read"),
+        ('{"comment_text": "hi", "x": ' + "[" * 100_000 + "]" * 100_000 + "}\n", "line 1: JSON nested too deeply"),
+    ],
+)
+def test_a_huge_number_or_deep_nesting_is_one_line_not_a_traceback(tmp_path, tiny_classifier_dir, content, message):
+    with pytest.raises(SystemExit, match=message) as refused:
+        score(tmp_path, tiny_classifier_dir, "in.jsonl", content)
+    assert "\n" not in str(refused.value)
+
+
+def test_an_output_that_names_a_folder_is_refused_before_any_work(tmp_path, tiny_classifier_dir, monkeypatch):
+    monkeypatch.setattr(predict, "ScoringRun", None)  # scoring must not even start
+    source = tmp_path / "c.csv"
+    source.write_text("comment_text\nhello\n")
+    (tmp_path / "out.csv").mkdir()
+    with pytest.raises(SystemExit, match="out.csv is a folder"):
+        predict.main(["--input", str(source), "--output", str(tmp_path / "out.csv"), "--model",
+                      str(tiny_classifier_dir)])  # fmt: skip
+
+
+def test_a_formula_like_header_cell_is_written_escaped_unless_asked(tmp_path, tiny_classifier_dir):
+    content = "=HYPERLINK(1),+x,comment_text\n1,2,hello\n"
+    written = score(tmp_path, tiny_classifier_dir, "in.csv", content).read_text()
+    assert written.splitlines()[0].startswith("'=HYPERLINK(1),'+x,comment_text,toxic_score")
+    exact = score(tmp_path, tiny_classifier_dir, "in.csv", content, "--csv-exact").read_text()
+    assert exact.splitlines()[0].startswith("=HYPERLINK(1),+x,comment_text")
+
+
+@pytest.mark.parametrize("text", ["\u200b\u200b", "\u200d\ufeff\u2060", "\x01\x02"])
+def test_a_text_of_only_invisible_characters_is_an_error_row_like_an_empty_one(tmp_path, tiny_classifier_dir, text):
+    output = score(tmp_path, tiny_classifier_dir, "in.jsonl", json.dumps({"comment_text": text}) + "\n")
+    assert json.loads(output.read_text())["toxic_error"] == "empty text"

@@ -141,3 +141,19 @@ def test_davidson_tweets_are_cleaned_labelled_and_sampled(tmp_path):
     (tmp_path / "other.csv").write_text("text,label\nhi,0\n")
     with pytest.raises(ValueError, match="is not Davidson et al.'s labelled tweets CSV"):
         davidson_tweets(tmp_path / "other.csv", 1, seed=0)
+
+
+@pytest.mark.parametrize(
+    ("text", "read"),
+    [
+        ("my grades this term: F A G", "my grades this term: F A G"),  # a list of grades
+        ("take the N I G night bus", "take the N I G night bus"),  # a bus line
+        ("I got a F A G in maths", "I got a F A G in maths"),
+        ("you are a F A G", "you are a FAG"),  # a word of address: a disguise
+        ("shut up you F A G", "shut up you FAG"),
+        ("YOU ARE SUCH A F A G", "YOU ARE SUCH AFAG"),  # shouted (with the "A" before, as in lower case)
+        ("you are a f a g", "you are afag"),  # lower case: a disguise, as before
+    ],
+)
+def test_spaced_capitals_stay_a_list_unless_the_context_makes_them_a_disguise(text, read):
+    assert normalise(text) == read

@@ -58,6 +58,12 @@ def test_ships_with_a_threshold_per_backend_and_keeps_the_checkpoint(tmp_path, c
     assert (checkpoint / "model.safetensors").exists()
     assert not list(tmp_path.glob(".model.*"))  # no staging or retired folder left behind
     assert "Not measured yet" in (output / "README.md").read_text()
+    from toxiclf.inference.manifest import verify
+
+    listed = verify(output, required=True)["files"]  # shipping vouches for every file that decides a score
+    assert {"model.safetensors", "threshold.json", "calibration.json", "canaries.json", "onnx/model.int8.onnx"} <= set(
+        listed
+    )
 
 
 @pytest.mark.parametrize(
@@ -352,7 +358,7 @@ def test_shipping_with_normalisation_writes_it_before_the_thresholds(tmp_path, c
     ship_model.ship(checkpoint, results, output, backends=("torch",), preprocessing=steps)
     assert seen == [3] and json.loads((output / "preprocessing.json").read_text()) == steps
     card = (output / "README.md").read_text()
-    assert "Texts are normalised before tokenizing" in card and "(`toxiclf/spelling.py`)" in card
+    assert "Texts are normalised before tokenizing" in card and "(`toxiclf/inference/spelling.py`)" in card
 
 
 def test_rethresholding_can_change_the_preprocessing_of_a_shipped_folder(tmp_path, checkpoint, tiny_dataset_dir,
@@ -382,7 +388,7 @@ def test_rethresholding_can_change_the_preprocessing_of_a_shipped_folder(tmp_pat
     rethresholded = json.loads((output / "threshold.json").read_text())
     assert len(shipped_from) == 3 and rethresholded.items() >= shipped_from.items()
     assert ship_model.already_shipped(checkpoint, output)  # where the weights came from is still known
-    assert "(`toxiclf/spelling.py`)" in (output / "README.md").read_text()
+    assert "(`toxiclf/inference/spelling.py`)" in (output / "README.md").read_text()
     assert load_classifier(output, "torch").preprocessing  # its canaries were recorded with the new steps
     ship_model.main(["--rethreshold", "--output", str(output)])  # no step named: the folder keeps its own
     assert json.loads((output / "preprocessing.json").read_text()) == asked

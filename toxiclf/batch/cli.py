@@ -30,6 +30,7 @@ from ..schema import TEXT_COLUMN
 from .row_scoring import (  # noqa: F401 - json_line and score_values are this CLI's public helpers too
     InputError,
     added_columns,
+    escaped_header,
     file_format,
     json_line,
     json_records,
@@ -155,7 +156,8 @@ class ScoringRun:
                 inert = chunk[user_columns].map(neutralize_formula)
                 self.neutralized += int((inert.to_numpy() != chunk[user_columns].to_numpy()).sum())
                 chunk[user_columns] = inert
-            chunk.to_csv(self.temporary, mode="w" if header else "a", header=header, index=False)
+            names = list(chunk.columns) if self.args.csv_exact else escaped_header(chunk.columns)
+            chunk.to_csv(self.temporary, mode="w" if header else "a", header=names if header else False, index=False)
             header = False
         if header:
             raise InputError(f"{self.args.input} has a header but no rows")
@@ -270,6 +272,8 @@ def check_args(args) -> None:
         raise InputError(f"{args.input} does not exist")
     if args.input.resolve() == args.output.resolve():
         raise InputError("--output must differ from --input")
+    if args.output.is_dir():  # checked before scoring: the rename at the end would fail after all the work
+        raise InputError(f"--output {args.output} is a folder; name the file to write")
     if not args.output.parent.is_dir():
         raise InputError(f"the folder of --output, {args.output.parent}, does not exist")
     if not os.access(args.output.parent, os.W_OK):

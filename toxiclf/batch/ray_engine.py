@@ -32,7 +32,9 @@ from .row_scoring import (
     FORMATS,
     InputError,
     added_columns,
+    escaped_header,
     json_line,
+    json_record,
     json_records,
     neutralize_formula,
     score_table,
@@ -115,7 +117,8 @@ def read_columns(corpus: Corpus) -> list[str]:
     if corpus.format == "parquet":
         return pq.read_schema(first, filesystem=corpus.filesystem).names
     with corpus.filesystem.open_input_stream(first) as raw:
-        text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+        # utf-8-sig: a byte-order mark is no part of the first column's name (the local CLI reads files alike)
+        text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
         if corpus.format == "csv":
             return next(csv.reader(text), [])
         fields = {}
@@ -147,13 +150,15 @@ def read_dataset(corpus: Corpus):
     fs = None if corpus.uri_prefix else corpus.filesystem
     if corpus.format == "parquet":
         return ray.data.read_parquet(paths, filesystem=fs)
-    if corpus.format == "jsonl":  # one line a row; parsed in the actors
-        return ray.data.read_text(paths, filesystem=fs, drop_empty_lines=True, include_paths=True)
-    # Every cell the exact string it was, as the local CLI reads it: no type guessing, "" and "NA" stay strings.
+    if corpus.format == "jsonl":  # one line a row, split at "\n" only, as Python's files are; parsed in the actors
+        files = ray.data.read_binary_files(paths, filesystem=fs, include_paths=True)
+        return files.flat_map(jsonl_lines)
+    # Every cell the exact string it was, as the local CLI reads it: no type guessing, "" and "NA" stay strings; a
+    # blank line is a row (an empty text in a one-column file), as the local CLI keeps it.
     return ray.data.read_csv(
         paths,
         filesystem=fs,
-        parse_options=pacsv.ParseOptions(newlines_in_values=True),
+        parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
         convert_options=pacsv.ConvertOptions(
             column_types=dict.fromkeys(corpus.columns, pa.string()),
             strings_can_be_null=False,
@@ -162,13 +167,30 @@ def read_dataset(corpus: Corpus):
     )
 
 
+def jsonl_lines(row: dict) -> list[dict]:
+    """The non-blank lines of one JSONL file with their line numbers: split at "\n" alone, as Python's text files
+    split (Ray's read_text splits at U+2028 inside a JSON string too, which cut a record in two), a byte-order mark
+    and a line's "\r" dropped as the local CLI's universal newlines drop them."""
+    try:
+        text = row["bytes"].decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InputError(f"{row['path']} is not UTF-8 text (it holds the byte 0x{error.object[error.start]:02x}); "
+                         "convert it first, e.g. iconv -f latin1 -t utf-8") from None  # fmt: skip
+    return [{"text": line.removesuffix("\r"), "path": row["path"], "line": number}
+            for number, line in enumerate(text.split("\n"), start=1) if line.strip()]  # fmt: skip
+
+
 class CorpusScorer:
     """One actor: loads the classifier once, then scores batch after batch."""
 
-    def __init__(self, model, backend, threshold, threads, input_format, output_format, text_column, prefix):
+    def __init__(self, model, backend, threshold, threads, input_format, output_format, text_column, prefix,
+                 batch_size=64):  # fmt: skip
         from ..inference.classifier import load_classifier_for_serving
 
-        self.classifier = load_classifier_for_serving(model, backend=backend, threshold=threshold, threads=threads)
+        # The local CLI's batch size: batched backends (PyTorch) pad a batch to its longest text, and other shapes
+        # round the same text's score differently in the last digits
+        self.classifier = load_classifier_for_serving(model, backend=backend, threshold=threshold, threads=threads,
+                                                      batch_size=batch_size)  # fmt: skip
         self.input_format, self.output_format = input_format, output_format
         self.text_column, self.added = text_column, added_columns(prefix)
         self.batches = self.rows = 0
@@ -185,26 +207,27 @@ class CorpusScorer:
 
         if self.input_format != "jsonl":
             return score_table(batch, self.classifier, self.text_column, self.added)
-        import json
-
         records = []
-        for line, path in zip(batch.column("text").to_pylist(), batch.column("path").to_pylist(), strict=True):
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise InputError(f"{path}: a line is not valid JSON ({error.msg}): {line[:80]!r}") from None
-            if not isinstance(record, dict):
-                raise InputError(f"{path}: expected a JSON object, got {type(record).__name__}: {line[:80]!r}")
+        columns = (batch.column(name).to_pylist() for name in ("text", "path", "line"))
+        for line, path, number in zip(*columns, strict=True):
+            record = json_record(line, f"{path}, line {number}")
             clashing = [c for c in self.added.values() if c in record]
             if clashing:  # in any record, as the local CLI checks: never overwritten
-                raise InputError(f"{path} already has field(s) {', '.join(clashing)}: {line[:80]!r}")
+                raise InputError(f"{path}, line {number}, already has field(s) {', '.join(clashing)}; choose "
+                                 "another --prefix")  # fmt: skip
             records.append(record)
         values = score_values([r.get(self.text_column) for r in records], self.classifier)
         for record, value in zip(records, values, strict=True):
             record.update({column: value[name] for name, column in self.added.items()})
         if self.output_format == "jsonl":
             return pa.table({"line": [json_line(r) for r in records]})
-        return pa.Table.from_pylist(records)
+        try:
+            return pa.Table.from_pylist(records)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as error:  # one field, several types: Parquet holds one
+            raise InputError(
+                f"a field holds values of several types, which a Parquet column cannot ({error}); "
+                "write JSONL (--output NAME.jsonl) to keep every value as it is"
+            ) from None
 
 
 class PartWriter:
@@ -233,7 +256,9 @@ class PartWriter:
 
         if not self.pending:
             return
-        table, self.pending = pa.concat_tables(self.pending), []
+        # A field null in one block and a string in the next is a string column (null promotes); other mixtures
+        # were refused in the actors.
+        table, self.pending = pa.concat_tables(self.pending, promote_options="permissive"), []
         name = posixpath.join(self.folder, f"part-{self.parts:06d}.{self.format}")
         with self.filesystem.open_output_stream(name + ".partial") as out:
             if self.format == "parquet":
@@ -242,10 +267,12 @@ class PartWriter:
                 out.write("".join(table.column("line").to_pylist()).encode("utf-8"))
             else:
                 frame = table.to_pandas()
+                names = list(frame.columns)
                 if not self.csv_exact:
                     user = [c for c in frame.columns if c not in self.added.values()]
                     frame[user] = frame[user].map(neutralize_formula)
-                out.write(frame.to_csv(index=False).encode("utf-8"))
+                    names = escaped_header(names)
+                out.write(frame.to_csv(index=False, header=names).encode("utf-8"))
         self.filesystem.move(name + ".partial", name)
         self.parts += 1
         self.written += table.num_rows
@@ -290,6 +317,7 @@ def score(
     address=None,
     replace=False,
     csv_exact=False,
+    batch_size=64,
 ) -> dict:
     """Score every row of `input` into the folder `output`; returns a summary (rows, errors, seconds, output)."""
     try:
@@ -348,6 +376,7 @@ def score(
             output_format,
             text_column,
             prefix,
+            batch_size,
         ),  # fmt: skip
         # Ray Data's default for actor pools: an actor that dies is started again and its batch retried.
     )
@@ -409,7 +438,7 @@ def main(args) -> int:
         summary = score(args.input, args.output, model=args.model, text_column=args.text_column, prefix=args.prefix,
                         backend=args.backend, threshold=args.threshold, actors=args.actors,
                         threads_per_actor=args.threads_per_actor, address=args.address, replace=args.replace,
-                        csv_exact=args.csv_exact)  # fmt: skip
+                        csv_exact=args.csv_exact, batch_size=args.batch_size)  # fmt: skip
     except InputError as error:
         raise SystemExit(f"error: {error}") from None
     errors = f" ({summary['errors']:,} not scored)" if "errors" in summary else ""

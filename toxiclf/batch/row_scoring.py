@@ -82,16 +82,32 @@ def score_values(texts: list, classifier, explain: bool = False) -> list[dict]:
     return [{**empty, "error": problem} if problem else {**next(predictions), "error": ""} for problem in problems]
 
 
+def json_record(line: str, where: str) -> dict:
+    """One JSONL line as its record; InputError naming `where` for a line that is no JSON object, holds a number
+    Python will not convert (more than 4,300 digits) or nests deeper than Python's parser recurses."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise InputError(f"{where}: not valid JSON ({error.msg})") from None
+    except RecursionError:
+        raise InputError(f"{where}: JSON nested too deeply to read") from None
+    except ValueError as error:  # "Exceeds the limit (4300 digits) for integer string conversion"
+        raise InputError(f"{where}: a value cannot be read ({str(error).splitlines()[0]})") from None
+    if not isinstance(record, dict):
+        raise InputError(f"{where}: expected a JSON object, got {type(record).__name__}")
+    return record
+
+
 def json_records(lines: Iterable[str], source) -> Iterator[tuple[int, dict]]:
     """(line number, record) for each non-blank line; a line that is not a JSON object is an InputError naming
     `source` and the line. JSON's own parser keeps every value's type (big ints stay ints)."""
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise InputError(f"{source}, line {number}: not valid JSON ({error.msg})") from None
-        if not isinstance(record, dict):
-            raise InputError(f"{source}, line {number}: expected a JSON object, got {type(record).__name__}")
-        yield number, record
+        yield number, json_record(line, f"{source}, line {number}")
+
+
+def escaped_header(columns) -> list:
+    """Column names as a CSV header writes them safely: a name a spreadsheet would run as a formula gets the leading
+    apostrophe its cells get (`neutralize_formula`)."""
+    return [neutralize_formula(column) for column in columns]

@@ -7,6 +7,7 @@ ONNX Runtime (CPU, fp32 or int8). `load_classifier_for_serving` picks the fastes
 import json
 import logging
 import os
+import re
 import sys
 import threading
 from pathlib import Path
@@ -19,6 +20,7 @@ from .calibration import read_calibration
 from .obfuscation import preprocessed
 from .preprocessing import PREPROCESSING_FILE, PREPROCESSING_STEPS, steps_asked
 from .text_checks import encodable_problem, text_problem
+from .unicode_text import read_unicode
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +31,13 @@ SERVING_BACKENDS = ("torch", "onnx-int8")  # the ones a shipped model gets a thr
 _SAME_SCORES_AS = {"onnx-fp32": "torch"}
 # With a progress bar, texts scored by side-by-side passes go in chunks of this many (one tick each).
 SIDE_BY_SIDE_PROGRESS_STEP = 1024
+# A text is cut after this many of its words per token of the model's window, before the steps that cost Python
+# time per character: a whitespace-separated run of two or more characters the vocabulary reads is at least one
+# token after every step (only single letters are joined across spaces, "i d i o t"), so the words past this bound
+# lie beyond the window; 2 leaves a margin. A megabyte of comment then costs what its first words cost.
+WORDS_PER_TOKEN = 2
+_WORD_OF_TWO = re.compile(r"\S{2,}")
+WARM_UP_TEXT = "a warm-up: іdіоt 1d10t idoit"  # look-alike letters, digits and a misspelling: every table is used
 
 
 def read_threshold(model_dir: str | Path, backend: str = "torch") -> float | None:
@@ -130,7 +139,8 @@ class _BatchScorer:
 
     backend = "abstract"
 
-    def __init__(self, model_dir, *, threshold=None, max_length=None, batch_size=32, calibrated=True):
+    def __init__(self, model_dir, *, threshold=None, max_length=None, batch_size=32, calibrated=True,
+                 read_unicode=True):  # fmt: skip
         self.model_dir = Path(model_dir)
         config = json.loads((self.model_dir / "config.json").read_text())
         # The calibration of this backend (calibration.json), if the model has one: `score` is then a probability.
@@ -146,6 +156,50 @@ class _BatchScorer:
         self.max_length = min(max_length, config.get("max_position_embeddings", max_length))
         self.tokenizer = folder_tokenizer(self.model_dir, self.max_length, config.get("pad_token_id"))
         self.batch_size = batch_size
+        # Unicode read as a reader sees it (unicode_text) and characters the vocabulary cannot read dropped,
+        # for every folder: the model was trained on neither look-alike letters nor the [UNK] they become
+        # (`read_unicode=False`: the text as given, for the preprocessing ablation).
+        self.read_unicode = read_unicode
+        self._readable = {}  # character -> whether the vocabulary reads it as something other than [UNK]
+        # The steps' tables (the confusables, the English words, the repairs) are built on first use, in a second or
+        # so of Python holding the GIL: at load, not under a server's first request that needs them.
+        self.prepared([WARM_UP_TEXT])
+
+    def _unreadable_dropped(self, text: str) -> str:
+        """`text` without the characters this tokenizer reads as [UNK] or as nothing (emoji, scripts its vocabulary
+        does not hold, lone combining marks): the model learnt [UNK] as a sign of disguise (a lone 👍 scored 0.68,
+        a Chinese thank-you 0.77) though it carries no meaning the model can read. Each character is looked up
+        once per classifier."""
+        if text.isascii():
+            return text
+        chars = set(text)
+        unk = getattr(self.tokenizer.model, "unk_token", None)
+        for char in chars.difference(self._readable):
+            if char.isspace() or char.isascii():
+                self._readable[char] = True
+            else:
+                tokens = self.tokenizer.encode(char, add_special_tokens=False).tokens
+                self._readable[char] = bool(tokens) and unk not in tokens
+        dropped = {ord(char): None for char in chars if not self._readable[char]}
+        return text.translate(dropped) if dropped else text
+
+    def cut_to_window(self, text: str) -> str:
+        """`text` up to the end of its `WORDS_PER_TOKEN * max_length`-th word of two characters or more, the rest
+        of which the model's window cannot reach (tokens are the same: tests/test_preprocessing_speed.py)."""
+        bound = WORDS_PER_TOKEN * self.max_length
+        if len(text) <= 3 * bound:  # too short to hold `bound` such words and the spaces between them
+            return text
+        for count, word in enumerate(_WORD_OF_TWO.finditer(text), start=1):
+            if count == bound:
+                return text[: word.end()]
+        return text
+
+    def prepared(self, texts: list[str]) -> list[str]:
+        """The texts as the model reads them: Unicode read and unreadable characters dropped, cut at the window,
+        then the folder's preprocessing steps."""
+        if self.read_unicode:
+            texts = [self._unreadable_dropped(read_unicode(text)) for text in texts]
+        return preprocessed([self.cut_to_window(text) for text in texts], self.preprocessing)
 
     def _encode(self, texts: list[str]) -> dict[str, np.ndarray]:
         return encoded(self.tokenizer, texts)
@@ -153,11 +207,14 @@ class _BatchScorer:
     def _logits(self, texts: list[str]) -> np.ndarray:
         raise NotImplementedError
 
-    def logits(self, texts: list[str], batch_size: int | None = None, progress: bool = False) -> np.ndarray:
-        """The raw two-class logits (no calibration) of each text, in input order."""
+    def logits(self, texts: list[str], batch_size: int | None = None, progress: bool = False,
+               prepared: bool = False) -> np.ndarray:  # fmt: skip
+        """The raw two-class logits (no calibration) of each text, in input order; `prepared`: the texts are what
+        `prepared` made of them already (the app prepares a request's texts before it waits for the model)."""
         batch_size = batch_size or self.batch_size
-        _refuse_unscorable(texts, encodable_problem)
-        texts = preprocessed(texts, self.preprocessing)
+        if not prepared:
+            _refuse_unscorable(texts, encodable_problem)
+            texts = self.prepared(texts)
         # Sorting by length puts similar lengths in one batch, so dynamic padding pads little.
         order = np.argsort([len(t) for t in texts], kind="stable")
         out = np.empty((len(texts), 2), dtype=np.float64)
@@ -175,23 +232,26 @@ class _BatchScorer:
 
         return tqdm(starts, desc=f"Scoring {self.model_dir.name} ({self.backend})", unit=unit)
 
-    def scores(self, texts: list[str], batch_size: int | None = None, progress: bool = False) -> np.ndarray:
+    def scores(self, texts: list[str], batch_size: int | None = None, progress: bool = False,
+               prepared: bool = False) -> np.ndarray:  # fmt: skip
         """P(toxic) for each text, in input order; calibrated where the model has a calibration."""
-        logits = self.logits(texts, batch_size, progress)
+        logits = self.logits(texts, batch_size, progress, prepared)
         return calibrated_probability(self.calibration, logits[:, 1] - logits[:, 0])
 
-    def predict(self, texts: str | list[str]) -> dict | list[dict]:
-        """Score, label and flag at the model's threshold: a dict for one text, a list of dicts for a list."""
+    def predict(self, texts: str | list[str], prepared: bool = False) -> dict | list[dict]:
+        """Score, label and flag at the model's threshold: a dict for one text, a list of dicts for a list.
+        `prepared`: as for `logits` (the texts were checked before they were prepared)."""
         if isinstance(texts, str):
-            return self.predict([texts])[0]
+            return self.predict([texts], prepared)[0]
         if not isinstance(texts, list | tuple):
             raise TypeError(f"predict takes a string or a list of strings, got {type(texts).__name__}")
         if self.threshold is None:
             raise ValueError(missing_threshold(self.model_dir, self.backend))
-        _refuse_unscorable(texts, text_problem)  # the rule of the API and the batch CLI: no empty text either
+        if not prepared:
+            _refuse_unscorable(texts, text_problem)  # the rule of the API and the batch CLI: no empty text either
         return [
             {"score": float(s), "label": LABELS[int(s >= self.threshold)], "flagged": bool(s >= self.threshold)}
-            for s in self.scores(texts)
+            for s in self.scores(texts, prepared=prepared)
         ]
 
 
@@ -236,7 +296,7 @@ class OnnxClassifier(_BatchScorer):
 
     def __init__(self, model_dir, *, quantized=True, threads=None, device=None, per_text=None, parallel_passes=None,
                  **kwargs):  # fmt: skip
-        from .onnx_backend import FP32_FILE, INT8_FILE, build_onnx, cpu_session
+        from .onnx_backend import FP32_FILE, INT8_FILE, cpu_session
 
         self.backend = "onnx-int8" if quantized else "onnx-fp32"  # before __init__: it picks the threshold
         super().__init__(model_dir, **kwargs)
@@ -249,8 +309,10 @@ class OnnxClassifier(_BatchScorer):
         # time, results/inference_bench.json). A single text still gets every thread (the lowest latency).
         self.parallel_passes = self.threads if parallel_passes is None else parallel_passes
         graph = INT8_FILE if quantized else FP32_FILE
-        self._graph = build_onnx(self.model_dir, needed=(graph,)) / graph
-        self.session = cpu_session(self._graph, self.threads)
+        self._graph, self._graph_bytes = verified_graph(self.model_dir, graph)
+        # Every session of this classifier is made from these bytes, read and checked once: a graph file changed
+        # on disk later is never the one a list is scored with.
+        self.session = cpu_session(self._graph_bytes, self.threads)
         self._passes = None  # (thread pool, one-thread session), made for the first list
         self._passes_lock = threading.Lock()
 
@@ -261,22 +323,24 @@ class OnnxClassifier(_BatchScorer):
         with safe_open(self.model_dir / "model.safetensors", framework="np") as weights:
             return sum(int(np.prod(weights.get_slice(k).get_shape())) for k in weights.keys())
 
-    def logits(self, texts: list[str], batch_size: int | None = None, progress: bool = False) -> np.ndarray:
+    def logits(self, texts: list[str], batch_size: int | None = None, progress: bool = False,
+               prepared: bool = False) -> np.ndarray:  # fmt: skip
         """As `_BatchScorer.logits`; a list scored by one-text passes side by side skips the length-sorted batches
         (each text is scored alone anyway) and is spread over the callers whole (`_side_by_side`)."""
         if not (self.per_text and self.parallel_passes > 1 and len(texts) > 1):
-            return super().logits(texts, batch_size, progress)
-        _refuse_unscorable(texts, encodable_problem)
+            return super().logits(texts, batch_size, progress, prepared)
+        if not prepared:
+            _refuse_unscorable(texts, encodable_problem)
         step = SIDE_BY_SIDE_PROGRESS_STEP if progress else len(texts)
         starts = self._with_progress(range(0, len(texts), step), "chunk", progress)
-        return np.concatenate([self._side_by_side(texts[start : start + step]) for start in starts])
+        return np.concatenate([self._side_by_side(texts[start : start + step], prepared) for start in starts])
 
     def _logits(self, texts: list[str]) -> np.ndarray:
         if self.per_text and len(texts) > 1:  # one pass per text, one after the other
             return np.concatenate([self.session.run(["logits"], self._encode([text]))[0] for text in texts])
         return self.session.run(["logits"], self._encode(texts))[0]
 
-    def _side_by_side(self, texts: list[str]) -> np.ndarray:
+    def _side_by_side(self, texts: list[str], prepared: bool = False) -> np.ndarray:
         """One pass per text, the texts dealt out to `parallel_passes` callers of a one-thread session (ONNX Runtime
         runs concurrent calls of one session in parallel). Each caller preprocesses and tokenizes its own texts
         too: that Python work then overlaps the other callers' kernels instead of running before them all
@@ -285,7 +349,7 @@ class OnnxClassifier(_BatchScorer):
         pool, session = self._parallel_session()
 
         def score(share: list[str]) -> np.ndarray:
-            share = preprocessed(share, self.preprocessing)
+            share = share if prepared else self.prepared(share)
             return np.concatenate([session.run(["logits"], self._encode([text]))[0] for text in share])
 
         # float64 as `_BatchScorer.logits` gives: the margin, and so the score, is then computed alike on every path
@@ -302,8 +366,27 @@ class OnnxClassifier(_BatchScorer):
                 from .onnx_backend import cpu_session
 
                 self._passes = (ThreadPoolExecutor(self.parallel_passes, thread_name_prefix="onnx-pass"),
-                                cpu_session(self._graph, 1))  # fmt: skip
+                                cpu_session(self._graph_bytes, 1))  # fmt: skip
             return self._passes
+
+
+def verified_graph(model_dir: Path, name: str) -> tuple[Path, bytes]:
+    """(path, bytes) of the folder's ONNX graph `name`, the bytes checked against the sha256 that the folder's
+    manifest lists for it (a shipped graph is used as shipped, never rebuilt), else against the checksum its ONNX
+    cache recorded when it built it; ValueError naming the file when they differ."""
+    import hashlib
+
+    from .manifest import listed_sha256
+    from .onnx_backend import CACHE_SUBDIR, FINGERPRINT_FILE, build_onnx
+
+    shipped = listed_sha256(model_dir, f"{CACHE_SUBDIR}/{name}")
+    path = model_dir / CACHE_SUBDIR / name if shipped else build_onnx(model_dir, needed=(name,)) / name
+    data = path.read_bytes()
+    if shipped is None:
+        shipped = json.loads((path.parent / FINGERPRINT_FILE).read_text())["built"][name]
+    if hashlib.sha256(data).hexdigest() != shipped:
+        raise ValueError(f"{path} differs from the graph that was shipped or built (sha256); refused")
+    return path, data
 
 
 # Scored at every load: a folder whose weights give NaN (tampered or cut bytes behind an intact header) refuses to
@@ -326,13 +409,27 @@ def self_checked(classifier):
             f"{classifier.model_dir / 'model.safetensors'} gives non-finite scores with the {classifier.backend} "
             "backend: the weights are broken"
         )
-    classifier.self_check = "canaries recorded at shipping" if compared else "finite scores (no canaries.json)"
+    checked = "canaries recorded at shipping" if compared else "finite scores (no canaries.json)"
+    manifest = getattr(classifier, "manifest", None)
+    classifier.self_check = f"{checked}; files as in manifest.json" if manifest else f"{checked}; no manifest.json"
     return classifier
 
 
-def _checked(classifier, check: bool, need_threshold: bool):
+def _verified_folder(model_dir: Path, check: bool) -> dict | None:
+    """The folder's manifest once its files match it (toxiclf.inference.manifest), before anything is read from them; a
+    shipped folder must have one. Nothing is checked with `check=False` (shipping, before the manifest is written)."""
+    if not check:
+        return None
+    from .manifest import verify
+    from .paths import shipped_model_at
+
+    return verify(model_dir, required=shipped_model_at(Path(model_dir)) is not None)
+
+
+def _checked(classifier, check: bool, need_threshold: bool, manifest: dict | None = None):
     if need_threshold and classifier.threshold is None:
         raise ValueError(missing_threshold(classifier.model_dir, classifier.backend))
+    classifier.manifest = manifest
     return self_checked(classifier) if check else classifier
 
 
@@ -355,11 +452,12 @@ def load_classifier(model_dir=None, backend: str = "auto", check: bool = True, n
     model_dir = model_folder(model_dir, must_exist=True)
     if backend == "auto":
         return load_classifier_for_serving(model_dir, check=check, need_threshold=need_threshold, **kwargs)
+    manifest = _verified_folder(model_dir, check)
     if backend == "torch":
-        return _checked(Classifier(model_dir, **kwargs), check, need_threshold)
+        return _checked(Classifier(model_dir, **kwargs), check, need_threshold, manifest)
     if backend in ("onnx-int8", "onnx-fp32"):
         classifier = OnnxClassifier(model_dir, quantized=backend == "onnx-int8", **kwargs)
-        return _checked(classifier, check, need_threshold)
+        return _checked(classifier, check, need_threshold, manifest)
     raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
 
 
@@ -387,6 +485,7 @@ def load_classifier_for_serving(model_dir, backend: str = "auto", check: bool = 
     onnx = {} if parallel_passes is None else {"parallel_passes": parallel_passes}
     if backend != "auto":
         return load_classifier(model_dir, backend, **checks, **(onnx if backend.startswith("onnx") else {}), **kwargs)
+    checks["manifest"] = _verified_folder(Path(model_dir), check)  # a folder that differs: no backend is tried
     if cuda_available():
         return _checked(Classifier(model_dir, **kwargs), **checks)
     try:

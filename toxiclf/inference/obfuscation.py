@@ -11,6 +11,7 @@ import numpy as np
 
 LEET = {"i": "1", "e": "3", "o": "0", "a": "4@", "s": "5$", "t": "7", "l": "1"}
 LEET_BACK = {"1": "i", "3": "e", "0": "o", "4": "a", "@": "a", "5": "s", "$": "s", "7": "t"}
+_LEET_TABLE = str.maketrans(LEET_BACK)
 
 
 def leet(word: str, rng: np.random.Generator) -> str:
@@ -86,26 +87,53 @@ def noisy(
 
 
 _SPACED = re.compile(r"\b(?:[A-Za-z] ){2,}[A-Za-z]\b")
+_LEET_CHARS = re.compile(r"[013457@$]")
 _LEET_BEFORE_LETTER = re.compile(r"[013457@$][A-Za-z]")
-_LEET_WORD = re.compile(r"(?=\S*[A-Za-z])(?=\S*[013457@$])[A-Za-z013457@$]{3,}")
+# A token of letters and look-alike digits; it is rewritten only if it holds both (checked on the match: lookaheads
+# over the rest of the token here made a run without spaces cost time quadratic in its length).
+_LEET_WORD = re.compile(r"[A-Za-z013457@$]{3,}")
+# Words of address just before spaced-out capitals make them a disguise ("you are a F A G"); elsewhere, in a text
+# written in lower case, spaced capitals are a list (grades "A B C", bus lines "N I G", initials) and stay.
+_ADDRESSED = re.compile(r"(?:\b(?:you|u|ur|your|youre|you're|ya|such|what|are|is|r)(?: an?)?|\b(?:fucking|dirty|stupid|"
+                        r"little|damn|filthy)) $", re.IGNORECASE)  # fmt: skip
+_LOWER = re.compile(r"[a-z]")
+_SHOUTED_CONTEXT = 40  # characters each side of spaced capitals that tell a shouted text from a lower-case one
+
+
+def _joined_spaced(text: str, match: re.Match) -> str:
+    """Letters spaced out in lower case, joined; in capitals, joined only in a shouted text or after a word of
+    address (_ADDRESSED), and without a lower-case one-letter word before them ("you are a F A G" -> "a FAG")."""
+    run, start = match.group(0), match.start()
+    if not run[2:].isupper():
+        return run.replace(" ", "")
+    lead = ""
+    if run[0].islower():  # "a" before the capitals: an article, not one of them
+        lead, run, start = run[:2], run[2:], start + 2
+    if len(run) < 5:  # a single capital is no run
+        return lead + run
+    before = text[max(0, start - _SHOUTED_CONTEXT) : start]
+    after = text[match.end() : match.end() + _SHOUTED_CONTEXT]
+    shouted = not _LOWER.search(before) and not _LOWER.search(after)
+    return lead + (run.replace(" ", "") if shouted or _ADDRESSED.search(before) else run)
 
 
 def normalise(text: str) -> str:
     """Undo the two disguises that a tokenizer cannot see through and that read the same undone: letters spaced
     out ("i d i o t" -> "idiot") and look-alike digits inside words ("1d10t" -> "idiot"). Numbers, tokens of
     two characters, tokens of mostly digits ("401k") and tokens whose digits only end them ("mp3", "win10") are
-    left as they are. A one-letter word just before spaced letters joins them ("a s t u p i d" -> "astupid"):
-    without a dictionary the two readings cannot be told apart."""
-    text = _SPACED.sub(lambda match: match.group(0).replace(" ", ""), text)
+    left as they are, and so are spaced capitals in a lower-case text ("grades A B C"), unless a word of address
+    comes just before ("you are a F A G"). A one-letter word just before spaced letters joins them ("a s t u p i
+    d" -> "astupid"): without a dictionary the two readings cannot be told apart. Linear in the text."""
+    text = _SPACED.sub(lambda match: _joined_spaced(text, match), text)
 
     def unleet(match: re.Match) -> str:
         token = match.group(0)
-        letters = sum(char.isalpha() for char in token)
+        if token.isalpha() or not _LEET_BEFORE_LETTER.search(token):  # a word, a version or model number: "mp3"
+            return token
+        letters = len(token) - len(_LEET_CHARS.findall(token))  # the token holds letters and look-alikes only
         if letters < 2 or letters < len(token) / 2 - 1:  # mostly digits: a code or a number, not a word
             return token
-        if not _LEET_BEFORE_LETTER.search(token):  # a version or model number: "mp3", "win10"
-            return token
-        return "".join(LEET_BACK.get(char, char) for char in token)
+        return token.translate(_LEET_TABLE)  # at C speed: a 20,000-character token is one call
 
     return _LEET_WORD.sub(unleet, text)
 
@@ -121,6 +149,7 @@ def standalone_letters(min_length: int) -> re.Pattern:
 
 
 _JOINED_CANDIDATE = standalone_letters(6)
+MAX_JOINED_LETTERS = 100  # WordPiece's longest word (max_input_chars_per_word): longer runs are left as written
 
 
 def segment_joined_words(text: str) -> str:
@@ -133,7 +162,9 @@ def segment_joined_words(text: str) -> str:
 
     def split(match: re.Match) -> str:
         word = match.group(0)
-        if word.lower() in known:
+        # The tokenizer reads a longer run as one [UNK] whatever it holds, and wordninja's search costs some
+        # thirty dictionary look-ups per letter in Python: a 100,000-letter run took 9 s.
+        if len(word) > MAX_JOINED_LETTERS or word.lower() in known:
             return word
         parts = wordninja.split(word)
         if len(parts) < 2 or max(map(len, parts)) < 4:

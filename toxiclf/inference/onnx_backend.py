@@ -190,13 +190,18 @@ def build_onnx(
     except BaseException:  # a failed export leaves nothing behind
         shutil.rmtree(partial, ignore_errors=True)
         raise
-    shutil.rmtree(cache, ignore_errors=True)
-    os.replace(partial, cache)
+    # The built files replace their namesakes one by one: any other file in the cache folder is someone else's and
+    # stays (the whole folder was once deleted, whatever it held, when its fingerprint was missing).
+    cache.mkdir(parents=True, exist_ok=True)
+    for name in (FP32_FILE, INT8_FILE, FINGERPRINT_FILE):  # the fingerprint last: it vouches for the graphs
+        os.replace(partial / name, cache / name)
+    shutil.rmtree(partial, ignore_errors=True)
     return cache
 
 
-def cpu_session(path: Path, threads: int | None = None, profile_prefix: Path | None = None):
-    """An ONNX Runtime CPU session with every graph optimization and `threads` intra-op threads."""
+def cpu_session(path: Path | bytes, threads: int | None = None, profile_prefix: Path | None = None):
+    """An ONNX Runtime CPU session with every graph optimization and `threads` intra-op threads, of a graph file or
+    of a graph's bytes (the classifier's, read and checked once)."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -207,7 +212,10 @@ def cpu_session(path: Path, threads: int | None = None, profile_prefix: Path | N
         options.profile_file_prefix = str(profile_prefix)
     # The session would fuse the residual Add + LayerNormalization that the export keeps apart (fuse_transformer_ops).
     return ort.InferenceSession(
-        str(path), options, providers=["CPUExecutionProvider"], disabled_optimizers=["SkipLayerNormFusion"]
+        path if isinstance(path, bytes) else str(path),
+        options,
+        providers=["CPUExecutionProvider"],
+        disabled_optimizers=["SkipLayerNormFusion"],
     )
 
 

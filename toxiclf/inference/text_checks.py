@@ -10,13 +10,25 @@ import re
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+def is_blank(value: str) -> bool:
+    """Nothing a reader sees: spaces, or only zero-width, bidi, control and other invisible characters (each of
+    which the classifier drops before reading, toxiclf.inference.unicode_text)."""
+    if not value.strip():
+        return True
+    if value.isascii() and value.isprintable():  # the common case, at C speed: nothing invisible
+        return False
+    from .unicode_text import invisible_characters
+
+    return not invisible_characters().sub("", value).strip()
+
+
 def text_problem(value) -> str | None:
     """Why a text cannot be scored (one short phrase), or None."""
     if value is None:
         return "missing text"
     if not isinstance(value, str):
         return f"text is a {type(value).__name__}, not a string"
-    if not value.strip():
+    if is_blank(value):
         return "empty text"
     surrogate = _SURROGATE.search(value)
     if surrogate is not None:
@@ -29,6 +41,6 @@ def text_problem(value) -> str | None:
 
 def encodable_problem(value) -> str | None:
     """The problems that no scoring can get past (a non-string, a lone surrogate); an empty text is allowed."""
-    if isinstance(value, str) and not value.strip():
+    if isinstance(value, str) and is_blank(value):
         return None
     return text_problem(value)

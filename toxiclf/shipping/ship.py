@@ -29,6 +29,7 @@ from ..evaluation.results_files import measured_on
 from ..inference import canaries
 from ..inference.calibration import CALIBRATION_FILE
 from ..inference.classifier import PREPROCESSING_FILE, SERVING_BACKENDS, THRESHOLD_FILE
+from ..inference.manifest import MANIFEST_FILE, write_manifest
 from ..paths import (
     REPO_ROOT,
     RESULTS_DIR,
@@ -147,6 +148,21 @@ def record_canaries(model_dir: Path, backends=SERVING_BACKENDS) -> dict:
     return canaries.write(model_dir, scores)
 
 
+def vouch_for(model_dir: Path, backends=SERVING_BACKENDS) -> dict:
+    """Write the manifest of a shipped folder as it is (inference.manifest), once every serving backend's self-check
+    (its canaries) passes on it: the files it lists are those that scored the canaries at shipping."""
+    from .classifier import load_classifier, self_checked
+
+    if not (model_dir / "model.safetensors").exists():
+        raise ShipError(f"{model_dir} holds no shipped model")
+    for backend in backends:
+        try:
+            self_checked(load_classifier(model_dir, backend, check=False))
+        except ValueError as error:
+            raise ShipError(f"{model_dir} fails its self-check with {backend}, no manifest written: {error}") from None
+    return write_manifest(model_dir)
+
+
 def swap_in(staging: Path, output: Path) -> None:
     """Replace `output` by `staging` with renames only, so that a failure leaves one complete folder."""
     retired = output.with_name(f".{output.name}.old")
@@ -190,6 +206,7 @@ def ship(
     (staging / THRESHOLD_FILE).write_text(json.dumps(thresholds, indent=2) + "\n")
     record_canaries(staging, backends)
     (staging / "README.md").write_text(model_card(staging, None, name=card_name(output)))
+    write_manifest(staging)  # last: it vouches for every file above
     swap_in(staging, output)
     print(f"Shipped {checkpoint} to {output} ({size_mb:.1f} MiB)")
     return output
@@ -231,6 +248,7 @@ def rethreshold(output: Path, backends=SERVING_BACKENDS, preprocessing: dict | N
         os.replace(staged, output / name)
     record_canaries(output, backends)  # the calibrated scores changed with the calibration
     (output / "README.md").write_text(model_card(output, None, name=card_name(output)))
+    write_manifest(output)
 
 
 def card_name(output: Path) -> str:
@@ -296,6 +314,12 @@ def main(argv=None, choose_best=None, choose_best_fast=None):
         help="only record the shipped folder's canaries (toxiclf.inference.canaries) with its weights as they are",
     )
     parser.add_argument(
+        "--write-manifest",
+        action="store_true",
+        help="only write the shipped folder's manifest.json (inference.manifest) for its files as they are, once its "
+        "canaries pass with every serving backend",
+    )
+    parser.add_argument(
         "--rethreshold",
         action="store_true",
         help="only choose the shipped folder's thresholds again, on the validation split; with --normalise, "
@@ -316,7 +340,11 @@ def main(argv=None, choose_best=None, choose_best_fast=None):
     try:
         if args.record_canaries:
             stored = record_canaries(args.output)
+            write_manifest(args.output)
             print(f"Recorded {len(stored['texts'])} canaries for {', '.join(stored['scores'])} in {args.output}")
+        elif args.write_manifest:
+            manifest = vouch_for(args.output)
+            print(f"Wrote {args.output / MANIFEST_FILE}: {len(manifest['files'])} files")
         elif args.rethreshold:
             rethreshold(args.output, preprocessing=steps or None)
         elif args.refresh_card:
