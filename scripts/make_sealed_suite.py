@@ -5,7 +5,7 @@ Standard library only, fixed seed, no network.  Running it writes
 sealed_suite.csv and sealed_suite_spec.json into toxiclf/resources (or into the
 folder given as its one argument); the CSV is reproducible byte for byte.
 
-Written on 2026-12-07 by a helper session that had never read the project's
+Written on 2026-12-07 by another author, who had never read the project's
 training templates, augmentation files or the earlier suite's misses, from a
 brief naming only the definition of toxic, the functionalities, the groups and
 the topics (docs/sealed-suite.md). Frozen: results/sealed_suite.json records the
@@ -1147,7 +1147,7 @@ with open(CSV_PATH, "w", newline="", encoding="utf-8") as f:
 
 spec = {
     "seed": SEED,
-    "written_by": "helper session, from the brief alone",
+    "written_by": "another author, from the brief alone",
     "date": "2026-12-07",
     "groups": [dict(name=g.name, kind=g.kind, surface_forms=g.forms, modifier=g.adj,
                     unprotected=g.unprot, slurs=g.slurs) for g in GROUP_OBJS],

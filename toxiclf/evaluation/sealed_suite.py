@@ -4,7 +4,7 @@
 
 The project's own suite (toxiclf.evaluation.functional_suite) chose fourteen rounds of models and its last
 templates were written after reading its misses, so it measures how well a model fits this team's writing. This
-suite was written in one go on 2026-12-07 by a helper session that never read the training templates, the
+suite was written in one go on 2026-12-07 by another author, who never read the training templates, the
 augmentation files or the own suite's misses, from a brief naming only the definition of toxic, the
 functionalities, the groups and the topics (docs/sealed-suite.md; the generator is scripts/make_sealed_suite.py).
 Most toxic cases have a benign twin in the same frame (a minimal pair), and 42 % of it is everyday sentences that
