@@ -421,7 +421,7 @@ def _verified_folder(model_dir: Path, check: bool) -> dict | None:
     if not check:
         return None
     from .manifest import verify
-    from .paths import shipped_model_at
+    from ..paths import shipped_model_at
 
     return verify(model_dir, required=shipped_model_at(Path(model_dir)) is not None)
 

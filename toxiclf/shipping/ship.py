@@ -151,7 +151,7 @@ def record_canaries(model_dir: Path, backends=SERVING_BACKENDS) -> dict:
 def vouch_for(model_dir: Path, backends=SERVING_BACKENDS) -> dict:
     """Write the manifest of a shipped folder as it is (inference.manifest), once every serving backend's self-check
     (its canaries) passes on it: the files it lists are those that scored the canaries at shipping."""
-    from .classifier import load_classifier, self_checked
+    from ..inference.classifier import load_classifier, self_checked
 
     if not (model_dir / "model.safetensors").exists():
         raise ShipError(f"{model_dir} holds no shipped model")
