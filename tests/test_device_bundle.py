@@ -132,7 +132,7 @@ def packed(tmp_path, tiny_classifier_dir, monkeypatch):
     (results / "student-odd.json").write_text(json.dumps(result))
     log = tmp_path / "teacher.log"
     log.write_text("trained\n")
-    monkeypatch.setattr(sys.modules["toxiclf.shipping.ship"], "REPO_ROOT", tmp_path / "repo")
+    monkeypatch.setattr(sys.modules["research.ship_choice"], "REPO_ROOT", tmp_path / "repo")
     monkeypatch.setattr(gpu_results, "PART_MIB", 0.05)
     (tmp_path / "pack").mkdir()
     (tmp_path / "pack" / "student.tar.part09").write_bytes(b"left by an earlier phase")
