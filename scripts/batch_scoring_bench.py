@@ -27,6 +27,8 @@ import psutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the lab (research/) lives beside the package
+
 from research.report import replace_doc_section
 from toxiclf.data.splits import TEXT_COLUMN, load_splits
 from toxiclf.paths import RESULTS_DIR, SHIPPED_MODEL_DIR, shown_path

@@ -17,6 +17,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the lab (research/) lives beside the package
+
 from research.report import replace_doc_section
 from toxiclf.paths import REPO_ROOT, RESULTS_DIR
 from toxiclf.provenance import git_commit

@@ -26,6 +26,8 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import spearmanr
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the lab (research/) lives beside the package
+
 from research.report import replace_doc_section
 from toxiclf.data.splits import TEXT_COLUMN, load_splits
 from toxiclf.evaluation.bench import graph_before

@@ -89,7 +89,7 @@ def test_building_the_onnx_cache_never_deletes_files_it_did_not_write(tmp_path, 
 
 
 def test_the_watch_hashes_only_what_moved_and_a_failure_stays(shipped, monkeypatch):
-    from toxiclf import manifest as manifest_module
+    from toxiclf.inference import manifest as manifest_module
 
     watch = ManifestWatch(shipped, verify(shipped))
     hashed = []

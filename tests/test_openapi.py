@@ -84,6 +84,8 @@ def schema_for(example) -> str:
             return "Health"
         if example.get("status") == "no model":
             return "NoModel"
+        if example.get("status") == "model changed":
+            return "ModelChanged"
     raise AssertionError(f"a JSON example that is none of the API's bodies: {example!r}")
 
 

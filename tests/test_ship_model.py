@@ -251,7 +251,7 @@ def test_best_small_model_is_the_best_full_data_run_by_validation(tmp_path):
     write_contender(tmp_path, "minilm-l6", 0.985)
     write_contender(tmp_path, "student-even", 0.990, train_rows=50)  # a subset run: not a contender
     checkpoint, results_file = ship_choice.best_small_model((tmp_path,))
-    assert checkpoint == ship_model.REPO_ROOT / "outputs" / "minilm-l6" and results_file.name == "minilm-l6.json"
+    assert checkpoint == ship_choice.REPO_ROOT / "outputs" / "minilm-l6" and results_file.name == "minilm-l6.json"
 
 
 def test_best_small_model_weighs_the_cpu_and_the_gpu_runs_alike(tmp_path):
@@ -492,7 +492,7 @@ def test_the_fast_tier_is_the_best_student_as_served_on_validation_whose_weights
 
     from toxiclf.paths import sha256_file
 
-    monkeypatch.setattr(ship_model, "REPO_ROOT", tmp_path)
+    monkeypatch.setattr(ship_choice, "REPO_ROOT", tmp_path)
     results = tmp_path / "results"
     results.mkdir()
 
@@ -513,7 +513,7 @@ def test_the_fast_tier_is_the_best_student_as_served_on_validation_whose_weights
     shutil.copytree(checkpoint, deeper)
     config = json.loads((deeper / "config.json").read_text())
     (deeper / "config.json").write_text(json.dumps({**config, "num_hidden_layers": 4}))
-    monkeypatch.setattr(ship_model, "SMALL_PLAN", (*ship_model.SMALL_PLAN, "student-4l-1245-kd"))
+    monkeypatch.setattr(ship_choice, "SMALL_PLAN", (*ship_choice.SMALL_PLAN, "student-4l-1245-kd"))
     scored("student-4l-1245-kd", deeper, 0.995, 0.995)  # better, but twice the speed is the tier's reason to exist
     assert ship_choice.best_fast_student(results)[0] == other
     (other / "model.safetensors").write_bytes(b"retrained since")  # no longer the weights scored

@@ -420,8 +420,8 @@ def _verified_folder(model_dir: Path, check: bool) -> dict | None:
     shipped folder must have one. Nothing is checked with `check=False` (shipping, before the manifest is written)."""
     if not check:
         return None
-    from .manifest import verify
     from ..paths import shipped_model_at
+    from .manifest import verify
 
     return verify(model_dir, required=shipped_model_at(Path(model_dir)) is not None)
 

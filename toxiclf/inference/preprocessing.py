@@ -24,17 +24,17 @@ PREPROCESSING_STEPS = {
     "normalise_obfuscation": Step(
         normalise,
         "letters spaced out to get past a filter are joined and look-alike digits inside words read as letters",
-        "toxiclf/obfuscation.py",
+        "toxiclf/inference/obfuscation.py",
     ),
     "restore_misspelt_words": Step(
         restore_misspelt_words,
         "a word the training comments never use is read as the common word one dropped or swapped letter away",
-        "toxiclf/spelling.py",
+        "toxiclf/inference/spelling.py",
     ),
     "segment_joined_words": Step(
         segment_joined_words,
         "words written without spaces are split into known words, by wordninja's word frequencies",
-        "toxiclf/obfuscation.py",
+        "toxiclf/inference/obfuscation.py",
     ),
 }
 

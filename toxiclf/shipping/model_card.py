@@ -265,7 +265,7 @@ def model_card(model_dir: Path, result: dict | None, results_dir: Path | None = 
     if averaged:  # the base was the folder shipped then: name it by its weights, not by a path that moved on
         base = (f" further from the model shipped before it (weights sha256 `{averaged['base_sha256'][:12]}…`), then"
                 f" averaged with it in weight space ({1 - averaged['alpha']:g} × that model + {averaged['alpha']:g} ×"
-                " the fine-tuned one, WiSE-FT: `toxiclf/weight_averaging.py`),")  # fmt: skip
+                " the fine-tuned one, WiSE-FT: `research/weight_averaging.py`),")  # fmt: skip
     return f"""---
 language: [en]
 license: mit

@@ -10,7 +10,7 @@ and a calibration per serving backend, and a model card. `scripts/ship_model.py`
     python scripts/ship_model.py --best-fast         # the fast tier, model-fast/: the best smaller student as served
                                                      # (then scripts/ship_fast.sh measures it as model/ is measured)
 
-Each serving backend also gets a calibration (`calibration.json`, see toxiclf/calibration.py) fitted on its
+Each serving backend also gets a calibration (`calibration.json`, see toxiclf/inference/calibration.py) fitted on its
 validation scores, so that `score` is a calibrated probability; thresholds are chosen on the calibrated scores.
 `--results` is what run_eval.py wrote for that checkpoint; it must belong to it (same path, same data and split)
 and carry no sanity flag. The new folder is built beside the old one and swapped in only when everything checked
