@@ -130,3 +130,20 @@ def test_the_docs_table_shows_the_baseline_and_the_shipped_models_weakest_first(
     assert "| threat_direct | toxic | caught >= 90% | 0% | 75% | 100% |" in page.read_text()
     # the figure is redrawn for the table's models alone, not for every candidate in the JSON
     assert plotted == [(["tfidf-logreg", "shipped-round-2", "shipped"], "functional.png")]
+
+
+def test_validation_bias_ranks_a_model_that_flags_group_mentions_below_one_that_does_not():
+    from toxiclf.evaluation.functional_eval import validation_bias
+
+    rng = np.random.default_rng(0)
+    # 60 comments name "muslim" (20 toxic), 400 name no group (100 toxic): a model that scores every mention of
+    # the group high has a poor BPSN AUC for it, one that reads only the label a perfect one.
+    texts = [f"the muslim neighbour {i}" for i in range(60)] + [f"the neighbour {i}" for i in range(400)]
+    labels = np.array([1] * 20 + [0] * 40 + [1] * 100 + [0] * 300)
+    fair = labels * 0.8 + rng.uniform(0, 0.1, len(labels))
+    biased = fair + np.r_[np.full(60, 0.85), np.zeros(400)]
+    fair_figures, biased_figures = validation_bias(texts, labels, fair), validation_bias(texts, labels, biased)
+    assert fair_figures["terms"] == biased_figures["terms"] == 1
+    assert fair_figures["worst_bpsn"] == {"Muslim": 1.0}  # as the terms file spells it
+    assert biased_figures["worst_bpsn"]["Muslim"] < 0.8
+    assert biased_figures["bias_figure"] < fair_figures["bias_figure"]

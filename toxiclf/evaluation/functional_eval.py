@@ -22,14 +22,18 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from sklearn.metrics import roc_auc_score  # noqa: E402
 
+from ..data.identity_terms import TERMS_FILE  # noqa: E402
 from ..inference.obfuscation import preprocessed  # noqa: E402
 from ..inference.preprocessing import steps_asked  # noqa: E402
 from ..paths import sha256_file  # noqa: E402
 from .functional_suite import SUITE_FILE, functional_report, load_suite  # noqa: E402
+from .identity_audit import real_split_audit  # noqa: E402
 from .metrics import best_f1_threshold  # noqa: E402
+from .subgroup_bias import BIAS_AUCS  # noqa: E402
 
 logger = logging.getLogger(__name__)
 RESULTS_FILE = "functional.json"
+VALIDATION_BIAS_RESAMPLES = 200  # intervals of the power means only: a development check, not the audit
 # The docs table: the baseline, the model shipped before the robustness work and each model shipped since.
 # Candidates that were not shipped stay in the JSON and in their round's own table.
 TABLE_MODELS = re.compile(r"tfidf-logreg|minilm-l6-debiased-statements|shipped(-round-\d+|-fast)?")
@@ -40,11 +44,26 @@ def operating_point(scorer, stored: float | None, validation_texts, validation_l
     the validation ROC-AUC of the scores, so that candidates are weighed on validation, never on the test split."""
     labels = np.asarray(validation_labels)
     scores = scorer.scores(validation_texts, progress=True)
-    point = {"validation_roc_auc": float(roc_auc_score(labels, scores)), "validation_rows": len(labels)}
+    point = {"validation_roc_auc": float(roc_auc_score(labels, scores)), "validation_rows": len(labels),
+             "validation_bias": validation_bias(list(validation_texts), labels, scores)}  # fmt: skip
     if stored is not None:
         return {**point, "threshold": stored, "threshold_source": "threshold.json"}
     return {**point, "threshold": best_f1_threshold(labels, scores),
             "threshold_source": f"validation max F1 ({len(labels)} comments)"}  # fmt: skip
+
+
+def validation_bias(texts: list[str], labels, scores) -> dict:
+    """The subgroup, BPSN and BNSP AUCs' power means and the worst terms by BPSN AUC on the validation comments: a
+    development check on real text, so that a candidate is weighed on it without the test split's audit (which may
+    only veto). Per-term intervals stay with the test audit; here only the figures a choice compares."""
+    terms = sorted(term for group in json.loads(TERMS_FILE.read_text())["terms"].values() for term in group)
+    figures = real_split_audit(texts, labels, scores, terms, resamples=VALIDATION_BIAS_RESAMPLES)
+    if not figures["terms"]:
+        return {}
+    kept = ("bias_figure", "bias_figure_95ci", *(f"power_mean_{name}" for name in BIAS_AUCS))
+    worst = sorted(figures["terms"].items(), key=lambda item: item[1]["bpsn_auc"])[:5]
+    return {**{key: figures[key] for key in kept}, "terms": len(figures["terms"]),
+            "worst_bpsn": {term: values["bpsn_auc"] for term, values in worst}}  # fmt: skip
 
 
 def evaluate(scorers: dict, validation_texts, validation_labels, results_dir: Path, normalise: bool = False,
