@@ -147,3 +147,12 @@ def test_validation_bias_ranks_a_model_that_flags_group_mentions_below_one_that_
     assert fair_figures["worst_bpsn"] == {"Muslim": 1.0}  # as the terms file spells it
     assert biased_figures["worst_bpsn"]["Muslim"] < 0.8
     assert biased_figures["bias_figure"] < fair_figures["bias_figure"]
+
+
+def test_benign_group_sentences_are_counted_as_flagged_at_the_threshold_all_and_short():
+    from toxiclf.evaluation.functional_eval import flagged_shares
+
+    sentences = ["my Sikh neighbour baked bread", "the Muslim family next door " + "word " * 20]
+    assert flagged_shares(sentences, [0.9, 0.2], threshold=0.5) == {
+        "rows": 2, "flagged": 0.5, "short_rows": 1, "short_flagged": 1.0}  # fmt: skip
+    assert flagged_shares([], [], threshold=0.5)["flagged"] is None

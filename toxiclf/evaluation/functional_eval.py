@@ -22,6 +22,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from sklearn.metrics import roc_auc_score  # noqa: E402
 
+from ..data.group_sentences import BUCKETS, group_sentences, word_count  # noqa: E402
 from ..data.identity_terms import TERMS_FILE  # noqa: E402
 from ..inference.obfuscation import preprocessed  # noqa: E402
 from ..inference.preprocessing import steps_asked  # noqa: E402
@@ -66,6 +67,19 @@ def validation_bias(texts: list[str], labels, scores) -> dict:
             "worst_bpsn": {term: values["bpsn_auc"] for term, values in worst}}  # fmt: skip
 
 
+def flagged_shares(sentences: list[str], scores, threshold: float) -> dict:
+    """How many benign sentences naming a group are flagged, all and the short ones (the failure on text no one
+    here wrote is one of short sentences). The sentences are cut from non-toxic validation comments and swapped
+    across groups (toxiclf.data.group_sentences, as the training rows are cut from training comments): a
+    development set of real sentences, never the sealed suite."""
+    if not sentences:
+        return {"rows": 0, "flagged": None, "short_rows": 0, "short_flagged": None}
+    flagged = np.asarray(scores) >= threshold
+    short = np.array([word_count(sentence) <= BUCKETS[0][1] for sentence in sentences], dtype=bool)
+    return {"rows": len(sentences), "flagged": round(float(flagged.mean()), 4), "short_rows": int(short.sum()),
+            "short_flagged": round(float(flagged[short].mean()), 4) if short.any() else None}  # fmt: skip
+
+
 def evaluate(scorers: dict, validation_texts, validation_labels, results_dir: Path, normalise: bool = False,
              segment: bool = False, spelling: bool = False) -> dict:  # fmt: skip
     """Score the suite with each scorer (name -> (scorer, its stored threshold or None, what to record of it));
@@ -88,17 +102,20 @@ def evaluate(scorers: dict, validation_texts, validation_labels, results_dir: Pa
                                                       "segment_joined_words")  # fmt: skip
     # each variant's own operating point, from validation texts preprocessed alike
     preprocessings = {suffix: steps_asked(dict.fromkeys(settings, True)) for suffix, settings in variants.items()}
+    group_mentions = group_sentences(list(validation_texts), np.asarray(validation_labels), seed=0)[0]
     reports = {}
     for name, (scorer, stored, described) in scorers.items():
-        variants = {f"{name}{suffix}": (preprocessed(cases["text"], steps), preprocessed(validation_texts, steps))
-                    for suffix, steps in preprocessings.items()}  # fmt: skip
-        for variant, (texts, validation) in variants.items():
-            point = operating_point(scorer, stored, validation, validation_labels)
-            report = functional_report(cases, scorer.scores(texts), point["threshold"])
+        for suffix, steps in preprocessings.items():
+            variant = f"{name}{suffix}"
+            point = operating_point(scorer, stored, preprocessed(validation_texts, steps), validation_labels)
+            report = functional_report(cases, scorer.scores(preprocessed(cases["text"], steps)), point["threshold"])
+            mentions = scorer.scores(preprocessed(group_mentions, steps)) if group_mentions else []
+            point["validation_group_sentences"] = flagged_shares(group_mentions, mentions, point["threshold"])
             reports[variant] = {**described, **point, **report}
-            logger.info("%s: toxic caught %.3f, non-toxic flagged %.3f, goals met %d of %d; validation ROC-AUC %.4f",
-                        variant, report["toxic_caught"], report["non_toxic_flagged"], report["goals_met"],
-                        report["goals"], point["validation_roc_auc"])  # fmt: skip
+            logger.info("%s: toxic caught %.3f, non-toxic flagged %.3f, goals met %d of %d; validation ROC-AUC %.4f, "
+                        "benign group sentences flagged %.3f", variant, report["toxic_caught"],
+                        report["non_toxic_flagged"], report["goals_met"], report["goals"], point["validation_roc_auc"],
+                        point["validation_group_sentences"]["flagged"] or 0)  # fmt: skip
     result = {
         "command": "python run_eval.py --functional --checkpoints NAME=PATH ...",
         "suite": {
