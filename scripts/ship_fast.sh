@@ -9,13 +9,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 $PY scripts/ship_model.py --best-fast
-$PY run_eval.py --checkpoints shipped-fast=model-fast --backend onnx-int8 --no-baselines
-$PY run_eval.py --bias-audit --backend onnx-int8 --checkpoints shipped=model shipped-fast=model-fast
-$PY run_eval.py --functional --backend onnx-int8 --checkpoints shipped-fast=model-fast --no-baselines --update-readme
+$PY run_eval.py score --checkpoints shipped-fast=model-fast --backend onnx-int8 --no-baselines
+$PY run_eval.py audit --backend onnx-int8 --checkpoints shipped=model shipped-fast=model-fast
+$PY run_eval.py functional --backend onnx-int8 --checkpoints shipped-fast=model-fast --no-baselines --update-readme
 # The frontier: both shipped models and every smaller student whose folder is here (the one shipped as the fast
 # tier among them: the same network, with full-precision weights).
 students=$(for d in outputs/student-[0-9]l-*/; do [ -f "$d/config.json" ] && printf '%s=%s ' "$(basename "$d")" "${d%/}"; done)
 # shellcheck disable=SC2086
 $PY -m research.frontier --checkpoints shipped=model shipped-fast=model-fast $students --update-readme
 $PY scripts/ship_model.py --refresh-card results/shipped-fast.json --output model-fast
-$PY run_eval.py --report-only --update-readme
+$PY run_eval.py report --update-readme

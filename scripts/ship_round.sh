@@ -16,7 +16,7 @@ shift 2
 STAMP=${SHIP_STAMP:-outputs/ship_round.sha256}
 # The audit before choosing: a bias-mitigated model is a contender only when the audit finds it better. Models
 # audited before with the same inputs are not scored again, so the audit after shipping costs only a new model.
-$PY run_eval.py --bias-audit --backend onnx-int8 --checkpoints shipped=model "$@"
+$PY run_eval.py audit --backend onnx-int8 --checkpoints shipped=model "$@"
 status=0
 $PY scripts/ship_model.py --best --unless-shipped || status=$?
 [ $status = 0 ] || [ $status = 3 ] || exit $status  # 3: the best model is already shipped
@@ -25,12 +25,12 @@ if [ $status = 3 ] && [ "$(cat "$STAMP" 2>/dev/null)" = "$(sha256sum model/model
   full=0
 fi
 
-[ "$full" = 1 ] && $PY run_eval.py --checkpoints shipped=model --backend onnx-int8 --no-baselines
-$PY run_eval.py --bias-audit --backend onnx-int8 --checkpoints shipped=model "$@"
+[ "$full" = 1 ] && $PY run_eval.py score --checkpoints shipped=model --backend onnx-int8 --no-baselines
+$PY run_eval.py audit --backend onnx-int8 --checkpoints shipped=model "$@"
 $PY scripts/ship_model.py --refresh-card  # the card names the other audited models too: refreshed every round
-$PY run_eval.py --report-only --update-readme
+$PY run_eval.py report --update-readme
 if [ "$full" = 0 ]; then exit 0; fi
-$PY run_eval.py --bench --teacher "$TEACHER" --student model --max-eval-samples 2000 --update-readme
+$PY run_eval.py bench --teacher "$TEACHER" --student model --max-eval-samples 2000 --update-readme
 $PY scripts/load_test.py --update-readme
 $PY scripts/load_test.py --concurrency 64 --heavy-clients 1 --slow-connections 200 \
   --output results/serving_mixed.json --readme-section serving-mixed --update-readme

@@ -218,7 +218,9 @@ def test_bench_without_a_teacher_leaves_its_row_out(tiny_classifier_dir, tiny_da
         asked.update(checkpoints)
         return {"variants": [], "threads": 1, "machine": {"cpu": "x"}, "roc_auc_rows": 0, "reference": "-"}
 
-    monkeypatch.setattr(run_eval, "run_benchmark", run_benchmark)
+    from toxiclf.evaluation.commands import bench
+
+    monkeypatch.setattr(bench, "run_benchmark", run_benchmark)
     run_eval.main(["--bench", "--no-teacher", "--teacher", str(tmp_path / "absent"), "--no-fast-tier",
                    "--student", str(tiny_classifier_dir), "--dataset", str(tiny_dataset_dir),
                    "--results-dir", str(tmp_path)])  # fmt: skip
@@ -228,7 +230,7 @@ def test_bench_without_a_teacher_leaves_its_row_out(tiny_classifier_dir, tiny_da
     assert "--fast-tier " not in command
 
     asked.clear()  # by default the shipped fast tier gets its row, where it is here
-    monkeypatch.setattr(run_eval, "FAST_MODEL_DIR", tiny_classifier_dir)
+    monkeypatch.setattr(bench, "FAST_MODEL_DIR", tiny_classifier_dir)
     run_eval.main(["--bench", "--no-teacher", "--student", str(tiny_classifier_dir),
                    "--dataset", str(tiny_dataset_dir), "--results-dir", str(tmp_path)])  # fmt: skip
     assert asked == {"student": tiny_classifier_dir, "fast": tiny_classifier_dir}

@@ -101,8 +101,10 @@ def test_a_model_audited_with_the_same_inputs_is_not_scored_again(tmp_path, tiny
     def no_scoring(*args, **kwargs):
         raise AssertionError("scored a model whose audit is already there")
 
+    from toxiclf.evaluation.commands import audit as audit_command
+
     with monkeypatch.context() as patched:
-        patched.setattr(run_eval, "load_classifier", no_scoring)
+        patched.setattr(audit_command, "load_classifier", no_scoring)
         run_eval.main([*audit, "--checkpoints", f"again={model}"])
     assert json.loads((tmp_path / "bias.json").read_text())["models"]["again"] == first
 

@@ -194,7 +194,7 @@ def test_the_card_states_the_functional_suite_of_these_weights_only(tmp_path, ch
     assert "Still wrong too often: derogation_implicit (41% flagged; goal: caught >= 90%)." in card
     shipped["model_sha256"] = "0" * 64  # measured on other weights: not this model's numbers
     (results / "functional.json").write_text(json.dumps({"models": {"shipped": shipped}}))
-    assert "Not measured yet (`python run_eval.py --functional" in model_card(output, None, results)
+    assert "Not measured yet (`python run_eval.py functional" in model_card(output, None, results)
 
 
 def test_calibration_and_thresholds_are_fitted_on_validation_texts_only(

@@ -30,7 +30,7 @@ class ShippedModel(NamedTuple):
     """A model folder committed to the repository and carried by the package, picked by its name."""
 
     folder: Path
-    results_name: str  # its name in the results files and comparisons (run_eval.py --checkpoints NAME=FOLDER)
+    results_name: str  # its name in the results files and comparisons (run_eval.py score --checkpoints NAME=FOLDER)
 
 
 # The one table of the shipped models: the names users pick them by (load_classifier, --model, TOXICLF_MODEL).

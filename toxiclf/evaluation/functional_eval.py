@@ -1,4 +1,4 @@
-"""`run_eval.py --functional`: the functional suite's pass rates per model -> results/functional.json, .png.
+"""`run_eval.py functional`: the functional suite's pass rates per model -> results/functional.json, .png.
 
 Each model is judged at the operating point it would be served at: a model folder's stored threshold for the
 backend, else the threshold of best F1 on the validation split (TF-IDF too); its validation ROC-AUC is recorded
@@ -117,7 +117,7 @@ def evaluate(scorers: dict, validation_texts, validation_labels, results_dir: Pa
                         report["non_toxic_flagged"], report["goals_met"], report["goals"], point["validation_roc_auc"],
                         point["validation_group_sentences"]["flagged"] or 0)  # fmt: skip
     result = {
-        "command": "python run_eval.py --functional --checkpoints NAME=PATH ...",
+        "command": "python run_eval.py functional --checkpoints NAME=PATH ...",
         "suite": {
             "file": SUITE_FILE.name,
             "sha256": sha256_file(SUITE_FILE),

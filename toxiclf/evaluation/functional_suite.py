@@ -9,7 +9,7 @@ the gold labels follow are data (`resources/functional_suite.json`), written for
 `python -m toxiclf.evaluation.functional_suite` writes every case to `resources/functional_suite.csv`.
 
 `functional_report(cases, scores, threshold)` is the pass rate per functionality (a toxic case passes when it is
-flagged, a non-toxic one when it is not) and the goals below; `run_eval.py --functional` writes it for every model.
+flagged, a non-toxic one when it is not) and the goals below; `run_eval.py functional` writes it for every model.
 """
 
 import argparse

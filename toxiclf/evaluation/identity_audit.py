@@ -11,7 +11,7 @@ metrics):
   ones: low when the term alone looks toxic) and BNSP AUC (the term's toxic sentences against the others' neutral
   ones).
 
-`run_eval.py --bias-audit` also computes the three AUCs on the real test comments that mention a term, for terms
+`run_eval.py audit` also computes the three AUCs on the real test comments that mention a term, for terms
 with enough of them, and writes `results/bias.json` and `results/bias.png`.
 """
 

@@ -61,7 +61,7 @@ def _functional_section(results_dir: Path | None, model_dir: Path, name: str) ->
     if shipped and not measured_on(shipped, model_dir):
         shipped = None  # measured on weights shipped before these
     if not shipped:
-        return f"Not measured yet (`python run_eval.py --functional --backend onnx-int8 --checkpoints {_arg(name)}`)."
+        return f"Not measured yet (`python run_eval.py functional --backend onnx-int8 --checkpoints {_arg(name)}`)."
     missed = [f"{name} ({entry['flagged_rate']:.0%} flagged; goal: {entry['goal']})"
               for name, entry in shipped["functionalities"].items() if entry.get("meets_goal") is False]  # fmt: skip
     return (
@@ -161,8 +161,8 @@ def _frontier_speeds(results_dir: Path | None, name: str) -> str:
 def _test_section(result: dict | None, thresholds: dict, name: str) -> str:
     if result is None:
         refresh = "" if name == DEFAULT else f" results/{name}.json --output {_folder(name)}"
-        return (f"Not measured yet: `python run_eval.py --checkpoints {_arg(name)} --backend onnx-int8 --no-baselines`,"
-                f" then `python scripts/ship_model.py --refresh-card{refresh}`.")  # fmt: skip
+        return (f"Not measured yet: `python run_eval.py score --checkpoints {_arg(name)} --backend onnx-int8 "
+                f"--no-baselines`, then `python scripts/ship_model.py --refresh-card{refresh}`.")  # fmt: skip
     m, ci = result["metrics"]["threshold_validation"], result["metrics"]["bootstrap_95ci"]
     backend = result.get("backend", "torch")
     roc_auc = f"{m['roc_auc']:.4f} [{ci['roc_auc'][0]:.4f}, {ci['roc_auc'][1]:.4f}]"
@@ -216,7 +216,7 @@ def _bias_section(results_dir: Path | None, shipped_run: dict, name: str) -> str
     audit = json.loads(path.read_text()) if path and path.exists() else {}
     shipped = audit.get("models", {}).get(name)
     if not shipped:
-        return f"Not measured yet (`python run_eval.py --bias-audit --backend onnx-int8 --checkpoints {_arg(name)}`)."
+        return f"Not measured yet (`python run_eval.py audit --backend onnx-int8 --checkpoints {_arg(name)}`)."
     overall = shipped["templates"]["overall"]
     per_kind = audit["sentences"] // audit["terms"] // 2
     section = (

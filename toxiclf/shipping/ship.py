@@ -4,7 +4,7 @@ and a calibration per serving backend, and a model card. `scripts/ship_model.py`
     python scripts/ship_model.py --checkpoint outputs/student-odd --results results/student-odd.json
     python scripts/ship_model.py --best              # the 6-layer model with the best validation ROC-AUC (a
                                                      # bias-mitigated one when results/bias.json finds it better)
-    python run_eval.py --checkpoints shipped=model --backend onnx-int8 --no-baselines   # -> results/shipped.json
+    python run_eval.py score --checkpoints shipped=model --backend onnx-int8 --no-baselines   # -> results/shipped.json
     python scripts/ship_model.py --refresh-card      # the card's test metrics from results/shipped.json
     python scripts/ship_model.py --rethreshold       # thresholds chosen again (after a new int8 recipe)
     python scripts/ship_model.py --best-fast         # the fast tier, model-fast/: the best smaller student as served

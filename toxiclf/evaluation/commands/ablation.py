@@ -1,12 +1,13 @@
-"""Each preprocessing step weighed on the served model: the functional suite and test ROC-AUC with every step, with
-each one left out, with none, and (optionally) as the code of another checkout serves it.
+"""`run_eval.py ablation`: each preprocessing step weighed on one model as served: the functional suite and test
+ROC-AUC with every step, with each one left out, with none, and (optionally) as the code of another checkout serves
+it -> results/preprocessing_ablation.json.
 
-    python -m research.preprocessing_ablation --before-tree /tmp/before   # -> results/preprocessing_ablation.json
+    python run_eval.py ablation --before-tree /tmp/before          # the shipped model, the whole test split
 
-The model is the shipped folder as served (ONNX int8, its stored threshold, its calibration); only the reading of the
-text changes. Each distinct text a variant produces is scored once, so the variants cost little more than one pass
-over the test split. `--before-tree`: a checkout of the code before (e.g. `git archive BASE | tar -x -C DIR`), whose
-own preprocessing prepares the same texts in a subprocess; this classifier scores them (the same model files).
+Only the reading of the text changes: the network, threshold and calibration are the folder's (ONNX int8 by
+default, as served). Each distinct text a variant produces is scored once, so the variants cost little more than one
+pass over the test split. `--before-tree`: a checkout of the code before (e.g. `git archive BASE | tar -x -C DIR`),
+whose own preprocessing prepares the same texts in a subprocess; this classifier scores them (the same model files).
 """
 
 import argparse
@@ -20,16 +21,51 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
+from toxiclf.data.splits import LABEL_COLUMN, TEXT_COLUMN
+from toxiclf.evaluation.commands.common import eval_splits
 from toxiclf.evaluation.functional_suite import SUITE_FILE, functional_report, load_suite
-from toxiclf.inference.classifier import load_classifier, read_preprocessing
+from toxiclf.inference.classifier import BACKENDS, load_classifier, read_preprocessing
 from toxiclf.inference.preprocessing import PREPROCESSING_STEPS, steps_asked
-from toxiclf.paths import RESULTS_DIR, SHIPPED_MODEL_DIR, sha256_file, shown_path
-from toxiclf.schema import LABEL_COLUMN, TEXT_COLUMN
+from toxiclf.paths import SHIPPED_MODEL_DIR, sha256_file, shown_path
 
 logger = logging.getLogger(__name__)
 
+SHARED = ("data", "results")
 RESULTS_FILE = "preprocessing_ablation.json"
 UNICODE = "read_unicode"  # the classifier's own reading of Unicode, before the folder's steps
+# A disguise functionality meets its goal when the model catches this share of it (as the suite's goals say).
+DISGUISE_GOAL = 0.9
+# The code of another checkout prepares the texts as it served them: this layout first, then the flat one of before
+# the package was split by role.
+BEFORE_PROGRAM = """
+import json, sys
+try:
+    from toxiclf.inference.classifier import read_preprocessing
+    from toxiclf.inference.obfuscation import preprocessed
+    from toxiclf.inference.preprocessing import steps_asked
+except ImportError:
+    from toxiclf.classifier import read_preprocessing
+    from toxiclf.obfuscation import preprocessed
+    from toxiclf.preprocessing import steps_asked
+from toxiclf.paths import SHIPPED_MODEL_DIR
+steps = steps_asked(read_preprocessing(SHIPPED_MODEL_DIR))
+json.dump(preprocessed(json.load(open(sys.argv[1])), steps), open(sys.argv[2], "w"))
+"""
+
+
+def arguments(lab) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--model", type=Path, default=SHIPPED_MODEL_DIR, help="model folder (default: the shipped one)")
+    parser.add_argument("--backend", choices=BACKENDS[1:], default="onnx-int8", help="inference backend (as served)")
+    parser.add_argument("--before-tree", type=Path, help="a checkout of the code before, scored as served there")
+    return parser
+
+
+def check(parser, args, lab) -> None:
+    if not (args.model / "config.json").exists():
+        parser.error(f"{args.model} holds no model (no config.json)")
+    if args.before_tree is not None and not (args.before_tree / "toxiclf").is_dir():
+        parser.error(f"--before-tree: {args.before_tree} holds no toxiclf/ checkout")
 
 
 def variants(asked: dict) -> dict[str, dict]:
@@ -67,12 +103,7 @@ def before_prepared(tree: Path, texts: list[str]) -> list[str]:
     with tempfile.TemporaryDirectory() as folder:
         source, target = Path(folder) / "texts.json", Path(folder) / "prepared.json"
         source.write_text(json.dumps(texts))
-        code = ("import json, sys; from toxiclf.classifier import read_preprocessing; "
-                "from toxiclf.obfuscation import preprocessed; from toxiclf.preprocessing import steps_asked; "
-                "from toxiclf.paths import SHIPPED_MODEL_DIR; "
-                "steps = steps_asked(read_preprocessing(SHIPPED_MODEL_DIR)); "
-                "json.dump(preprocessed(json.load(open(sys.argv[1])), steps), open(sys.argv[2], 'w'))")  # fmt: skip
-        subprocess.run([sys.executable, "-c", code, str(source), str(target)], cwd=tree, check=True,
+        subprocess.run([sys.executable, "-c", BEFORE_PROGRAM, str(source), str(target)], cwd=tree, check=True,
                        env={"PYTHONPATH": str(tree), "PATH": "/usr/bin:/bin"})  # fmt: skip
         return json.loads(target.read_text())
 
@@ -85,31 +116,27 @@ def summary(cases, suite_scores, test_labels, test_scores, threshold: float) -> 
         "suite_toxic_caught": report["toxic_caught"],
         "suite_non_toxic_flagged": report["non_toxic_flagged"],
         "suite_goals_met": f"{report['goals_met']} / {report['goals']}",
-        "disguise_goals_met": all(rate >= 0.9 for rate in disguises.values()),
+        "disguise_goals_met": all(rate >= DISGUISE_GOAL for rate in disguises.values()),
         "disguises_caught": disguises,
         "failed_goals": sorted(k for k, v in report["functionalities"].items() if v.get("meets_goal") is False),
     }
 
 
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", default=str(SHIPPED_MODEL_DIR), help="model folder (default: the shipped one)")
-    parser.add_argument("--before-tree", type=Path, help="a checkout of the code before, scored as served there")
-    parser.add_argument("--max-test-rows", type=int, help="score the first N test comments only")
-    parser.add_argument("--output", type=Path, default=RESULTS_DIR / RESULTS_FILE, help="JSON file to write")
-    return parser.parse_args(argv)
+def command_line(args) -> str:
+    """The command that makes this file again (the defaults left out)."""
+    flags = [f"--model {shown_path(args.model)}" if args.model != SHIPPED_MODEL_DIR else ""]
+    flags += [f"--backend {args.backend}" if args.backend != "onnx-int8" else ""]
+    flags += ["--before-tree DIR" if args.before_tree else ""]
+    flags += [f"--max-eval-samples {args.max_eval_samples}" if args.max_eval_samples else ""]
+    return " ".join(["python run_eval.py ablation", *filter(None, flags)])
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    logging.basicConfig(format="%(levelname)s %(name)s: %(message)s", level=logging.INFO)
-    from toxiclf.data.splits import load_splits
-
-    classifier = load_classifier(args.model, backend="onnx-int8")
+def run(args, lab) -> dict:
+    _, test, _ = eval_splits(args)  # the whole test split unless --max-eval-samples
+    classifier = load_classifier(args.model, backend=args.backend)  # labels need its threshold
     asked = read_preprocessing(args.model)
-    test = load_splits()["test"]
-    rows = len(test) if args.max_test_rows is None else min(args.max_test_rows, len(test))
-    test_texts, test_labels = list(test[TEXT_COLUMN][:rows]), np.asarray(test[LABEL_COLUMN][:rows])
+    test_texts, test_labels = list(test[TEXT_COLUMN]), np.asarray(test[LABEL_COLUMN])
+    logger.info("Weighing %d variants on %d test comments", len(variants(asked)), len(test_texts))
     cases = load_suite()
     suite_texts = list(cases["text"])
     results, known = {}, {}
@@ -125,24 +152,23 @@ def main(argv=None):
         before = summary(cases, scores[: len(suite_texts)], test_labels, scores[len(suite_texts) :],
                          classifier.threshold)  # fmt: skip
         results["before (as served by --before-tree)"] = before
+    weights = args.model / "model.safetensors"
     record = {
-        "about": "The shipped model as served (ONNX int8, its threshold and calibration) with each preprocessing step "
+        "about": f"The model as served ({args.backend}, its threshold and calibration) with each preprocessing step "
         "left out; read_unicode is the classifier's Unicode reading (inference.unicode_text) with the characters its "
         "vocabulary reads as [UNK] dropped. disguise_goals_met: every obfuscation_* functionality caught >= 90 %.",
-        "command": "python -m research.preprocessing_ablation"
-        + (" --before-tree DIR" if args.before_tree else "")
-        + (f" --max-test-rows {args.max_test_rows}" if args.max_test_rows else ""),
-        "model": shown_path(Path(args.model)),
-        "model_sha256": sha256_file(Path(args.model) / "model.safetensors"),
+        "command": command_line(args),
+        "model": shown_path(args.model),
+        "model_sha256": sha256_file(weights) if weights.exists() else None,
         "backend": classifier.backend,
         "threshold": classifier.threshold,
-        "test_rows": rows,
+        "test_rows": len(test_texts),
+        "max_eval_samples": args.max_eval_samples,
         "suite": {"file": SUITE_FILE.name, "sha256": sha256_file(SUITE_FILE), "cases": len(cases)},
         "variants": results,
     }
-    args.output.write_text(json.dumps(record, indent=2) + "\n")
-    logger.info("Wrote %s", args.output)
-
-
-if __name__ == "__main__":
-    main()
+    args.results_dir.mkdir(parents=True, exist_ok=True)
+    output = args.results_dir / RESULTS_FILE
+    output.write_text(json.dumps(record, indent=2) + "\n")
+    logger.info("Wrote %s", output)
+    return record

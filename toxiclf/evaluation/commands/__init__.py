@@ -1,0 +1,1 @@
+"""run_eval.py's subcommands, one module each: its own flags (`arguments`), their checks (`check`) and `run`."""
