@@ -128,7 +128,8 @@ def test_earlier_audits_stay_while_their_files_are_unchanged(tmp_path, tiny_data
     shutil.copytree(tiny_classifier_dir, first)
     shutil.copytree(tiny_classifier_dir, second)
     (second / "threshold.json").write_text(json.dumps({"thresholds": {"torch": {"threshold": 0.7}}}))
-    audit = ["--bias-audit", "--dataset", str(tiny_dataset_dir), "--backend", "torch", "--results-dir", str(tmp_path)]
+    audit = ["--bias-audit", "--dataset", str(tiny_dataset_dir), "--backend", "torch", "--results-dir", str(tmp_path),
+             "--no-baselines"]  # fmt: skip
     run_eval.main([*audit, "--checkpoints", f"before={first}"])
     run_eval.main([*audit, "--checkpoints", f"after={second}"])  # e.g. the mitigated model, shipped
     assert set(json.loads((tmp_path / "bias.json").read_text())["models"]) == {"before", "after"}
@@ -137,3 +138,33 @@ def test_earlier_audits_stay_while_their_files_are_unchanged(tmp_path, tiny_data
     run_eval.main([*audit, "--checkpoints", f"after={second}"])  # "before" now describes other files: dropped
     assert set(json.loads((tmp_path / "bias.json").read_text())["models"]) == {"after"}
     assert not list(tmp_path.glob(".bias.json*"))
+
+
+def test_tf_idf_is_audited_at_its_validation_threshold_and_kept_while_its_rows_are_the_same(
+    tmp_path, tiny_dataset_dir, tiny_classifier_dir, monkeypatch
+):
+    from toxiclf.data.splits import LABEL_COLUMN, TEXT_COLUMN, load_splits
+    from toxiclf.evaluation.baselines import TfidfBaseline
+    from toxiclf.evaluation.commands import audit as audit_command
+    from toxiclf.evaluation.metrics import best_f1_threshold
+
+    audit = ["--bias-audit", "--dataset", str(tiny_dataset_dir), "--backend", "torch", "--results-dir", str(tmp_path),
+             "--checkpoints", f"tiny={tiny_classifier_dir}"]  # fmt: skip
+    run_eval.main(audit)
+    tfidf = json.loads((tmp_path / "bias.json").read_text())["models"]["tfidf-logreg"]
+    splits = load_splits(str(tiny_dataset_dir))
+    fitted = TfidfBaseline(seed=42).fit(splits["train"][TEXT_COLUMN], np.array(splits["train"][LABEL_COLUMN]))
+    validation = splits["validation"]
+    expected = best_f1_threshold(np.array(validation[LABEL_COLUMN]), fitted.scores(validation[TEXT_COLUMN]))
+    assert tfidf["threshold"] == pytest.approx(expected, abs=1e-6)
+    assert tfidf["backend"] == "scikit-learn" and tfidf["train_rows"] == len(splits["train"])
+    assert tfidf["real_test_split"]["rows"] == len(splits["test"])
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("fitted TF-IDF again for the same rows")
+
+    monkeypatch.setattr(TfidfBaseline, "fit", no_fit)
+    monkeypatch.setattr(audit_command, "load_classifier", lambda *a, **k: no_fit())
+    run_eval.main(audit)  # the same rows: both audits kept, nothing fitted or scored
+    run_eval.main([*audit, "--no-baselines"])  # no baseline this time: the last TF-IDF audit stays in the file
+    assert json.loads((tmp_path / "bias.json").read_text())["models"]["tfidf-logreg"] == tfidf

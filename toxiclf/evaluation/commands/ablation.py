@@ -39,14 +39,14 @@ DISGUISE_GOAL = 0.9
 # the package was split by role.
 BEFORE_PROGRAM = """
 import json, sys
-try:
-    from toxiclf.inference.classifier import read_preprocessing
-    from toxiclf.inference.obfuscation import preprocessed
-    from toxiclf.inference.preprocessing import steps_asked
-except ImportError:
+try:  # the flat layout first: an editable install of a newer tree would answer the new names from that tree
     from toxiclf.classifier import read_preprocessing
     from toxiclf.obfuscation import preprocessed
     from toxiclf.preprocessing import steps_asked
+except ImportError:
+    from toxiclf.inference.classifier import read_preprocessing
+    from toxiclf.inference.obfuscation import preprocessed
+    from toxiclf.inference.preprocessing import steps_asked
 from toxiclf.paths import SHIPPED_MODEL_DIR
 steps = steps_asked(read_preprocessing(SHIPPED_MODEL_DIR))
 json.dump(preprocessed(json.load(open(sys.argv[1])), steps), open(sys.argv[2], "w"))

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from toxiclf.data.splits import ID_COLUMN, LABEL_COLUMN, TEXT_COLUMN
+from toxiclf.evaluation.baselines import TfidfBaseline
 from toxiclf.evaluation.commands.common import check_models, eval_splits
 from toxiclf.evaluation.comparisons import ids_checksum
 from toxiclf.evaluation.metrics import best_f1_threshold
@@ -29,7 +30,7 @@ from toxiclf.paths import REPO_ROOT, sha256_file, shown_path
 
 logger = logging.getLogger(__name__)
 
-SHARED = ("data", "results", "models")
+SHARED = ("data", "results", "models", "baselines")
 # What an audit reports: bump it when the report gains a figure, so that earlier audits are made again.
 AUDIT_VERSION = "2: bias figures with bootstrap intervals"
 
@@ -45,7 +46,7 @@ def check(parser, args, lab) -> None:
 def run(args, lab) -> dict:
     from toxiclf.evaluation.identity_audit import audit_sentences
 
-    _, test, validation = eval_splits(args)
+    splits, test, validation = eval_splits(args)
     sentences = audit_sentences()
     inputs = ids_checksum([*sentences["sentence"], *sentences["label"], *test[ID_COLUMN], "|", *validation[ID_COLUMN]])
     output = args.results_dir / "bias.json"
@@ -63,6 +64,8 @@ def run(args, lab) -> dict:
         logger.info("%s: neutral false-positive rate %.3f, toxic recall %.3f; worst: %s", name,
                     overall["neutral_false_positive_rate"], overall["toxic_recall"],
                     audits[name]["worst_terms_by_neutral_false_positive_rate"])  # fmt: skip
+    if not args.no_baselines:  # the check on real text that no template can game, for the model without a network
+        audits.update(tfidf_audit(args, splits["train"], sentences, test, validation, inputs, earlier))
     kept = {name: entry for name, entry in earlier.items() if name not in audits and still_current(entry, inputs)}
     checkpoints = " ".join(f"{k}={shown_path(v)}" for k, v in args.checkpoints.items())
     result = {"command": f"python run_eval.py audit --backend {args.backend} --checkpoints {checkpoints}",
@@ -77,7 +80,10 @@ def run(args, lab) -> dict:
 
 
 def still_current(entry: dict, inputs: str) -> bool:
-    """Whether an earlier audit still describes the files at its path, for the same audit rows."""
+    """Whether an earlier audit still describes the files at its path, for the same audit rows. A baseline's (no
+    path: fitted here, no files) stays: `--no-baselines` keeps the last TF-IDF audit in the file."""
+    if entry.get("path", "") is None:
+        return True
     path = REPO_ROOT / entry.get("path", "")  # an absolute path stays itself
     backend = entry.get("backend")
     return bool(backend) and path.is_dir() and entry.get("audit_key") == audit_key(path, backend, inputs)
@@ -101,22 +107,51 @@ def audit_key(path: Path, backend: str, inputs: str) -> str:
 
 
 def audit_model(args, path: Path, sentences, test, validation) -> dict:
-    from toxiclf.evaluation.identity_audit import real_split_audit, template_audit, worst_terms
-
     classifier = load_classifier(path, args.backend, need_threshold=False, batch_size=args.batch_size)
     threshold_source = THRESHOLD_FILE
     if read_threshold(path, classifier.backend) is None:
-        val_scores = classifier.scores(validation[TEXT_COLUMN], progress=True)
-        classifier.threshold = best_f1_threshold(np.array(validation[LABEL_COLUMN]), val_scores)
-        threshold_source = f"validation split, max F1 ({len(validation)} comments)"
-    templated = template_audit(sentences, classifier.scores(sentences["sentence"].tolist()), classifier.threshold)
+        classifier.threshold, threshold_source = validation_threshold(classifier, validation)
+    audit = audit_scorer(classifier, classifier.threshold, sentences, test)
+    calibrated = classifier.calibration is not None
+    return {"path": shown_path(path), "backend": classifier.backend, "threshold": classifier.threshold,
+            "threshold_source": threshold_source, "calibrated": calibrated, **audit}  # fmt: skip
+
+
+def tfidf_audit(args, train, sentences, test, validation, inputs: str, earlier: dict) -> dict:
+    """TF-IDF + logistic regression (toxiclf.evaluation.baselines), fitted on the training comments as `score` fits
+    it, audited at its validation max-F1 threshold; kept from the last run when the rows and the fit are the same."""
+    if args.baseline_max_train_samples:
+        train = train.select(range(min(args.baseline_max_train_samples, len(train))))
+    tfidf = TfidfBaseline(seed=args.seed)
+    key = ids_checksum(["tfidf", inputs, AUDIT_VERSION, str(args.seed), *train[ID_COLUMN]])
+    reused = earlier.get(tfidf.name)
+    if reused and reused.get("audit_key") == key:
+        logger.info("%s: audited before with the same inputs; kept", tfidf.name)
+        return {tfidf.name: reused}
+    tfidf.fit(train[TEXT_COLUMN], np.array(train[LABEL_COLUMN]))
+    threshold, source = validation_threshold(tfidf, validation)
+    audit = audit_scorer(tfidf, threshold, sentences, test)
+    return {tfidf.name: {"path": None, "backend": "scikit-learn", "train_rows": len(train), "threshold": threshold,
+                         "threshold_source": source, "calibrated": False, **audit, "audit_key": key}}  # fmt: skip
+
+
+def validation_threshold(scorer, validation) -> tuple[float, str]:
+    """The threshold of best F1 on the validation split, as shipping would choose it, and where it came from."""
+    scores = scorer.scores(validation[TEXT_COLUMN], progress=True)
+    threshold = best_f1_threshold(np.array(validation[LABEL_COLUMN]), scores)
+    return threshold, f"validation split, max F1 ({len(validation)} comments)"
+
+
+def audit_scorer(scorer, threshold: float, sentences, test) -> dict:
+    """The templated sentences at `threshold`, and the real test comments' subgroup figures (threshold-free)."""
+    from toxiclf.evaluation.identity_audit import real_split_audit, template_audit, worst_terms
+
+    templated = template_audit(sentences, scorer.scores(sentences["sentence"].tolist()), threshold)
     test_texts = test[TEXT_COLUMN]
-    real = real_split_audit(test_texts, np.array(test[LABEL_COLUMN]), classifier.scores(test_texts, progress=True),
+    real = real_split_audit(test_texts, np.array(test[LABEL_COLUMN]), scorer.scores(test_texts, progress=True),
                             sorted(sentences["term"].unique()))  # fmt: skip
     return {
-        "path": shown_path(path), "backend": classifier.backend, "threshold": classifier.threshold,
-        "threshold_source": threshold_source, "calibrated": classifier.calibration is not None,
         "templates": templated,
         "worst_terms_by_neutral_false_positive_rate": worst_terms(templated["terms"]),
         "real_test_split": {"rows": len(test_texts), **real},
-    }  # fmt: skip
+    }
