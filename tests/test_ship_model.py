@@ -60,7 +60,8 @@ def test_ships_with_a_threshold_per_backend_and_keeps_the_checkpoint(tmp_path, c
     assert "Not measured yet" in (output / "README.md").read_text()
     from toxiclf.inference.model_folder import ModelFolder
 
-    listed = ModelFolder.load(output, required=True).manifest["files"]  # shipping vouches for every file that decides a score
+    # shipping vouches for every file that decides a score
+    listed = ModelFolder.load(output, required=True).manifest["files"]
     assert {"model.safetensors", "threshold.json", "calibration.json", "canaries.json", "onnx/model.int8.onnx"} <= set(
         listed
     )
