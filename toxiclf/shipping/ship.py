@@ -204,7 +204,7 @@ def ship(
             f"{checkpoint} ships as {size_mb:.0f} MiB, over the {MAX_SHIPPED_MB} MiB budget; nothing changed"
         )
     thresholds, calibrations = validation_thresholds(staging, backends, splits["validation"])
-    thresholds.update(source=shown_path(checkpoint), source_sha256=sha256_file(checkpoint / "model.safetensors"),
+    thresholds.update(source=shown_path(checkpoint), source_sha256=sha256_file(ModelFolder(checkpoint).weights),
                       selected_by=shown_path(results_file),
                       model_sha256=sha256_file(folder.weights))  # fmt: skip
     folder.write_calibration(calibrations)
