@@ -1,14 +1,14 @@
-"""The model the app serves: loaded once at start-up, with its threshold and recorded test metrics."""
+"""The model the app serves: loaded once at start-up, with its threshold and the test metrics its folder records
+(metrics.json, written at shipping: the app reads nothing of results/)."""
 
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from toxiclf.evaluation.results_files import load_results, measured_on
 from toxiclf.inference.classifier import load_classifier_for_serving
 from toxiclf.inference.explain import contributions, occlusion_variants
-from toxiclf.inference.manifest import ManifestWatch
-from toxiclf.paths import RESULTS_DIR, ModelNotFound, model_folder, sha256_file
+from toxiclf.inference.model_folder import ModelFolder
+from toxiclf.paths import ModelNotFound, model_folder, sha256_file
 
 from .scheduling import CLASSIFY, EXPLAIN, Busy, ClientGone, Lane, PriorityLock, TurnTimes
 
@@ -69,7 +69,7 @@ class ServedModel:
         (the digest every results file records: the same weights, the same numbers)."""
         if not self.ready:
             return {"name": self.name, "backend": "none", "threshold": "", "calibrated": "", "weights_sha256": ""}
-        weights = self.classifier.model_dir / "model.safetensors"
+        weights = self.classifier.folder.weights
         return {
             "name": self.name,
             "backend": self.classifier.backend,
@@ -138,23 +138,10 @@ def cut_into_turns(texts: list[str], max_texts: int, max_chars: float = float("i
     return turns
 
 
-def recorded_test_metrics(model_dir: Path, backend: str, results_dir: Path = RESULTS_DIR) -> dict | None:
-    """Test metrics that run_eval.py recorded for these very weights served by this backend, if any."""
-    target = model_dir.resolve()
-    for result in load_results(results_dir):
-        recorded = result.get("path")
-        same_folder = recorded and (RESULTS_DIR.parent / recorded).resolve() == target
-        if same_folder and result.get("backend") == backend and measured_on(result, model_dir):
-            metrics = result["metrics"]["threshold_validation"]
-            return {
-                "roc_auc": metrics["roc_auc"],
-                "f1": metrics["f1"],
-                "precision": metrics["precision"],
-                "recall": metrics["recall"],
-                "test_rows": result["provenance"]["eval_rows"]["test"],
-                "backend": backend,
-            }
-    return None
+def recorded_test_metrics(model_dir: Path, backend: str) -> dict | None:
+    """Test metrics the folder records for these very weights served by this backend (ModelFolder.METRICS, written
+    at shipping), if any."""
+    return ModelFolder(model_dir).recorded_metrics(backend)
 
 
 def load_served_model(model: str | Path | None, backend: str = "auto", batch_size: int = 32) -> ServedModel:
@@ -173,18 +160,19 @@ def load_served_model(model: str | Path | None, backend: str = "auto", batch_siz
             # side-by-side passes inside a turn took CPU from the threads answering the others (mixed load test).
             classifier = load_classifier_for_serving(model_dir, backend=backend, batch_size=batch_size,
                                                      parallel_passes=1)  # fmt: skip
+            # Read with the folder it was verified with: a broken metrics file refuses the folder like any other.
+            test_metrics = classifier.folder.recorded_metrics(classifier.backend)
         except Exception as error:  # noqa: BLE001 - the server starts and answers 503 with the reason
             problem = f"{model_dir} cannot be loaded: {type(error).__name__}: {first_line(error)}"
     if problem:
         logger.error("%s", problem)  # the log names the folder in full; clients learn its name only
         return ServedModel(None, name=model_dir.name, error=shown_to_clients(problem, model_dir))
     logger.info("Serving %s (%s backend, threshold %.3f)", model_dir, classifier.backend, classifier.threshold)
-    manifest = getattr(classifier, "manifest", None)
     return ServedModel(
         classifier,
         name=model_dir.name,
-        test_metrics=recorded_test_metrics(model_dir, classifier.backend),
-        watch=ManifestWatch(model_dir, manifest) if manifest else None,
+        test_metrics=test_metrics,
+        watch=classifier.folder.watch() if classifier.manifest else None,
     )
 
 
@@ -210,16 +198,17 @@ def broken_model_file(model_dir: Path) -> str | None:
 
     from safetensors import safe_open
 
-    for name in ("config.json", "threshold.json", "tokenizer.json", "tokenizer_config.json"):
+    folder = ModelFolder(model_dir)
+    for name in (folder.CONFIG, folder.THRESHOLD, folder.TOKENIZER, folder.TOKENIZER_CONFIG):
         path = model_dir / name
         if path.exists():
             try:
                 json.loads(path.read_text())
             except (ValueError, UnicodeDecodeError) as error:
                 return f"{path} is not valid JSON ({first_line(error)})"
-    if not (model_dir / "tokenizer.json").exists() and not (model_dir / "tokenizer_config.json").exists():
-        return f"{model_dir} has no tokenizer (tokenizer.json); save it with the model"
-    weights = model_dir / "model.safetensors"
+    if not folder.file(folder.TOKENIZER).exists() and not folder.file(folder.TOKENIZER_CONFIG).exists():
+        return f"{model_dir} has no tokenizer ({folder.TOKENIZER}); save it with the model"
+    weights = folder.weights
     if not weights.exists():
         return f"{weights} is missing"
     try:

@@ -123,7 +123,7 @@ def classify():
 def model_card():
     """The served model's card (model/README.md), as the Markdown it is written in."""
     model = served()
-    card = model.classifier.model_dir / "README.md" if model.ready else None
+    card = model.classifier.folder.file(model.classifier.folder.CARD) if model.ready else None
     if card is None or not card.exists():
         abort(404, description="this model has no model card")
     return card.read_text(), 200, {"Content-Type": "text/markdown; charset=utf-8"}

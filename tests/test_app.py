@@ -157,22 +157,32 @@ def test_any_unicode_text_is_scored_or_refused_cleanly(client, text):
         assert 0.0 <= answer.get_json()["results"][0]["score"] <= 1.0
 
 
-def test_footer_metrics_come_from_the_results_of_the_served_weights_and_backend(tmp_path, tiny_classifier_dir):
+def test_footer_metrics_are_the_folders_own_for_the_served_weights_and_backend(tmp_path, tiny_classifier_dir):
+    import shutil
+
     from app.model import recorded_test_metrics
     from toxiclf.paths import sha256_file
+    from toxiclf.shipping.folder_metrics import write_measured_metrics
 
+    model, results = tmp_path / "model", tmp_path / "results"
+    shutil.copytree(tiny_classifier_dir, model)
+    results.mkdir()
     metrics = {"roc_auc": 0.91, "f1": 0.7, "precision": 0.8, "recall": 0.6}
-    result = {"model": "x", "path": str(tiny_classifier_dir), "provenance": {"eval_rows": {"test": 123}},
-              "backend": "onnx-int8", "model_sha256": sha256_file(tiny_classifier_dir / "model.safetensors"),
+    result = {"model": "x", "path": str(model), "provenance": {"eval_rows": {"test": 123}},
+              "backend": "torch", "model_sha256": sha256_file(model / "model.safetensors"),
               "metrics": {"threshold_validation": metrics}}  # fmt: skip
-    (tmp_path / "x.json").write_text(json.dumps(result))
-    (tmp_path / "serving.json").write_text(json.dumps({"requests_per_s": 1}))  # not a model result: skipped
-    expected = {**metrics, "test_rows": 123, "backend": "onnx-int8"}
-    assert recorded_test_metrics(tiny_classifier_dir, "onnx-int8", tmp_path) == expected
-    assert recorded_test_metrics(tiny_classifier_dir, "torch", tmp_path) is None  # another backend's numbers
-    assert recorded_test_metrics(tmp_path, "onnx-int8", tmp_path) is None
-    (tmp_path / "x.json").write_text(json.dumps({**result, "model_sha256": "0" * 64}))  # retrained since
-    assert recorded_test_metrics(tiny_classifier_dir, "onnx-int8", tmp_path) is None
+    (results / "x.json").write_text(json.dumps(result))
+    (results / "serving.json").write_text(json.dumps({"requests_per_s": 1}))  # not a model result: skipped
+    assert recorded_test_metrics(model, "torch") is None  # nothing recorded in the folder yet
+    write_measured_metrics(model, results)
+    shutil.rmtree(results)  # the app reads the folder alone
+    expected = {**metrics, "test_rows": 123, "backend": "torch", "results_file": str(results / "x.json")}
+    assert recorded_test_metrics(model, "torch") == expected
+    assert recorded_test_metrics(model, "onnx-int8") is None  # another backend's numbers
+    page = create_app({"TESTING": True, "MODEL_DIR": str(model), "BACKEND": "torch"}).test_client().get("/")
+    assert "Test split (123 comments, torch): ROC-AUC 0.9100" in page.get_data(as_text=True)
+    (model / "model.safetensors").write_bytes((tiny_classifier_dir / "model.safetensors").read_bytes() + b" ")
+    assert recorded_test_metrics(model, "torch") is None  # other weights since: not their numbers
 
 
 def test_the_one_line_api_scores_one_text_or_many(tiny_classifier_dir):
@@ -342,11 +352,11 @@ def test_the_app_serves_a_shipped_model_chosen_by_name(tmp_path, tiny_classifier
 
     from app import create_app
     from toxiclf import paths
-    from toxiclf.inference.manifest import write_manifest
+    from toxiclf.inference.model_folder import ModelFolder
 
     shipped = tmp_path / "model-fast"  # a shipped folder carries its manifest
     shutil.copytree(tiny_classifier_dir, shipped)
-    write_manifest(shipped)
+    ModelFolder(shipped).write_manifest()
     monkeypatch.setitem(paths.SHIPPED_MODELS, "fast", paths.ShippedModel(shipped, "shipped-fast"))
     client = create_app({"TESTING": True, "MODEL_DIR": "fast", "BACKEND": "torch"}).test_client()
     answer = client.post("/api/v1/classify", json={"text": "you idiot"})
@@ -370,11 +380,11 @@ def test_a_shipped_model_this_install_lacks_is_named_in_one_line(tmp_path, monke
 def _shipped_copy(tmp_path, tiny_classifier_dir):
     import shutil
 
-    from toxiclf.inference.manifest import write_manifest
+    from toxiclf.inference.model_folder import ModelFolder
 
     model = tmp_path / "model"
     shutil.copytree(tiny_classifier_dir, model)
-    write_manifest(model)
+    ModelFolder(model).write_manifest()
     return model
 
 

@@ -10,7 +10,8 @@ import pytest
 from conftest import write_thresholds
 
 from toxiclf.inference.classifier import OnnxClassifier, load_classifier
-from toxiclf.inference.manifest import MANIFEST_FILE, ManifestError, ManifestWatch, verify, write_manifest
+from toxiclf.inference.manifest import ManifestError
+from toxiclf.inference.model_folder import ModelFolder
 from toxiclf.inference.onnx_backend import CACHE_SUBDIR, FINGERPRINT_FILE, INT8_FILE, build_onnx
 from toxiclf.paths import REPO_ROOT
 
@@ -22,7 +23,7 @@ def shipped(tmp_path, tiny_classifier_dir):
     shutil.copytree(tiny_classifier_dir, folder, ignore=shutil.ignore_patterns("onnx*"))
     (folder / "preprocessing.json").write_text(json.dumps({"normalise_obfuscation": True}))
     build_onnx(folder, needed=(INT8_FILE,))
-    write_manifest(folder)
+    ModelFolder(folder).write_manifest()
     return folder
 
 
@@ -52,18 +53,18 @@ def test_a_file_changed_after_shipping_refuses_the_load_in_one_line(shipped, cha
 
 def test_an_unchanged_shipped_folder_loads_and_says_its_files_were_checked(shipped):
     assert "files as in manifest.json" in load_classifier(shipped, "onnx-int8").self_check
-    (shipped / MANIFEST_FILE).unlink()  # a folder nobody vouched for (a fresh checkpoint) still loads
+    (shipped / ModelFolder.MANIFEST).unlink()  # a folder nobody vouched for (a fresh checkpoint) still loads
     assert "no manifest.json" in load_classifier(shipped, "onnx-int8").self_check
 
 
 def test_the_shipped_folders_carry_a_manifest_that_their_files_match():
     for name in ("model", "model-fast"):
-        manifest = verify(REPO_ROOT / name, required=True)
+        manifest = ModelFolder.load(REPO_ROOT / name, required=True).manifest
         assert {"model.safetensors", "threshold.json", "calibration.json", "canaries.json", "config.json",
-                "tokenizer.json", "onnx/model.int8.onnx"} <= set(manifest["files"])  # fmt: skip
-    assert "preprocessing.json" in verify(REPO_ROOT / "model")["files"]
+                "tokenizer.json", "metrics.json", "onnx/model.int8.onnx"} <= set(manifest["files"])  # fmt: skip
+    assert "preprocessing.json" in ModelFolder.load(REPO_ROOT / "model").manifest["files"]
     with pytest.raises(ManifestError, match="manifest.json is missing"):
-        verify(REPO_ROOT / "results", required=True)
+        ModelFolder.load(REPO_ROOT / "results", required=True)
 
 
 def test_every_onnx_session_is_made_from_the_checked_bytes(shipped):
@@ -91,7 +92,7 @@ def test_building_the_onnx_cache_never_deletes_files_it_did_not_write(tmp_path, 
 def test_the_watch_hashes_only_what_moved_and_a_failure_stays(shipped, monkeypatch):
     from toxiclf.inference import manifest as manifest_module
 
-    watch = ManifestWatch(shipped, verify(shipped))
+    watch = ModelFolder.load(shipped).watch()
     hashed = []
     real = manifest_module.sha256_file
     monkeypatch.setattr(manifest_module, "sha256_file", lambda path: hashed.append(path.name) or real(path))

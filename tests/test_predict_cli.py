@@ -264,11 +264,11 @@ def test_a_shipped_model_is_picked_by_name_and_a_missing_one_is_one_clear_error(
     import shutil
 
     from toxiclf import paths
-    from toxiclf.inference.manifest import write_manifest
+    from toxiclf.inference.model_folder import ModelFolder
 
     shipped = tmp_path / "model-fast"  # a shipped folder carries its manifest
     shutil.copytree(tiny_classifier_dir, shipped)
-    write_manifest(shipped)
+    ModelFolder(shipped).write_manifest()
     monkeypatch.setitem(paths.SHIPPED_MODELS, "fast", paths.ShippedModel(shipped, "shipped-fast"))
     output = score(tmp_path, "fast", "in.jsonl", '{"comment_text": "you idiot"}\n')
     scored = json.loads(output.read_text())

@@ -58,9 +58,10 @@ def test_ships_with_a_threshold_per_backend_and_keeps_the_checkpoint(tmp_path, c
     assert (checkpoint / "model.safetensors").exists()
     assert not list(tmp_path.glob(".model.*"))  # no staging or retired folder left behind
     assert "Not measured yet" in (output / "README.md").read_text()
-    from toxiclf.inference.manifest import verify
+    from toxiclf.inference.model_folder import ModelFolder
 
-    listed = verify(output, required=True)["files"]  # shipping vouches for every file that decides a score
+    # shipping vouches for every file that decides a score
+    listed = ModelFolder.load(output, required=True).manifest["files"]
     assert {"model.safetensors", "threshold.json", "calibration.json", "canaries.json", "onnx/model.int8.onnx"} <= set(
         listed
     )

@@ -30,6 +30,7 @@ from ..schema import TEXT_COLUMN
 from .row_scoring import (  # noqa: F401 - json_line and score_values are this CLI's public helpers too
     InputError,
     added_columns,
+    check_input_columns,
     escaped_header,
     file_format,
     json_line,
@@ -72,24 +73,13 @@ def check_csv(path: Path, text_column: str, added: dict) -> None:
     header = next(records, (1, None))[1]
     if not header:
         raise InputError(f"{path} is empty")
-    _check_columns(path, header, text_column, added)
+    check_input_columns(path, header, text_column, added)
     for line, fields in records:
         if fields and len(fields) != len(header):
             raise InputError(
                 f"{path}, line {line}: {len(fields)} fields where the header has {len(header)}; "
                 "quote cells that hold commas"
             )
-
-
-def _check_columns(path: Path, columns: list[str], text_column: str, added: dict) -> None:
-    duplicated = sorted({c for c in columns if columns.count(c) > 1})
-    if duplicated:
-        raise InputError(f"{path} has duplicate column names: {', '.join(duplicated)}")
-    if text_column not in columns:
-        raise InputError(f"{path} has no column '{text_column}' (found: {', '.join(columns)})")
-    clashing = [c for c in added.values() if c in columns]
-    if clashing:
-        raise InputError(f"{path} already has column(s) {', '.join(clashing)}; choose another --prefix")
 
 
 def csv_chunks(path: Path) -> Iterator[pd.DataFrame]:
@@ -189,7 +179,7 @@ class ScoringRun:
             source = pq.ParquetFile(self.args.input)
         except (pa.ArrowException, OSError) as error:
             raise InputError(f"cannot read {self.args.input}: {error}") from None
-        _check_columns(self.args.input, source.schema_arrow.names, self.args.text_column, self.added)
+        check_input_columns(self.args.input, source.schema_arrow.names, self.args.text_column, self.added)
         writer = None
         try:
             for batch in progress(source.iter_batches(batch_size=CHUNK_ROWS)):

@@ -32,6 +32,7 @@ from .row_scoring import (
     FORMATS,
     InputError,
     added_columns,
+    check_input_columns,
     escaped_header,
     json_line,
     json_record,
@@ -133,11 +134,7 @@ def check_columns(corpus: Corpus, text_column: str, added: dict) -> None:
     first = corpus.uri_prefix + corpus.paths[0]
     if not columns:
         raise InputError(f"{first} is empty")
-    if text_column not in columns:
-        raise InputError(f"{first} has no column '{text_column}' (found: {', '.join(columns)})")
-    clashing = [c for c in added.values() if c in columns]
-    if clashing:
-        raise InputError(f"{first} already has column(s) {', '.join(clashing)}; choose another --prefix")
+    check_input_columns(first, columns, text_column, added)
     corpus.columns = columns
 
 

@@ -28,6 +28,20 @@ def added_columns(prefix: str, explain: bool = False) -> dict[str, str]:
     return {name: f"{prefix}{name}" for name in ADDED + (("top_words",) if explain else ())}
 
 
+def check_input_columns(where, columns: list[str], text_column: str, added: dict) -> None:
+    """The input's columns, checked before any scoring (the batch CLI's file, the Ray engine's first file): unique
+    names, the text column among them, none of the columns the run adds (a user's column is never replaced).
+    InputError naming `where`."""
+    duplicated = sorted({c for c in columns if columns.count(c) > 1})
+    if duplicated:
+        raise InputError(f"{where} has duplicate column names: {', '.join(duplicated)}")
+    if text_column not in columns:
+        raise InputError(f"{where} has no column '{text_column}' (found: {', '.join(columns)})")
+    clashing = [c for c in added.values() if c in columns]
+    if clashing:
+        raise InputError(f"{where} already has column(s) {', '.join(clashing)}; choose another --prefix")
+
+
 def score_table(table, classifier, text_column: str, added: dict, explain: bool = False):
     """An Arrow table with the added columns appended; the input's columns and their types untouched (the
     Parquet path of this CLI and of the Ray engine)."""

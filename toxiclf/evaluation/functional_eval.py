@@ -24,6 +24,7 @@ from sklearn.metrics import roc_auc_score  # noqa: E402
 
 from ..data.group_sentences import BUCKETS, group_sentences, word_count  # noqa: E402
 from ..data.identity_terms import TERMS_FILE  # noqa: E402
+from ..inference.model_folder import ModelFolder  # noqa: E402
 from ..inference.obfuscation import preprocessed  # noqa: E402
 from ..inference.preprocessing import steps_asked  # noqa: E402
 from ..paths import sha256_file  # noqa: E402
@@ -48,7 +49,7 @@ def operating_point(scorer, stored: float | None, validation_texts, validation_l
     point = {"validation_roc_auc": float(roc_auc_score(labels, scores)), "validation_rows": len(labels),
              "validation_bias": validation_bias(list(validation_texts), labels, scores)}  # fmt: skip
     if stored is not None:
-        return {**point, "threshold": stored, "threshold_source": "threshold.json"}
+        return {**point, "threshold": stored, "threshold_source": ModelFolder.THRESHOLD}
     return {**point, "threshold": best_f1_threshold(labels, scores),
             "threshold_source": f"validation max F1 ({len(labels)} comments)"}  # fmt: skip
 

@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+from ..inference.model_folder import ModelFolder
 from ..paths import sha256_file
 
 # A model scored a second time as served (ONNX int8, one text per pass) has those results as NAME-int8: the paired
@@ -21,7 +22,7 @@ def measured_on(result: dict, model_dir: Path) -> bool:
     """Whether a results file (of run_eval.py or another evaluation) was measured on the weights now in `model_dir`:
     the sha256 of its model.safetensors, which every results file records. The one answer of the app's footer,
     the model card and shipping to "do these numbers belong to these weights?"."""
-    weights = Path(model_dir) / "model.safetensors"
+    weights = ModelFolder(model_dir).weights
     return bool(result.get("model_sha256")) and weights.exists() and result["model_sha256"] == sha256_file(weights)
 
 

@@ -11,12 +11,13 @@ negative log-likelihood in 5-fold cross-validation on the validation split is ch
 `calibration.json` holds one map per serving backend (int8 margins are not fp32 margins).
 """
 
-import json
 from pathlib import Path
 
 import numpy as np
 
-CALIBRATION_FILE = "calibration.json"
+from .model_folder import ModelFolder, calibration_problem  # noqa: F401 - calibration_problem: re-exported
+
+CALIBRATION_FILE = ModelFolder.CALIBRATION
 FOLDS = 5
 ECE_BINS = 15
 
@@ -139,31 +140,5 @@ def expected_calibration_error(labels, probabilities, bins: int = ECE_BINS) -> f
 
 
 def read_calibration(model_dir: Path, backend: str) -> dict | None:
-    path = Path(model_dir) / CALIBRATION_FILE
-    if not path.exists():
-        return None
-    try:
-        per_backend = json.loads(path.read_text())["backends"]
-    except (ValueError, KeyError, TypeError) as error:
-        raise ValueError(f"{path} is not a valid calibration file ({type(error).__name__}: {error})") from None
-    calibration = per_backend.get(backend) or per_backend.get({"onnx-fp32": "torch"}.get(backend, backend))
-    problem = calibration_problem(calibration) if calibration else None
-    if problem:
-        raise ValueError(f"{path} is not a valid calibration file ({backend}: {problem})")
-    return calibration
-
-
-def calibration_problem(calibration: dict) -> str | None:
-    """Why a stored map cannot serve (it must be a finite, strictly increasing map), or None."""
-    try:
-        if calibration["method"] == "temperature":
-            values, positive = [calibration["temperature"]], calibration["temperature"]
-        elif calibration["method"] == "platt":
-            values, positive = [calibration["slope"], calibration["intercept"]], calibration["slope"]
-        else:
-            return f"unknown method {calibration['method']!r}"
-        if not all(np.isfinite(float(v)) for v in values) or not float(positive) > 0:
-            return f"{calibration['method']} map {values} is not finite and increasing"
-    except (KeyError, TypeError, ValueError) as error:
-        return f"{type(error).__name__}: {error}"
-    return None
+    """The folder's calibration map of this backend (see ModelFolder.calibration); None where it has none."""
+    return ModelFolder(model_dir).calibration(backend)

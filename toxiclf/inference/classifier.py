@@ -16,19 +16,18 @@ import numpy as np
 
 from ..schema import DEFAULT_MAX_LENGTH, LABELS
 from .calibration import apply as calibrated_probability
-from .calibration import read_calibration
+from .model_folder import ModelFolder
 from .obfuscation import preprocessed
-from .preprocessing import PREPROCESSING_FILE, PREPROCESSING_STEPS, steps_asked
+from .preprocessing import steps_asked
 from .text_checks import encodable_problem, text_problem
 from .unicode_text import read_unicode
 
 logger = logging.getLogger(__name__)
 
-THRESHOLD_FILE = "threshold.json"  # written next to a served model: the threshold chosen on validation
+# The folder's file names, as toxiclf.inference.model_folder names them (kept here for the modules that import them).
+THRESHOLD_FILE, PREPROCESSING_FILE = ModelFolder.THRESHOLD, ModelFolder.PREPROCESSING
 BACKENDS = ("auto", "torch", "onnx-int8", "onnx-fp32")
 SERVING_BACKENDS = ("torch", "onnx-int8")  # the ones a shipped model gets a threshold for
-# ONNX fp32 reproduces PyTorch's scores to 1e-6: it shares PyTorch's threshold.
-_SAME_SCORES_AS = {"onnx-fp32": "torch"}
 # With a progress bar, texts scored by side-by-side passes go in chunks of this many (one tick each).
 SIDE_BY_SIDE_PROGRESS_STEP = 1024
 # A text is cut after this many of its words per token of the model's window, before the steps that cost Python
@@ -42,55 +41,22 @@ WARM_UP_TEXT = "a warm-up: іdіоt 1d10t idoit"  # look-alike letters, digits a
 
 def read_threshold(model_dir: str | Path, backend: str = "torch") -> float | None:
     """The validation threshold stored for this backend; None if the folder has no threshold file."""
-    path = Path(model_dir) / THRESHOLD_FILE
-    if not path.exists():
-        return None
-    try:
-        stored = json.loads(path.read_text())
-        if "thresholds" not in stored:  # the one-threshold format of earlier releases
-            return float(stored["threshold"])
-        per_backend = stored["thresholds"]
-        entry = per_backend.get(backend) or per_backend.get(_SAME_SCORES_AS.get(backend, backend))
-        threshold = float(entry["threshold"]) if entry else None
-        if threshold is not None and not 0 < threshold < 1:  # NaN fails this too
-            raise ValueError(f"the {backend} threshold {threshold} is not between 0 and 1")
-        return threshold
-    except (ValueError, KeyError, TypeError) as error:
-        raise ValueError(f"{path} is not a valid threshold file ({type(error).__name__}: {error})") from None
+    return ModelFolder(model_dir).threshold(backend)
 
 
 def missing_threshold(model_dir: str | Path, backend: str) -> str:
     """Why a folder cannot label texts with this backend: one line naming the file."""
-    path = Path(model_dir) / THRESHOLD_FILE
-    if not path.exists():
-        return (f"{path} is missing: labels need the threshold chosen on validation (written when a model is "
-                "shipped); pass threshold=... to label at another")  # fmt: skip
-    return f"{path} has no threshold for the {backend} backend; ship the model for it or pass threshold=..."
+    return ModelFolder(model_dir).missing_threshold(backend)
 
 
 def read_preprocessing(model_dir: str | Path) -> dict:
     """The text preprocessing a model folder asks for (`preprocessing.json`); {} for none."""
-    path = Path(model_dir) / PREPROCESSING_FILE
-    if not path.exists():
-        return {}
-    try:
-        stored = json.loads(path.read_text())
-        wrong = sorted(
-            key for key, value in stored.items() if key not in PREPROCESSING_STEPS or not isinstance(value, bool)
-        )
-        if wrong:
-            raise ValueError(f"unknown or non-boolean settings {wrong}")
-        return stored
-    except ValueError as error:
-        raise ValueError(f"{path} is not a valid preprocessing file ({error})") from None
+    return ModelFolder(model_dir).preprocessing
 
 
 def trained_max_length(model_dir: Path) -> int | None:
     """--max-seq-length of the run that trained the model, if recorded."""
-    path = model_dir / "run_config.json"
-    if path.exists():
-        return json.loads(path.read_text()).get("args", {}).get("max_seq_length")
-    return None
+    return ModelFolder(model_dir).trained_max_length
 
 
 def folder_tokenizer(model_dir: Path, max_length: int, pad_token_id: int | None = None):
@@ -98,7 +64,8 @@ def folder_tokenizer(model_dir: Path, max_length: int, pad_token_id: int | None 
     padding to the longest text of a batch as transformers' fast tokenizer does with `truncation=True,
     padding=True` (tests check the ids are equal), so that ONNX prediction needs neither transformers nor torch.
     A folder without a tokenizer.json (a slow tokenizer's files) is read through transformers."""
-    path = model_dir / "tokenizer.json"
+    folder = ModelFolder(model_dir)
+    path = folder.file(folder.TOKENIZER)
     if path.exists():
         from tokenizers import Tokenizer
 
@@ -107,8 +74,7 @@ def folder_tokenizer(model_dir: Path, max_length: int, pad_token_id: int | None 
         from transformers import AutoTokenizer
 
         tokenizer = AutoTokenizer.from_pretrained(model_dir).backend_tokenizer
-    settings_path = model_dir / "tokenizer_config.json"
-    settings = json.loads(settings_path.read_text()) if settings_path.exists() else {}
+    settings = folder.tokenizer_settings
     pad_token = settings.get("pad_token")
     pad_token = pad_token.get("content") if isinstance(pad_token, dict) else pad_token
     pad_id = tokenizer.token_to_id(pad_token) if pad_token else None
@@ -141,18 +107,19 @@ class _BatchScorer:
 
     def __init__(self, model_dir, *, threshold=None, max_length=None, batch_size=32, calibrated=True,
                  read_unicode=True):  # fmt: skip
-        self.model_dir = Path(model_dir)
-        config = json.loads((self.model_dir / "config.json").read_text())
-        # The calibration of this backend (calibration.json), if the model has one: `score` is then a probability.
-        self.calibration = read_calibration(model_dir, self.backend) if calibrated else None
+        # `model_dir`: a path, or a ModelFolder already verified against its manifest (load_classifier)
+        self.folder = model_dir if isinstance(model_dir, ModelFolder) else ModelFolder(model_dir)
+        self.model_dir = self.folder.path
+        config = self.folder.config
+        # The calibration of this backend, if the model has one: `score` is then a probability.
+        self.calibration = self.folder.calibration(self.backend) if calibrated else None
         # Undoing disguises before tokenizing, where the folder asks for it: its thresholds and calibration were
         # then fitted on validation texts that went through the same steps.
-        asked = read_preprocessing(model_dir)
-        self.preprocessing = steps_asked(asked)
+        self.preprocessing = steps_asked(self.folder.preprocessing)
         # None where the folder has no threshold for this backend: `predict` then refuses rather than guess 0.5.
-        self.threshold = threshold if threshold is not None else read_threshold(model_dir, self.backend)
+        self.threshold = threshold if threshold is not None else self.folder.threshold(self.backend)
         # The length the model was trained with, never longer than its position table.
-        max_length = max_length or trained_max_length(self.model_dir) or DEFAULT_MAX_LENGTH
+        max_length = max_length or self.folder.trained_max_length or DEFAULT_MAX_LENGTH
         self.max_length = min(max_length, config.get("max_position_embeddings", max_length))
         self.tokenizer = folder_tokenizer(self.model_dir, self.max_length, config.get("pad_token_id"))
         self.batch_size = batch_size
@@ -164,6 +131,11 @@ class _BatchScorer:
         # The steps' tables (the confusables, the English words, the repairs) are built on first use, in a second or
         # so of Python holding the GIL: at load, not under a server's first request that needs them.
         self.prepared([WARM_UP_TEXT])
+
+    @property
+    def manifest(self) -> dict | None:
+        """The manifest the folder was verified against at load; None where it was not (no manifest, check=False)."""
+        return self.folder.manifest
 
     def _unreadable_dropped(self, text: str) -> str:
         """`text` without the characters this tokenizer reads as [UNK] or as nothing (emoji, scripts its vocabulary
@@ -246,7 +218,7 @@ class _BatchScorer:
         if not isinstance(texts, list | tuple):
             raise TypeError(f"predict takes a string or a list of strings, got {type(texts).__name__}")
         if self.threshold is None:
-            raise ValueError(missing_threshold(self.model_dir, self.backend))
+            raise ValueError(self.folder.missing_threshold(self.backend))
         if not prepared:
             _refuse_unscorable(texts, text_problem)  # the rule of the API and the batch CLI: no empty text either
         return [
@@ -274,7 +246,7 @@ class Classifier(_BatchScorer):
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.autocast = self.device.type == "cuda" or bf16_on_cpu
         # fp32 whatever the stored dtype: the shipped model is stored in fp16, which CPUs run slowly or not at all.
-        self.model = AutoModelForSequenceClassification.from_pretrained(model_dir, dtype=torch.float32)
+        self.model = AutoModelForSequenceClassification.from_pretrained(self.model_dir, dtype=torch.float32)
         self.model.to(self.device).eval()
 
     @property
@@ -296,7 +268,7 @@ class OnnxClassifier(_BatchScorer):
 
     def __init__(self, model_dir, *, quantized=True, threads=None, device=None, per_text=None, parallel_passes=None,
                  **kwargs):  # fmt: skip
-        from .onnx_backend import FP32_FILE, INT8_FILE, cpu_session
+        from .onnx_backend import cpu_session
 
         self.backend = "onnx-int8" if quantized else "onnx-fp32"  # before __init__: it picks the threshold
         super().__init__(model_dir, **kwargs)
@@ -308,8 +280,8 @@ class OnnxClassifier(_BatchScorer):
         # too small to split well across threads (2 cores: 1.1-1.4x the comments/s of one 2-thread pass at a
         # time, results/inference_bench.json). A single text still gets every thread (the lowest latency).
         self.parallel_passes = self.threads if parallel_passes is None else parallel_passes
-        graph = INT8_FILE if quantized else FP32_FILE
-        self._graph, self._graph_bytes = verified_graph(self.model_dir, graph)
+        graph = ModelFolder.INT8_GRAPH if quantized else ModelFolder.FP32_GRAPH
+        self._graph, self._graph_bytes = verified_graph(self.folder, graph)
         # Every session of this classifier is made from these bytes, read and checked once: a graph file changed
         # on disk later is never the one a list is scored with.
         self.session = cpu_session(self._graph_bytes, self.threads)
@@ -320,7 +292,7 @@ class OnnxClassifier(_BatchScorer):
     def num_parameters(self) -> int:
         from safetensors import safe_open
 
-        with safe_open(self.model_dir / "model.safetensors", framework="np") as weights:
+        with safe_open(self.folder.weights, framework="np") as weights:
             return sum(int(np.prod(weights.get_slice(k).get_shape())) for k in weights.keys())
 
     def logits(self, texts: list[str], batch_size: int | None = None, progress: bool = False,
@@ -370,20 +342,21 @@ class OnnxClassifier(_BatchScorer):
             return self._passes
 
 
-def verified_graph(model_dir: Path, name: str) -> tuple[Path, bytes]:
+def verified_graph(model_dir, name: str) -> tuple[Path, bytes]:
     """(path, bytes) of the folder's ONNX graph `name`, the bytes checked against the sha256 that the folder's
     manifest lists for it (a shipped graph is used as shipped, never rebuilt), else against the checksum its ONNX
-    cache recorded when it built it; ValueError naming the file when they differ."""
+    cache recorded when it built it; ValueError naming the file when they differ. `model_dir`: a path or a
+    ModelFolder."""
     import hashlib
 
-    from .manifest import listed_sha256
-    from .onnx_backend import CACHE_SUBDIR, FINGERPRINT_FILE, build_onnx
+    from .onnx_backend import build_onnx
 
-    shipped = listed_sha256(model_dir, f"{CACHE_SUBDIR}/{name}")
-    path = model_dir / CACHE_SUBDIR / name if shipped else build_onnx(model_dir, needed=(name,)) / name
+    folder = model_dir if isinstance(model_dir, ModelFolder) else ModelFolder(model_dir)
+    shipped = folder.listed_sha256(f"{folder.ONNX_DIR}/{name}")
+    path = folder.graph(name) if shipped else build_onnx(folder.path, needed=(name,)) / name
     data = path.read_bytes()
     if shipped is None:
-        shipped = json.loads((path.parent / FINGERPRINT_FILE).read_text())["built"][name]
+        shipped = json.loads((path.parent / folder.ONNX_FINGERPRINT).read_text())["built"][name]
     if hashlib.sha256(data).hexdigest() != shipped:
         raise ValueError(f"{path} differs from the graph that was shipped or built (sha256); refused")
     return path, data
@@ -406,30 +379,29 @@ def self_checked(classifier):
         raise ValueError(reason)
     if not compared and not np.all(np.isfinite(classifier.scores(SELF_CHECK_TEXTS))):
         raise ValueError(
-            f"{classifier.model_dir / 'model.safetensors'} gives non-finite scores with the {classifier.backend} "
+            f"{classifier.folder.weights} gives non-finite scores with the {classifier.backend} "
             "backend: the weights are broken"
         )
-    checked = "canaries recorded at shipping" if compared else "finite scores (no canaries.json)"
-    manifest = getattr(classifier, "manifest", None)
-    classifier.self_check = f"{checked}; files as in manifest.json" if manifest else f"{checked}; no manifest.json"
+    folder = classifier.folder
+    checked = "canaries recorded at shipping" if compared else f"finite scores (no {folder.CANARIES})"
+    vouched = f"files as in {folder.MANIFEST}" if classifier.manifest else f"no {folder.MANIFEST}"
+    classifier.self_check = f"{checked}; {vouched}"
     return classifier
 
 
-def _verified_folder(model_dir: Path, check: bool) -> dict | None:
-    """The folder's manifest once its files match it (toxiclf.inference.manifest), before anything is read from them; a
+def _verified_folder(model_dir: Path, check: bool) -> ModelFolder:
+    """The folder, verified against its manifest (toxiclf.inference.manifest) before anything is read from it; a
     shipped folder must have one. Nothing is checked with `check=False` (shipping, before the manifest is written)."""
     if not check:
-        return None
+        return ModelFolder(model_dir)
     from ..paths import shipped_model_at
-    from .manifest import verify
 
-    return verify(model_dir, required=shipped_model_at(Path(model_dir)) is not None)
+    return ModelFolder.load(model_dir, required=shipped_model_at(Path(model_dir)) is not None)
 
 
-def _checked(classifier, check: bool, need_threshold: bool, manifest: dict | None = None):
+def _checked(classifier, check: bool, need_threshold: bool):
     if need_threshold and classifier.threshold is None:
-        raise ValueError(missing_threshold(classifier.model_dir, classifier.backend))
-    classifier.manifest = manifest
+        raise ValueError(classifier.folder.missing_threshold(classifier.backend))
     return self_checked(classifier) if check else classifier
 
 
@@ -452,12 +424,12 @@ def load_classifier(model_dir=None, backend: str = "auto", check: bool = True, n
     model_dir = model_folder(model_dir, must_exist=True)
     if backend == "auto":
         return load_classifier_for_serving(model_dir, check=check, need_threshold=need_threshold, **kwargs)
-    manifest = _verified_folder(model_dir, check)
+    folder = _verified_folder(model_dir, check)
     if backend == "torch":
-        return _checked(Classifier(model_dir, **kwargs), check, need_threshold, manifest)
+        return _checked(Classifier(folder, **kwargs), check, need_threshold)
     if backend in ("onnx-int8", "onnx-fp32"):
-        classifier = OnnxClassifier(model_dir, quantized=backend == "onnx-int8", **kwargs)
-        return _checked(classifier, check, need_threshold, manifest)
+        classifier = OnnxClassifier(folder, quantized=backend == "onnx-int8", **kwargs)
+        return _checked(classifier, check, need_threshold)
     raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
 
 
@@ -485,13 +457,12 @@ def load_classifier_for_serving(model_dir, backend: str = "auto", check: bool = 
     onnx = {} if parallel_passes is None else {"parallel_passes": parallel_passes}
     if backend != "auto":
         return load_classifier(model_dir, backend, **checks, **(onnx if backend.startswith("onnx") else {}), **kwargs)
-    checks["manifest"] = _verified_folder(Path(model_dir), check)  # a folder that differs: no backend is tried
+    folder = _verified_folder(Path(model_dir), check)  # a folder that differs: no backend is tried
     if cuda_available():
-        return _checked(Classifier(model_dir, **kwargs), **checks)
+        return _checked(Classifier(folder, **kwargs), **checks)
     try:
-        return _checked(OnnxClassifier(model_dir, quantized=True, **onnx, **kwargs), **checks)
+        return _checked(OnnxClassifier(folder, quantized=True, **onnx, **kwargs), **checks)
     except Exception as error:  # noqa: BLE001 - any export/runtime failure (its canaries too) must not stop the server
         logger.warning("ONNX int8 backend unavailable (%s); serving with PyTorch", error)
-        return _checked(
-            Classifier(model_dir, **kwargs), **checks
-        )  # which must pass the same checks, or nothing is served
+        # PyTorch must pass the same checks, or nothing is served
+        return _checked(Classifier(folder, **kwargs), **checks)

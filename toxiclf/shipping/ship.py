@@ -5,7 +5,9 @@ and a calibration per serving backend, and a model card. `scripts/ship_model.py`
     python scripts/ship_model.py --best              # the 6-layer model with the best validation ROC-AUC (a
                                                      # bias-mitigated one when results/bias.json finds it better)
     python run_eval.py score --checkpoints shipped=model --backend onnx-int8 --no-baselines   # -> results/shipped.json
-    python scripts/ship_model.py --refresh-card      # the card's test metrics from results/shipped.json
+    python scripts/ship_model.py --refresh-card      # the card's test metrics from results/shipped.json, and the
+                                                     # folder's metrics.json (what the app shows) from results/
+    python scripts/ship_model.py --refresh-metrics --output model-fast   # metrics.json alone
     python scripts/ship_model.py --rethreshold       # thresholds chosen again (after a new int8 recipe)
     python scripts/ship_model.py --best-fast         # the fast tier, model-fast/: the best smaller student as served
                                                      # (then scripts/ship_fast.sh measures it as model/ is measured)
@@ -27,9 +29,9 @@ from pathlib import Path
 
 from ..evaluation.results_files import measured_on
 from ..inference import canaries
-from ..inference.calibration import CALIBRATION_FILE
-from ..inference.classifier import PREPROCESSING_FILE, SERVING_BACKENDS, THRESHOLD_FILE
-from ..inference.manifest import MANIFEST_FILE, write_manifest
+from ..inference.classifier import SERVING_BACKENDS
+from ..inference.manifest import ManifestError
+from ..inference.model_folder import ModelFolder
 from ..paths import (
     REPO_ROOT,
     RESULTS_DIR,
@@ -39,7 +41,7 @@ from ..paths import (
     shipped_model_at,
     shown_path,
 )
-from ..training.common import RUN_CONFIG_FILE
+from .folder_metrics import write_measured_metrics
 from .model_card import DEFAULT, model_card
 
 MAX_SHIPPED_MB = 64
@@ -74,8 +76,8 @@ def check_paths(checkpoint: Path, output: Path) -> None:
     source, target = checkpoint.resolve(), output.resolve()
     if source == target or source.is_relative_to(target) or target.is_relative_to(source):
         raise ShipError(f"--output {output} overlaps the checkpoint {checkpoint}; ship to another folder")
-    if not (checkpoint / "config.json").exists():
-        raise ShipError(f"{checkpoint} holds no model (no config.json)")
+    if not (checkpoint / ModelFolder.CONFIG).exists():
+        raise ShipError(f"{checkpoint} holds no model (no {ModelFolder.CONFIG})")
 
 
 def validation_thresholds(model_dir: Path, backends, validation) -> tuple[dict, dict]:
@@ -127,13 +129,14 @@ def stage(checkpoint: Path, staging: Path) -> None:
     """fp16 weights, config, tokenizer and training record."""
     from transformers import AutoTokenizer
 
+    source, folder = ModelFolder(checkpoint), ModelFolder(staging)
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    (staging / "model.safetensors").write_bytes(fp16_weights(checkpoint / "model.safetensors"))
-    shutil.copy(checkpoint / "config.json", staging / "config.json")
+    folder.weights.write_bytes(fp16_weights(source.weights))
+    shutil.copy(source.file(source.CONFIG), folder.file(folder.CONFIG))
     AutoTokenizer.from_pretrained(checkpoint).save_pretrained(staging)
-    if (checkpoint / RUN_CONFIG_FILE).exists():
-        shutil.copy(checkpoint / RUN_CONFIG_FILE, staging / RUN_CONFIG_FILE)
+    if source.file(source.RUN_CONFIG).exists():
+        shutil.copy(source.file(source.RUN_CONFIG), folder.file(folder.RUN_CONFIG))
 
 
 def record_canaries(model_dir: Path, backends=SERVING_BACKENDS) -> dict:
@@ -153,14 +156,15 @@ def vouch_for(model_dir: Path, backends=SERVING_BACKENDS) -> dict:
     (its canaries) passes on it: the files it lists are those that scored the canaries at shipping."""
     from ..inference.classifier import load_classifier, self_checked
 
-    if not (model_dir / "model.safetensors").exists():
+    folder = ModelFolder(model_dir)
+    if not folder.weights.exists():
         raise ShipError(f"{model_dir} holds no shipped model")
     for backend in backends:
         try:
             self_checked(load_classifier(model_dir, backend, check=False))
         except ValueError as error:
             raise ShipError(f"{model_dir} fails its self-check with {backend}, no manifest written: {error}") from None
-    return write_manifest(model_dir)
+    return folder.write_manifest()
 
 
 def swap_in(staging: Path, output: Path) -> None:
@@ -190,8 +194,9 @@ def ship(
     )
     staging = output.with_name(f".{output.name}.staging")
     stage(checkpoint, staging)
+    folder = ModelFolder(staging)
     if preprocessing:  # before the thresholds and calibrations: they are fitted on what the model will see
-        (staging / PREPROCESSING_FILE).write_text(json.dumps(preprocessing) + "\n")
+        folder.write_preprocessing(preprocessing)
     size_mb = sum(f.stat().st_size for f in staging.iterdir() if f.is_file()) / 2**20
     if size_mb > MAX_SHIPPED_MB:
         shutil.rmtree(staging)
@@ -199,14 +204,16 @@ def ship(
             f"{checkpoint} ships as {size_mb:.0f} MiB, over the {MAX_SHIPPED_MB} MiB budget; nothing changed"
         )
     thresholds, calibrations = validation_thresholds(staging, backends, splits["validation"])
-    thresholds.update(source=shown_path(checkpoint), source_sha256=sha256_file(checkpoint / "model.safetensors"),
+    thresholds.update(source=shown_path(checkpoint), source_sha256=sha256_file(ModelFolder(checkpoint).weights),
                       selected_by=shown_path(results_file),
-                      model_sha256=sha256_file(staging / "model.safetensors"))  # fmt: skip
-    (staging / CALIBRATION_FILE).write_text(json.dumps(calibrations, indent=2) + "\n")
-    (staging / THRESHOLD_FILE).write_text(json.dumps(thresholds, indent=2) + "\n")
+                      model_sha256=sha256_file(folder.weights))  # fmt: skip
+    folder.write_calibration(calibrations)
+    folder.write_thresholds(thresholds)
     record_canaries(staging, backends)
-    (staging / "README.md").write_text(model_card(staging, None, name=card_name(output)))
-    write_manifest(staging)  # last: it vouches for every file above
+    # No metrics file yet: these fp16 weights have no test results until run_eval.py scores the shipped folder
+    # (then --refresh-card writes them in).
+    folder.file(folder.CARD).write_text(model_card(staging, None, name=card_name(output)))
+    folder.write_manifest()  # last: it vouches for every file above
     swap_in(staging, output)
     print(f"Shipped {checkpoint} to {output} ({size_mb:.1f} MiB)")
     return output
@@ -214,9 +221,8 @@ def ship(
 
 def already_shipped(checkpoint: Path, output: Path) -> bool:
     """Whether `output` was shipped from `checkpoint` as it is now (same folder, same weights)."""
-    path = output / THRESHOLD_FILE
-    record = json.loads(path.read_text()) if path.exists() else {}
-    weights = checkpoint / "model.safetensors"
+    record = ModelFolder(output).thresholds or {}
+    weights = ModelFolder(checkpoint).weights
     return (
         record.get("source") == shown_path(checkpoint)
         and weights.exists()
@@ -231,24 +237,22 @@ def rethreshold(output: Path, backends=SERVING_BACKENDS, preprocessing: dict | N
 
     from ..data.splits import load_splits
 
-    if not (output / "model.safetensors").exists():
+    folder = ModelFolder(output)
+    if not folder.weights.exists():
         raise ShipError(f"{output} holds no shipped model")
     if preprocessing is not None:
-        staged = output / f".{PREPROCESSING_FILE}.new"
-        staged.write_text(json.dumps(preprocessing) + "\n")
-        os.replace(staged, output / PREPROCESSING_FILE)
-    path = output / THRESHOLD_FILE
-    previous = json.loads(path.read_text()) if path.exists() else {}
+        folder.write_preprocessing(preprocessing)
+    previous = folder.thresholds or {}
     thresholds, calibrations = validation_thresholds(output, backends, load_splits()["validation"])
     thresholds.update({k: previous[k] for k in ("source", "source_sha256", "selected_by") if k in previous},
-                      model_sha256=sha256_file(output / "model.safetensors"))  # fmt: skip
-    for name, content in ((CALIBRATION_FILE, calibrations), (THRESHOLD_FILE, thresholds)):
-        staged = output / f".{name}.new"
-        staged.write_text(json.dumps(content, indent=2) + "\n")
-        os.replace(staged, output / name)
+                      model_sha256=sha256_file(folder.weights))  # fmt: skip
+    folder.write_calibration(calibrations)
+    folder.write_thresholds(thresholds)
     record_canaries(output, backends)  # the calibrated scores changed with the calibration
-    (output / "README.md").write_text(model_card(output, None, name=card_name(output)))
-    write_manifest(output)
+    # F1, precision and recall were measured at the old thresholds: they no longer describe the folder.
+    folder.file(folder.METRICS).unlink(missing_ok=True)
+    folder.file(folder.CARD).write_text(model_card(output, None, name=card_name(output)))
+    folder.write_manifest()
 
 
 def card_name(output: Path) -> str:
@@ -259,12 +263,30 @@ def card_name(output: Path) -> str:
 
 
 def refresh_card(output: Path, results_file: Path) -> None:
-    """Rewrite the card with the test metrics run_eval.py measured on the shipped folder itself."""
+    """Rewrite the card with the test metrics run_eval.py measured on the shipped folder itself, and the folder's
+    metrics file (what the app shows) from the results beside it."""
     result = json.loads(results_file.read_text())
     if not measured_on(result, output):
         raise ShipError(f"{results_file} was measured on other weights than {output}; run run_eval.py on it first")
-    (output / "README.md").write_text(model_card(output, result, results_file.parent, card_name(output)))
+    folder = ModelFolder(output)
+    folder.file(folder.CARD).write_text(model_card(output, result, results_file.parent, card_name(output)))
     print(f"Model card of {output} shows the test metrics of {results_file} ({result.get('backend')} backend)")
+    refresh_metrics(output, results_file.parent)
+
+
+def refresh_metrics(output: Path, results_dir: Path = RESULTS_DIR) -> dict:
+    """Write the folder's metrics file (shipping.folder_metrics) from run_eval.py's results of its weights, and its
+    manifest again; ShipError where no results belong to them or the folder changed since it was shipped."""
+    try:
+        written = write_measured_metrics(output, results_dir)
+    except ManifestError as error:
+        raise ShipError(f"{error}; metrics not written") from None
+    if not written:
+        raise ShipError(f"no results in {shown_path(results_dir)} were measured on {output}'s weights; run run_eval.py "
+                        "on the shipped folder first")  # fmt: skip
+    sources = ", ".join(f"{backend} from {entry['results_file']}" for backend, entry in written.items())
+    print(f"Wrote {shown_path(ModelFolder(output).file(ModelFolder.METRICS))}: {sources}")
+    return written
 
 
 def main(argv=None, choose_best=None, choose_best_fast=None):
@@ -295,18 +317,18 @@ def main(argv=None, choose_best=None, choose_best_fast=None):
     parser.add_argument(
         "--normalise",
         action="store_true",
-        help="serve with spaced-out letters and look-alike digits undone first (preprocessing.json)",
+        help=f"serve with spaced-out letters and look-alike digits undone first ({ModelFolder.PREPROCESSING})",
     )
     parser.add_argument(
         "--restore-spelling",
         action="store_true",
-        help="serve with misspelt words read as the word one dropped or swapped letter away (preprocessing.json; "
-        "after --normalise)",
+        help="serve with misspelt words read as the word one dropped or swapped letter away "
+        f"({ModelFolder.PREPROCESSING}; after --normalise)",
     )
     parser.add_argument(
         "--segment-joined-words",
         action="store_true",
-        help="serve with words written without spaces split first (preprocessing.json; after --normalise)",
+        help=f"serve with words written without spaces split first ({ModelFolder.PREPROCESSING}; after --normalise)",
     )
     parser.add_argument(
         "--record-canaries",
@@ -316,8 +338,8 @@ def main(argv=None, choose_best=None, choose_best_fast=None):
     parser.add_argument(
         "--write-manifest",
         action="store_true",
-        help="only write the shipped folder's manifest.json (inference.manifest) for its files as they are, once its "
-        "canaries pass with every serving backend",
+        help=f"only write the shipped folder's {ModelFolder.MANIFEST} (inference.manifest) for its files as they "
+        "are, once its canaries pass with every serving backend",
     )
     parser.add_argument(
         "--rethreshold",
@@ -331,7 +353,17 @@ def main(argv=None, choose_best=None, choose_best_fast=None):
         const=SHIPPED_RESULTS,
         type=Path,
         metavar="RESULTS",
-        help="only rewrite the card from the shipped folder's results (default: results/shipped.json)",
+        help="only rewrite the card from the shipped folder's results (default: results/shipped.json), and its "
+        f"{ModelFolder.METRICS} from the results beside them",
+    )
+    parser.add_argument(
+        "--refresh-metrics",
+        nargs="?",
+        const=RESULTS_DIR,
+        type=Path,
+        metavar="RESULTS_DIR",
+        help=f"only write the shipped folder's {ModelFolder.METRICS} (the test metrics the app shows) from "
+        "run_eval.py's results of its weights (default: results/), and its manifest again",
     )
     args = parser.parse_args(argv)
     asked = {"normalise_obfuscation": args.normalise, "restore_misspelt_words": args.restore_spelling,
@@ -340,15 +372,17 @@ def main(argv=None, choose_best=None, choose_best_fast=None):
     try:
         if args.record_canaries:
             stored = record_canaries(args.output)
-            write_manifest(args.output)
+            ModelFolder(args.output).write_manifest()
             print(f"Recorded {len(stored['texts'])} canaries for {', '.join(stored['scores'])} in {args.output}")
         elif args.write_manifest:
             manifest = vouch_for(args.output)
-            print(f"Wrote {args.output / MANIFEST_FILE}: {len(manifest['files'])} files")
+            print(f"Wrote {args.output / ModelFolder.MANIFEST}: {len(manifest['files'])} files")
         elif args.rethreshold:
             rethreshold(args.output, preprocessing=steps or None)
         elif args.refresh_card:
             refresh_card(args.output, args.refresh_card)
+        elif args.refresh_metrics:
+            refresh_metrics(args.output, args.refresh_metrics)
         elif (args.best or args.best_fast) and (choose_best is None or choose_best_fast is None):
             parser.error("--best and --best-fast choose among the lab's experiments: run scripts/ship_model.py")
         elif args.best_fast:

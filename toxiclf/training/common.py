@@ -27,13 +27,14 @@ from ..data.splits import (
     tokenize_splits,
 )
 from ..evaluation.metrics import compute_metrics
+from ..inference.model_folder import ModelFolder
 from ..paths import REPO_ROOT, shown_path
 from ..provenance import device_info, git_commit, library_versions
 from .losses import adjust_to_labels
 
 logger = logging.getLogger(__name__)
 
-RUN_CONFIG_FILE = "run_config.json"  # written when a run finishes
+RUN_CONFIG_FILE = ModelFolder.RUN_CONFIG  # written when a run finishes
 DAVIDSON_SAMPLES = 5000  # --davidson without --davidson-samples
 RUN_ARGS_FILE = "run_args.json"  # written when a run starts: a resumed run must be the same run
 # Flags that change where or how verbosely a run reports, not the model it trains.
