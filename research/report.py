@@ -13,6 +13,7 @@ import numpy as np  # noqa: E402
 from research.methods_report import methods_markdown, plot_methods  # noqa: E402
 from research.students_report import students_markdown  # noqa: E402
 from toxiclf.evaluation import functional_eval  # noqa: E402
+from toxiclf.evaluation.identity_audit import real_comments_table  # noqa: E402
 from toxiclf.evaluation.results_files import load_results  # noqa: E402, F401 - re-exported
 
 
@@ -164,6 +165,9 @@ def update_docs(results_dir: Path, section: str = "results", pages=None) -> list
             table = functional_eval.markdown_table(models, functional_eval.table_models(models))
             changed += replace_doc_section("functional", table + "\n", pages)
             functional_eval.plot_table_models(models, results_dir)  # the table's figure, drawn for the same models
+        if (results_dir / "bias.json").exists():  # the real comments' subgroup figures of every audited model
+            audits = json.loads((results_dir / "bias.json").read_text())["models"]
+            changed += replace_doc_section("bias-real", real_comments_table(audits), pages)
     # results -> students, results-gpu-small -> students-gpu-small: the smaller students' table of that folder
     changed += replace_doc_section("students" + section.removeprefix("results"), students_markdown(results_dir), pages)
     changed += replace_doc_section(section, content, pages)

@@ -168,3 +168,22 @@ def test_tf_idf_is_audited_at_its_validation_threshold_and_kept_while_its_rows_a
     run_eval.main(audit)  # the same rows: both audits kept, nothing fitted or scored
     run_eval.main([*audit, "--no-baselines"])  # no baseline this time: the last TF-IDF audit stays in the file
     assert json.loads((tmp_path / "bias.json").read_text())["models"]["tfidf-logreg"] == tfidf
+
+
+def test_the_real_comments_table_names_each_model_s_bias_figure_and_worst_terms_by_bpsn_auc():
+    from toxiclf.evaluation.identity_audit import real_comments_table
+
+    def term(bpsn, rows):
+        return {"bpsn_auc": bpsn, "bpsn_auc_95ci": [bpsn - 0.01, bpsn + 0.01], "rows": rows, "toxic": 12}
+
+    real = {"bias_figure": 0.95, "bias_figure_95ci": [0.94, 0.96], "power_mean_subgroup_auc": 0.93,
+            "power_mean_bpsn_auc": 0.94, "power_mean_bpsn_auc_95ci": [0.92, 0.95], "power_mean_bnsp_auc": 0.97,
+            "terms": {"gay": term(0.91, 1200), "Muslim": term(0.97, 80), "Black": term(0.95, 300),
+                      "old": term(0.99, 900)}}  # fmt: skip
+    table = real_comments_table({"shipped": {"real_test_split": real}, "templates only": {"templates": {}}})
+    lines = table.strip().splitlines()
+    assert len(lines) == 3  # header, rule, one model: an audit without real-comment figures is left out
+    assert lines[2].startswith("| shipped | 0.9500 [0.940, 0.960] | 0.9300 | 0.9400 [0.920, 0.950] | 0.9700 |")
+    assert "gay 0.910 [0.900, 0.920] (1,200 comments, 12 toxic); Black 0.950" in lines[2]
+    assert "Muslim 0.970" in lines[2] and "old" not in lines[2]  # the three worst only
+    assert real_comments_table({"templates only": {"templates": {}}}) == ""

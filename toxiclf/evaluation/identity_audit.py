@@ -97,6 +97,39 @@ def worst_terms(per_term: dict, k: int = 5) -> list[tuple[str, float]]:
     return [(term, values["neutral_false_positive_rate"]) for term, values in ranked[:k]]
 
 
+def real_comments_table(audits: dict, worst: int = 3) -> str:
+    """Markdown: per audited model, the bias figure and the power means of the real test comments' subgroup, BPSN
+    and BNSP AUCs (each with its 95 % interval), and its worst terms by BPSN AUC: the check on real text that no
+    template can game. Models without real-comment figures are left out."""
+    rows = []
+    for name, entry in audits.items():
+        real = entry.get("real_test_split", {})
+        if "bias_figure" not in real:
+            continue
+        ranked = sorted(real["terms"].items(), key=lambda item: item[1]["bpsn_auc"])[:worst]
+        terms = "; ".join(
+            f"{term} {values['bpsn_auc']:.3f} {_interval(values['bpsn_auc_95ci'])} ({values['rows']:,} comments, "
+            f"{values['toxic']:,} toxic)"
+            for term, values in ranked
+        )
+        rows.append(f"| {name} | {real['bias_figure']:.4f} {_interval(real['bias_figure_95ci'])} "
+                    f"| {real['power_mean_subgroup_auc']:.4f} | {real['power_mean_bpsn_auc']:.4f} "
+                    f"{_interval(real['power_mean_bpsn_auc_95ci'])} | {real['power_mean_bnsp_auc']:.4f} "
+                    f"| {terms} |")  # fmt: skip
+    if not rows:
+        return ""
+    header = (
+        "| model | bias figure [95 % CI] | subgroup AUC (power mean) | BPSN AUC (power mean) [95 % CI] "
+        "| BNSP AUC (power mean) | worst terms by BPSN AUC [95 % CI] |\n|---|---:|---:|---:|---:|---|"
+    )
+    return header + "\n" + "\n".join(rows) + "\n"
+
+
+def _interval(bounds) -> str:
+    low, high = bounds
+    return "[-]" if low is None else f"[{low:.3f}, {high:.3f}]"
+
+
 def main(argv=None):
     import argparse
 

@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+from ..evaluation.identity_audit import real_comments_table
 from ..evaluation.results_files import TABLE_MODELS, measured_on, read_result
 from ..inference.model_folder import ModelFolder
 from ..inference.preprocessing import PREPROCESSING_STEPS
@@ -196,7 +197,9 @@ def _calibration_section(results_dir: Path | None, name: str) -> str:
 def _mitigation_role(entry: dict, shipped_run: dict) -> str:
     """' (before mitigation)' for an audited model trained as the shipped one but without identity sentences, ' (other
     mitigation)' for one trained so with other identity sentences, else ''; read from their run_config.json."""
-    config = REPO_ROOT / entry.get("path", "") / ModelFolder.RUN_CONFIG  # an absolute path stays itself
+    if entry.get("path") is None:  # a baseline fitted in the audit: no folder, no mitigation
+        return ""
+    config = REPO_ROOT / entry["path"] / ModelFolder.RUN_CONFIG  # an absolute path stays itself
     if not shipped_run.get("args") or not config.exists():
         return ""
     other = json.loads(config.read_text())
@@ -226,6 +229,13 @@ def _bias_section(results_dir: Path | None, shipped_run: dict, name: str) -> str
         f"sentences caught {overall['toxic_recall']:.1%}. "
         "Do not use the scores to judge comments about identity groups without a human reading them."
     )
+    real = real_comments_table({name: shipped, **{k: v for k, v in audit["models"].items() if k != name}})
+    if real:
+        section += (
+            "\n\nOn the real test comments that name a term (Borkan et al., 2019: subgroup, BPSN and BNSP AUC per "
+            "term with at least 50 comments and 10 of each label; power means p = -5 and the bias figure, as the "
+            "Jigsaw Unintended Bias competition scored them; 95 % bootstrap intervals):\n\n" + real
+        )
     others = {other: entry for other, entry in audit["models"].items() if other != name}
     if others:  # the candidates audited beside it, the model before mitigation marked
         rows = "\n".join(
