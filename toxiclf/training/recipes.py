@@ -287,7 +287,7 @@ def commands(recipe: Recipe, run_dir: Path, recipes: dict[str, Recipe], dry_run:
 
 def run(recipe_path: Path, run_dir: Path, dry_run: bool = False, print_only: bool = False) -> int:
     """Run a recipe and whatever it needs that is not finished, in order; stop at the first failure."""
-    recipe_path = Path(recipe_path)
+    recipe_path, run_dir = Path(recipe_path), Path(run_dir).resolve()  # the steps run from the repository's root
     recipes = read_all(recipe_path.parent)
     for recipe in chain(recipe_path.stem, recipes):
         if recipe.finished(run_dir).exists():
