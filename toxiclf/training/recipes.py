@@ -265,7 +265,9 @@ def commands(recipe: Recipe, run_dir: Path, recipes: dict[str, Recipe], dry_run:
         args, _ = dry_run_args(recipe, args)
         if recipe.script == "toxiclf.training.soft_labels":
             args.update(DRY_RUN_SOFT_LABEL_ARGS)
-    wired = {recipe.step.output_flag: str(recipe.output(run_dir))}
+    # the folder the script writes (LoRA's merged model is a subfolder of it), or a soft-label step's file
+    output = recipe.output(run_dir) if recipe.step.writes_file else Path(run_dir) / recipe.output_dir
+    wired = {recipe.step.output_flag: str(output)}
     if recipe.parent:
         wired[recipe.parent_flag] = str(recipes[recipe.parent].output(run_dir))
     for flag, names in recipe.uses.items():
