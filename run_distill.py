@@ -23,6 +23,7 @@ from transformers import set_seed
 
 from toxiclf.paths import OUTPUTS_DIR
 from toxiclf.training import common as training
+from toxiclf.training.arguments import DataArguments, DistillationArguments, typed
 from toxiclf.training.distill_trainer import DistillationTrainer
 from toxiclf.training.models import (
     TEACHER_LAYERS,
@@ -167,7 +168,8 @@ def main(argv=None):
         except ValueError as error:
             raise SystemExit(f"error: {error}") from None
     student, tokenizer, teacher = student_and_teacher(args)
-    train, validation, data_source = training.load_training_data(args, tokenizer, soft_labels)
+    data, distillation = typed(args, DataArguments, DistillationArguments)
+    train, validation, data_source = training.load_training_data(data, tokenizer, soft_labels, distillation)
 
     keeps_columns = soft_labels is not None or args.added_rows_kl_share != 1 or args.added_rows_weight != 1
     trainer = DistillationTrainer(

@@ -12,6 +12,7 @@ from transformers import Trainer, set_seed
 
 from toxiclf.paths import OUTPUTS_DIR
 from toxiclf.training import common as training
+from toxiclf.training.arguments import DataArguments, from_namespace
 from toxiclf.training.models import DEFAULT_TEACHER, load_model_and_tokenizer
 
 logger = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ def main(argv=None):
     set_seed(args.seed)
 
     model, tokenizer = load_model_and_tokenizer(args.model)
-    train, validation, data_source = training.load_training_data(args, tokenizer)
+    train, validation, data_source = training.load_training_data(from_namespace(DataArguments, args), tokenizer)
     trainer = Trainer(
         model=model,
         **training.trainer_inputs(args, tokenizer, train, validation),

@@ -13,6 +13,7 @@ from transformers import Trainer, set_seed
 
 from toxiclf.paths import OUTPUTS_DIR
 from toxiclf.training import common as training
+from toxiclf.training.arguments import DataArguments, from_namespace
 from toxiclf.training.models import DEFAULT_TEACHER, load_model_and_tokenizer
 
 logger = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ def main(argv=None):
     model = lora_model(base_model, args)
     parameters = trainable_parameters(model)
     logger.info("Trainable parameters: %s", parameters)
-    train, validation, data_source = training.load_training_data(args, tokenizer)
+    train, validation, data_source = training.load_training_data(from_namespace(DataArguments, args), tokenizer)
 
     trainer = Trainer(
         model=model,

@@ -15,6 +15,7 @@ from toxiclf.data.augment_identity import (
     term_pool,
 )
 from toxiclf.evaluation.identity_audit import audit_sentences
+from toxiclf.training.arguments import DataArguments, from_namespace
 
 
 def word_ngrams(sentence: str, n: int) -> set[tuple[str, ...]]:
@@ -98,7 +99,7 @@ def test_training_data_gets_the_identity_sentences(augmentation, tiny_dataset_di
     from toxiclf.training import common as training
 
     args = parse_training_args(["--dataset", str(tiny_dataset_dir), "--identity-augmentation", augmentation])
-    train, validation, _ = training.load_training_data(args, tokenizer)
+    train, validation, _ = training.load_training_data(from_namespace(DataArguments, args), tokenizer)
     added = len(train) - 140
     per_term = {"25": 0, "balanced": 1, "balanced-statements": 2}[augmentation] * MIN_PER_TERM
     assert added == 25 if augmentation == "25" else added >= per_term * len(audit_terms())

@@ -14,6 +14,15 @@ from toxiclf.training.distill_trainer import DistillationTrainer
 from toxiclf.training.soft_labels import SoftLabels, ensemble_logits, write_soft_labels
 
 
+def training_rows(distill_args, tokenizer, stored):
+    """run_distill.py's training rows for its parsed flags, as its main() loads them."""
+    from toxiclf.training.arguments import DataArguments, DistillationArguments, typed
+    from toxiclf.training.common import load_training_data
+
+    data, distillation = typed(distill_args, DataArguments, DistillationArguments)
+    return load_training_data(data, tokenizer, stored, distillation)
+
+
 @pytest.fixture
 def teacher_dir(tmp_path_factory, tokenizer):
     path = tmp_path_factory.mktemp("soft-teacher")
@@ -135,7 +144,6 @@ def test_a_file_made_with_davidson_tweets_serves_a_run_with_the_same_tweets(tmp_
     import pandas as pd
 
     from toxiclf.training import soft_labels
-    from toxiclf.training.common import load_training_data
 
     tweets = tmp_path / "labeled_data.csv"
     tweet_texts = ["you are trash", "what a dumb take", "lovely day", "shut up loser"]
@@ -149,12 +157,12 @@ def test_a_file_made_with_davidson_tweets_serves_a_run_with_the_same_tweets(tmp_
 
     distill = ["--student-init", "minilm-l6", "--soft-labels", str(path), "--alpha-cos", "0"]
     run = run_distill.parse_args([*distill, *flags])
-    train, _, _ = load_training_data(run, tokenizer, stored)
+    train, _, _ = training_rows(run, tokenizer, stored)
     tweets_logits = np.array(train["teacher_logits"][-3:], dtype=np.float32)  # the tweets come last
     np.testing.assert_allclose(tweets_logits, stored.logits_for("train", [f"davidson-{i}" for i in range(3)]))
     other_tweets = run_distill.parse_args([*distill, *flags[:-1], "2"])
     with pytest.raises(SystemExit, match="was made for other added rows"):
-        load_training_data(other_tweets, tokenizer, stored)
+        training_rows(other_tweets, tokenizer, stored)
 
 
 @pytest.mark.parametrize("flags", [["--davidson-samples", "0", "--davidson", "t.csv"], ["--davidson-samples", "3"]])
@@ -205,14 +213,12 @@ def test_knowledge_adjustment_swaps_the_logits_of_a_wrong_teacher_on_the_chosen_
 
 
 def test_a_run_with_knowledge_adjustment_trains_on_the_swapped_logits(soft_file, tiny_dataset_dir, tokenizer, capsys):
-    from toxiclf.training.common import load_training_data
-
     path, _, _ = soft_file
     flags = ["--student-init", "minilm-l6", "--soft-labels", str(path), "--dataset", str(tiny_dataset_dir),
              "--max-seq-length", "64", "--alpha-cos", "0"]  # fmt: skip
-    plain, _, _ = load_training_data(run_distill.parse_args(flags), tokenizer, SoftLabels(path))
-    adjusted, _, _ = load_training_data(run_distill.parse_args([*flags, "--knowledge-adjustment", "all"]), tokenizer,
-                                        SoftLabels(path))  # fmt: skip
+    plain, _, _ = training_rows(run_distill.parse_args(flags), tokenizer, SoftLabels(path))
+    adjusted, _, _ = training_rows(run_distill.parse_args([*flags, "--knowledge-adjustment", "all"]), tokenizer,
+                                   SoftLabels(path))  # fmt: skip
     before, after = np.array(plain["teacher_logits"]), np.array(adjusted["teacher_logits"])
     labels = np.array(plain["labels"])
     wrong = before.argmax(axis=1) != labels

@@ -109,17 +109,20 @@ def test_a_run_record_writes_paths_inside_the_repository_relative_to_it():
 def test_added_rows_carry_their_kl_share_and_the_comments_keep_all_of_it(tiny_dataset_dir, tokenizer):
     import run_distill
     from toxiclf.training import common as training
+    from toxiclf.training.arguments import DataArguments, DistillationArguments, typed
 
     flags = ["--student-init", "minilm-l6", "--dataset", str(tiny_dataset_dir), "--identity-augmentation", "6"]
-    train, validation, _ = training.load_training_data(
-        run_distill.parse_args([*flags, "--added-rows-kl-share", "0.25"]), tokenizer
-    )
+
+    def training_rows(distill_flags):
+        data, distillation = typed(run_distill.parse_args(distill_flags), DataArguments, DistillationArguments)
+        return training.load_training_data(data, tokenizer, None, distillation)
+
+    train, validation, _ = training_rows([*flags, "--added-rows-kl-share", "0.25"])
     assert train["kl_share"] == [1.0] * 140 + [0.25] * 6  # the 140 comments, then the identity sentences
     assert "kl_share" not in validation.column_names
-    default, _, _ = training.load_training_data(run_distill.parse_args(flags), tokenizer)
+    default, _, _ = training_rows(flags)
     assert "kl_share" not in default.column_names  # every row alike: nothing to carry
-    weighted_args = run_distill.parse_args([*flags, "--added-rows-weight", "3"])
-    weighted, _, _ = training.load_training_data(weighted_args, tokenizer)
+    weighted, _, _ = training_rows([*flags, "--added-rows-weight", "3"])
     assert weighted["row_weight"] == [1.0] * 140 + [3.0] * 6 and "kl_share" not in weighted.column_names
 
 

@@ -30,6 +30,7 @@ from ..evaluation.metrics import compute_metrics
 from ..inference.model_folder import ModelFolder
 from ..paths import REPO_ROOT, shown_path
 from ..provenance import device_info, git_commit, library_versions
+from .arguments import DataArguments, DistillationArguments, RowArguments
 from .losses import adjust_to_labels
 
 logger = logging.getLogger(__name__)
@@ -163,77 +164,78 @@ def bf16_available() -> bool:
     return cpu_has_native_bf16()
 
 
-def load_training_data(args, tokenizer, soft_labels=None):
-    """Tokenized (train, validation) splits, cut to --max-*-samples. The test split is not returned.
+def load_training_data(data: DataArguments, tokenizer, soft_labels=None,
+                       distillation: DistillationArguments | None = None):  # fmt: skip
+    """Tokenized (train, validation) splits, cut to max_*_samples. The test split is not returned.
 
     With `soft_labels` (toxiclf.training.soft_labels.SoftLabels), the training rows carry their stored teacher logits as
-    `teacher_logits`, after the file was checked against this run's data, seed and length. With
-    `args.added_rows_kl_share` or `args.added_rows_weight` other than 1, they carry `kl_share` or `row_weight`
+    `teacher_logits`, after the file was checked against this run's data, seed and length. With `distillation`'s
+    `added_rows_kl_share` or `added_rows_weight` other than 1, they carry `kl_share` or `row_weight`
     (DistillationTrainer): 1 for the comments, the flag's value for the rows the flags add.
     """
+    distillation = distillation or DistillationArguments()  # the other scripts: every row alike, no adjustment
     try:
-        splits = load_splits(args.dataset, args.seed)
+        splits = load_splits(data.dataset, data.seed)
     except DataError as error:
         raise SystemExit(f"error: {error}") from None
-    provenance = data_provenance(args.dataset, args.seed, splits)
+    provenance = data_provenance(data.dataset, data.seed, splits)
     splits.pop("test")  # only run_eval.py looks at the test split
-    for split, limit in (("train", args.max_train_samples), ("validation", args.max_eval_samples)):
+    for split, limit in (("train", data.max_train_samples), ("validation", data.max_eval_samples)):
         if limit:
             splits[split] = splits[split].select(range(min(limit, len(splits[split]))))
-    splits["train"], extra_rows, disguisable_rows, templated_rows = with_added_rows(splits["train"], args)
+    splits["train"], extra_rows, disguisable_rows, templated_rows = with_added_rows(splits["train"], data)
     if soft_labels is not None:
         try:
-            soft_labels.check_matches(provenance, args.max_seq_length, extra_rows)
+            soft_labels.check_matches(provenance, data.max_seq_length, extra_rows)
             stored = soft_labels.logits_for("train", splits["train"][ID_COLUMN])
         except ValueError as error:
             raise SystemExit(f"error: {error}") from None
-        adjusted = getattr(args, "knowledge_adjustment", "none")  # run_distill.py's flag
+        adjusted = distillation.knowledge_adjustment
         if adjusted != "none":
             first = extra_rows["base_rows"] if adjusted == "added-rows" else 0
             rows = range(first, len(splits["train"]))
             stored, changed = adjust_to_labels(stored, splits["train"][LABEL_COLUMN], rows)
             logger.info("Knowledge adjustment: swapped the teacher's logits on %d of %d rows", changed, len(rows))
         splits["train"] = splits["train"].add_column("teacher_logits", stored.tolist())
-    for column, flag in (("kl_share", "added_rows_kl_share"), ("row_weight", "added_rows_weight")):
-        value = getattr(args, flag, 1.0)  # run_distill.py's flags
+    for column, value in (("kl_share", distillation.added_rows_kl_share),
+                          ("row_weight", distillation.added_rows_weight)):  # fmt: skip
         if value != 1.0:
             base_rows = extra_rows["base_rows"]
             values = [1.0] * base_rows + [value] * (len(splits["train"]) - base_rows)
             splits["train"] = splits["train"].add_column(column, values)
             logger.info("The %d added rows get %s %.2f", len(values) - base_rows, column, value)
     # After the soft labels: a disguised row keeps its id and its teacher's plain reading.
-    phrases = args.joined_phrase_share
-    if args.noise_share:
-        splits["train"] = with_disguises(splits["train"], args.noise_share, args.seed, disguisable_rows, phrases)
-    if args.template_noise_share:  # another seed, so that the comments' disguises stay those of the same seed before
-        splits["train"] = with_disguises(splits["train"], args.template_noise_share, args.seed + 1, templated_rows,
+    phrases = data.joined_phrase_share
+    if data.noise_share:
+        splits["train"] = with_disguises(splits["train"], data.noise_share, data.seed, disguisable_rows, phrases)
+    if data.template_noise_share:  # another seed, so that the comments' disguises stay those of the same seed before
+        splits["train"] = with_disguises(splits["train"], data.template_noise_share, data.seed + 1, templated_rows,
                                          phrases)  # fmt: skip
     for row in splits["train"].select(range(min(2, len(splits["train"])))):
         logger.info("Training row: label %d, %r", row[LABEL_COLUMN], row[TEXT_COLUMN][:100])
-    tokenized = tokenize_splits(splits, tokenizer, args.max_seq_length)
+    tokenized = tokenize_splits(splits, tokenizer, data.max_seq_length)
     return tokenized["train"], tokenized["validation"], provenance
 
 
-def with_added_rows(train, args):
+def with_added_rows(train, rows: RowArguments):
     """The training rows plus those the flags add: identity sentences, templated sentences, Davidson tweets (in
     that order, each numbered within its source). Also returns what soft labels must have been made for (the
     flags, the rows they were balanced against and the added rows' fingerprint), the rows --noise-share may
     disguise (the comments and identity sentences) and the templated rows (--template-noise-share)."""
-    extra_rows = {"identity_augmentation": args.identity_augmentation,
-                  "robustness_augmentation": args.robustness_augmentation,
+    extra_rows = {"identity_augmentation": rows.identity_augmentation,
+                  "robustness_augmentation": rows.robustness_augmentation,
                   "base_rows": len(train)}  # fmt: skip
-    if args.identity_augmentation:
-        train = with_identity_sentences(train, args.identity_augmentation, args.seed)
-    group_sentences = getattr(args, "group_sentences", "none")
-    if group_sentences != "none":  # recorded only when used, so that soft labels made before the flag still match
-        extra_rows["group_sentences"] = group_sentences
-        train = with_group_sentences(train, args.seed, extra_rows["base_rows"])
+    if rows.identity_augmentation:
+        train = with_identity_sentences(train, rows.identity_augmentation, rows.seed)
+    if rows.group_sentences != "none":  # recorded only when used, so that soft labels made before the flag still match
+        extra_rows["group_sentences"] = rows.group_sentences
+        train = with_group_sentences(train, rows.seed, extra_rows["base_rows"])
     disguisable_rows = range(len(train))
-    if args.robustness_augmentation:
-        train = with_templated_sentences(train, args.robustness_augmentation, args.seed)
+    if rows.robustness_augmentation:
+        train = with_templated_sentences(train, rows.robustness_augmentation, rows.seed)
     templated_rows = range(len(disguisable_rows), len(train))
-    if args.davidson:
-        train = with_davidson_tweets(train, args.davidson, args.davidson_samples or DAVIDSON_SAMPLES, args.seed)
+    if rows.davidson:
+        train = with_davidson_tweets(train, rows.davidson, rows.davidson_samples or DAVIDSON_SAMPLES, rows.seed)
     if len(train) > extra_rows["base_rows"]:  # added rows are looked up by their number
         extra_rows["added_rows_sha256"] = added_rows_sha256(train, extra_rows["base_rows"])
     return train, extra_rows, disguisable_rows, templated_rows

@@ -25,6 +25,7 @@ from ..data.splits import (
     load_splits,
 )
 from ..paths import OUTPUTS_DIR, sha256_file
+from .arguments import RowArguments, from_namespace
 from .common import cpu_has_native_bf16, identity_augmentation, with_added_rows
 
 SPLITS = ("train", "validation")
@@ -172,7 +173,7 @@ def main(argv=None):
         splits = {split: rows.select(range(min(args.max_rows, len(rows)))) for split, rows in splits.items()}
     # The rows a student run adds with the same flags (and seed), under the same ids. Disguised spellings
     # (--noise-share) keep their row's id: the student then learns the teacher's reading of the plain text.
-    splits["train"], extra, _, _ = with_added_rows(splits["train"], args)
+    splits["train"], extra, _, _ = with_added_rows(splits["train"], from_namespace(RowArguments, args))
     if args.added_rows_only:
         if len(splits["train"]) == extra["base_rows"]:
             parser.error("--added-rows-only needs the flags of the rows to add (--robustness-augmentation ...)")
