@@ -234,7 +234,7 @@ def _bias_section(results_dir: Path | None, shipped_run: dict, name: str) -> str
         section += (
             "\n\nOn the real test comments that name a term (Borkan et al., 2019: subgroup, BPSN and BNSP AUC per "
             "term with at least 50 comments and 10 of each label; power means p = -5 and the bias figure, as the "
-            "Jigsaw Unintended Bias competition scored them; 95 % bootstrap intervals):\n\n" + real
+            "Jigsaw Unintended Bias competition scored them; 95 % bootstrap intervals):\n\n" + real.rstrip("\n")
         )
     others = {other: entry for other, entry in audit["models"].items() if other != name}
     if others:  # the candidates audited beside it, the model before mitigation marked
