@@ -27,7 +27,14 @@ SHARED_FLAGS = {
     "compare": {"--dataset", "--results-dir", "--bootstrap-resamples", "--update-readme"},
     "report": {"--results-dir", "--update-readme", "--readme-section"},
     "bench": {"--dataset", "--max-eval-samples", "--update-readme"},
-    "audit": {"--checkpoints", "--backend", "--batch-size", "--max-eval-samples"},
+    "audit": {
+        "--checkpoints",
+        "--backend",
+        "--batch-size",
+        "--max-eval-samples",
+        "--no-baselines",
+        "--baseline-max-train-samples",
+    },  # fmt: skip
     "functional": {"--checkpoints", "--backend", "--no-baselines", "--update-readme"},
     "ablation": {"--dataset", "--max-eval-samples", "--results-dir", "--backend"},
 }
@@ -36,7 +43,7 @@ NOT_TAKEN = {
     "report": {"--dataset", "--checkpoints", "--bootstrap-resamples"},
     "compare": {"--checkpoints", "--backend"},
     "bench": {"--checkpoints", "--backend", "--readme-section"},
-    "audit": {"--no-baselines", "--update-readme"},
+    "audit": {"--update-readme", "--bootstrap-resamples"},
     "functional": {"--bootstrap-resamples", "--readme-section"},
     "ablation": {"--checkpoints", "--update-readme"},
 }
