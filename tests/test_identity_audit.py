@@ -179,7 +179,8 @@ def test_the_real_comments_table_names_each_model_s_bias_figure_and_worst_terms_
     real = {"bias_figure": 0.95, "bias_figure_95ci": [0.94, 0.96], "power_mean_subgroup_auc": 0.93,
             "power_mean_bpsn_auc": 0.94, "power_mean_bpsn_auc_95ci": [0.92, 0.95], "power_mean_bnsp_auc": 0.97,
             "terms": {"gay": term(0.91, 1200), "Muslim": term(0.97, 80), "Black": term(0.95, 300),
-                      "old": term(0.99, 900)}}  # fmt: skip
+                      "old": term(0.99, 900)},
+            "worst_terms_by_bpsn_auc": [["gay", 0.91], ["Black", 0.95], ["Muslim", 0.97], ["old", 0.99]]}  # fmt: skip
     table = real_comments_table({"shipped": {"real_test_split": real}, "templates only": {"templates": {}}})
     lines = table.strip().splitlines()
     assert len(lines) == 3  # header, rule, one model: an audit without real-comment figures is left out

@@ -22,8 +22,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from sklearn.metrics import roc_auc_score  # noqa: E402
 
+from ..data.augment_identity import audit_terms  # noqa: E402
 from ..data.group_sentences import BUCKETS, group_sentences, word_count  # noqa: E402
-from ..data.identity_terms import TERMS_FILE  # noqa: E402
 from ..inference.model_folder import ModelFolder  # noqa: E402
 from ..inference.obfuscation import preprocessed  # noqa: E402
 from ..inference.preprocessing import steps_asked  # noqa: E402
@@ -58,14 +58,12 @@ def validation_bias(texts: list[str], labels, scores) -> dict:
     """The subgroup, BPSN and BNSP AUCs' power means and the worst terms by BPSN AUC on the validation comments: a
     development check on real text, so that a candidate is weighed on it without the test split's audit (which may
     only veto). Per-term intervals stay with the test audit; here only the figures a choice compares."""
-    terms = sorted(term for group in json.loads(TERMS_FILE.read_text())["terms"].values() for term in group)
-    figures = real_split_audit(texts, labels, scores, terms, resamples=VALIDATION_BIAS_RESAMPLES)
+    figures = real_split_audit(texts, labels, scores, sorted(audit_terms()), resamples=VALIDATION_BIAS_RESAMPLES)
     if not figures["terms"]:
         return {}
     kept = ("bias_figure", "bias_figure_95ci", *(f"power_mean_{name}" for name in BIAS_AUCS))
-    worst = sorted(figures["terms"].items(), key=lambda item: item[1]["bpsn_auc"])[:5]
     return {**{key: figures[key] for key in kept}, "terms": len(figures["terms"]),
-            "worst_bpsn": {term: values["bpsn_auc"] for term, values in worst}}  # fmt: skip
+            "worst_bpsn": dict(figures["worst_terms_by_bpsn_auc"])}  # fmt: skip
 
 
 def flagged_shares(sentences: list[str], scores, threshold: float) -> dict:

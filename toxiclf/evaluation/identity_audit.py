@@ -106,7 +106,7 @@ def real_comments_table(audits: dict, worst: int = 3) -> str:
         real = entry.get("real_test_split", {})
         if "bias_figure" not in real:
             continue
-        ranked = sorted(real["terms"].items(), key=lambda item: item[1]["bpsn_auc"])[:worst]
+        ranked = [(term, real["terms"][term]) for term, _ in real["worst_terms_by_bpsn_auc"][:worst]]
         terms = "; ".join(
             f"{term} {values['bpsn_auc']:.3f} {_interval(values['bpsn_auc_95ci'])} ({values['rows']:,} comments, "
             f"{values['toxic']:,} toxic)"

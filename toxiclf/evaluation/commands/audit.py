@@ -21,7 +21,7 @@ import numpy as np
 
 from toxiclf.data.splits import ID_COLUMN, LABEL_COLUMN, TEXT_COLUMN
 from toxiclf.evaluation.baselines import TfidfBaseline
-from toxiclf.evaluation.commands.common import check_models, eval_splits
+from toxiclf.evaluation.commands.common import baseline_rows, check_models, eval_splits
 from toxiclf.evaluation.comparisons import ids_checksum
 from toxiclf.evaluation.metrics import best_f1_threshold
 from toxiclf.inference.calibration import CALIBRATION_FILE
@@ -120,8 +120,7 @@ def audit_model(args, path: Path, sentences, test, validation) -> dict:
 def tfidf_audit(args, train, sentences, test, validation, inputs: str, earlier: dict) -> dict:
     """TF-IDF + logistic regression (toxiclf.evaluation.baselines), fitted on the training comments as `score` fits
     it, audited at its validation max-F1 threshold; kept from the last run when the rows and the fit are the same."""
-    if args.baseline_max_train_samples:
-        train = train.select(range(min(args.baseline_max_train_samples, len(train))))
+    train = baseline_rows(args, train)
     tfidf = TfidfBaseline(seed=args.seed)
     key = ids_checksum(["tfidf", inputs, AUDIT_VERSION, str(args.seed), *train[ID_COLUMN]])
     reused = earlier.get(tfidf.name)

@@ -20,6 +20,13 @@ def eval_splits(args):
     return splits, test, validation
 
 
+def baseline_rows(args, train):
+    """The training comments the baselines are fitted on: all, or the first --baseline-max-train-samples."""
+    if args.baseline_max_train_samples:
+        return train.select(range(min(args.baseline_max_train_samples, len(train))))
+    return train
+
+
 def parse_checkpoints(parser: argparse.ArgumentParser, specs, defaults: dict[str, Path]) -> dict[str, Path]:
     """NAME=PATH specs -> {name: folder}, each holding a model; none given: the defaults that are here."""
     if not specs:

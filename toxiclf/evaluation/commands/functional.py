@@ -11,7 +11,7 @@ import numpy as np
 
 from toxiclf.data.splits import LABEL_COLUMN, TEXT_COLUMN
 from toxiclf.evaluation.baselines import TfidfBaseline
-from toxiclf.evaluation.commands.common import check_models, eval_splits
+from toxiclf.evaluation.commands.common import baseline_rows, check_models, eval_splits
 from toxiclf.inference.classifier import load_classifier, read_threshold
 from toxiclf.paths import sha256_file, shown_path
 
@@ -55,9 +55,7 @@ def run(args, lab) -> dict:
                          {"path": shown_path(path), "backend": classifier.backend,
                           "model_sha256": sha256_file(weights) if weights.exists() else None})  # fmt: skip
     if not args.no_baselines:
-        train = splits["train"]
-        if args.baseline_max_train_samples:
-            train = train.select(range(min(args.baseline_max_train_samples, len(train))))
+        train = baseline_rows(args, splits["train"])
         tfidf = TfidfBaseline(seed=args.seed).fit(train[TEXT_COLUMN], np.array(train[LABEL_COLUMN]))
         scorers[tfidf.name] = (tfidf, None, {"path": None, "backend": "scikit-learn", "train_rows": len(train)})
     result = functional_eval.evaluate(scorers, validation[TEXT_COLUMN], validation[LABEL_COLUMN], args.results_dir,

@@ -20,7 +20,7 @@ from sklearn.metrics import roc_auc_score
 from toxiclf.data.splits import ID_COLUMN, LABEL_COLUMN, TEXT_COLUMN, data_provenance
 from toxiclf.evaluation.baselines import MajorityBaseline, TfidfBaseline
 from toxiclf.evaluation.commands import report
-from toxiclf.evaluation.commands.common import check_models, eval_splits
+from toxiclf.evaluation.commands.common import baseline_rows, check_models, eval_splits
 from toxiclf.evaluation.comparisons import ids_checksum, save_scores, write_comparisons
 from toxiclf.evaluation.scores import evaluate_scores, folder_size_mb, measure_cost
 from toxiclf.inference.calibration import invert, reliability
@@ -126,9 +126,7 @@ def run(args, lab) -> list[dict]:
         scored.append(result)
 
     if not args.no_baselines:
-        train = splits["train"]
-        if args.baseline_max_train_samples:
-            train = train.select(range(min(args.baseline_max_train_samples, len(train))))
+        train = baseline_rows(args, splits["train"])
         for baseline in (MajorityBaseline(), TfidfBaseline(seed=args.seed)):
             logger.info("Fitting %s on %d training comments", baseline.name, len(train))
             baseline.fit(train[TEXT_COLUMN], np.array(train[LABEL_COLUMN]))
