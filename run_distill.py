@@ -76,6 +76,25 @@ def parse_args(argv=None):
         help="with --soft-labels: where the stored teacher's answer is not a row's label, swap its two logits "
         "(Wen et al., 2019), on the added rows or on all rows (default none: the teacher as it is)",
     )  # fmt: skip
+    parser.add_argument(
+        "--alpha-clp", type=float, default=0.0, metavar="W",
+        help="counterfactual logit pairing (Garg et al., 2019): add W times the mean gap of the toxic log-odds of a "
+        "benign sentence naming a group and its twin naming another (default 0: off); not scaled with the alphas",
+    )  # fmt: skip
+    parser.add_argument(
+        "--counterfactual-pairs",
+        type=int,
+        default=20000,
+        metavar="N",
+        help="with --alpha-clp: at most N pairs, cut from the non-toxic training comments",
+    )
+    parser.add_argument(
+        "--clp-pairs-per-step",
+        type=int,
+        default=8,
+        metavar="N",
+        help="with --alpha-clp: pairs scored beside each training batch (default 8)",
+    )
     training.add_common_args(parser, output_dir=None, learning_rate=5e-5, epochs=2)
     args = parser.parse_args(argv)
     training.check_common_args(parser, args)
@@ -109,6 +128,10 @@ def parse_args(argv=None):
     if per_row and not has_added_rows:
         parser.error(f"{per_row[0]} needs added rows: --identity-augmentation, --group-sentences, "
                      "--robustness-augmentation or --davidson")  # fmt: skip
+    if args.alpha_clp < 0:
+        parser.error(f"--alpha-clp must be non-negative, got {args.alpha_clp}")
+    if args.counterfactual_pairs < 1 or args.clp_pairs_per_step < 1:
+        parser.error("--counterfactual-pairs and --clp-pairs-per-step must be at least 1")
     if args.align_layers and args.student_init not in TEACHER_LAYERS:
         parser.error("--align-layers pairs layers copied from the teacher: use it with --student-init odd|even")
     return args
@@ -171,6 +194,8 @@ def main(argv=None):
     data, distillation = typed(args, DataArguments, DistillationArguments)
     train, validation, data_source = training.load_training_data(data, tokenizer, soft_labels, distillation)
 
+    pairs = training.counterfactual_pairs(data, distillation, tokenizer) if args.alpha_clp else None
+
     keeps_columns = soft_labels is not None or args.added_rows_kl_share != 1 or args.added_rows_weight != 1
     trainer = DistillationTrainer(
         model=student,
@@ -182,10 +207,14 @@ def main(argv=None):
         alpha_kl=args.alpha_kl,
         alpha_cos=args.alpha_cos,
         layer_map=TEACHER_LAYERS[args.student_init] if args.align_layers else None,
+        counterfactual_pairs=pairs,
+        alpha_clp=args.alpha_clp,
     )
     method = "distillation" if args.alpha_kl or args.alpha_cos else "cross-entropy only (no teacher signal)"
     extra = {"method": method, "teacher": args.teacher, "student_init": args.student_init,
              "soft_labels": soft_labels.provenance if soft_labels else None}  # fmt: skip
+    if pairs is not None:
+        extra["counterfactual_pairs"] = len(pairs)
     if args.student_init in TEACHER_LAYERS:
         extra["teacher_layers"] = list(TEACHER_LAYERS[args.student_init])
     if args.student_layers:

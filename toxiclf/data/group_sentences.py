@@ -210,3 +210,29 @@ def neutral_swaps(donors, lexicon: Lexicon, rng, seen: set, count: int) -> list[
             rows.append(candidate)
             seen.add(candidate.casefold())
     return rows
+
+
+def counterfactual_pairs(texts, labels, seed: int, count: int, lexicon: Lexicon | None = None):
+    """Up to `count` (sentence, twin) pairs for counterfactual logit pairing (Garg et al., 2019): a sentence of a
+    non-toxic comment that names exactly one group, and the same sentence naming another group or a neutral word
+    (one in four). Neither half is a training row and neither gets a label: the loss asks only that the model score
+    them alike, so the pair teaches that the group word does not decide, without adding rows whose label is all one
+    way. Distinct sentences, seeded; only non-toxic comments are read."""
+    lexicon = lexicon or Lexicon.load()
+    rng = np.random.default_rng(seed)
+    donors = _donors(texts, labels, lexicon)
+    pairs, seen = [], set()
+    for index in rng.permutation(len(donors)):
+        if len(pairs) == count:
+            break
+        sentence, term, pattern, kind, _ = donors[index]
+        if sentence.casefold() in seen:
+            continue
+        groups = lexicon.adjectives if kind == "adjective" else lexicon.plurals
+        neutral = lexicon.neutral_adjectives if kind == "adjective" else lexicon.neutral_plurals
+        pool = neutral if rng.random() < 0.25 else [g for g in groups if g.casefold() != term.casefold()]
+        twin = swapped(sentence, pattern, pool[rng.integers(len(pool))])
+        if twin.casefold() != sentence.casefold():
+            pairs.append((sentence, twin))
+            seen.add(sentence.casefold())
+    return pairs

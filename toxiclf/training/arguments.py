@@ -127,6 +127,9 @@ class DistillationArguments(Typed):
     knowledge_adjustment: Literal["none", "added-rows", "all"] = arg(
         "none", "swap the stored logits of a row whose teacher contradicts its label"
     )
+    alpha_clp: float = arg(0.0, "weight of counterfactual logit pairing (0: off), added to the blended loss")
+    counterfactual_pairs: int = arg(20000, "with alpha_clp: at most this many pairs from the training comments")
+    clp_pairs_per_step: int = arg(8, "with alpha_clp: pairs scored beside each training batch")
 
 
 @dataclass

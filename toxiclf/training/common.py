@@ -217,6 +217,25 @@ def load_training_data(data: DataArguments, tokenizer, soft_labels=None,
     return tokenized["train"], tokenized["validation"], provenance
 
 
+def counterfactual_pairs(data: DataArguments, distillation: DistillationArguments, tokenizer):
+    """The logit-pairing term's pairs (toxiclf.data.group_sentences.counterfactual_pairs), cut from this run's
+    training comments (the first max_train_samples), tokenized and served a few per step."""
+    from ..data.group_sentences import counterfactual_pairs as cut_pairs
+    from .counterfactual_pairs import CounterfactualPairs
+
+    comments = load_splits(data.dataset, data.seed)["train"]
+    if data.max_train_samples:
+        comments = comments.select(range(min(data.max_train_samples, len(comments))))
+    pairs = cut_pairs(list(comments[TEXT_COLUMN]), list(comments[LABEL_COLUMN]), data.seed,
+                      distillation.counterfactual_pairs)  # fmt: skip
+    try:
+        served = CounterfactualPairs(pairs, tokenizer, distillation.clp_pairs_per_step, data.max_seq_length, data.seed)
+    except ValueError as error:
+        raise SystemExit(f"error: --alpha-clp: {error}") from None
+    logger.info("Counterfactual logit pairing: %d pairs, %d per step", len(pairs), distillation.clp_pairs_per_step)
+    return served
+
+
 def with_added_rows(train, rows: RowArguments):
     """The training rows plus those the flags add: identity sentences, templated sentences, Davidson tweets (in
     that order, each numbered within its source). Also returns what soft labels must have been made for (the

@@ -4,7 +4,7 @@ import torch
 from transformers import Trainer
 from transformers.modeling_outputs import SequenceClassifierOutput
 
-from toxiclf.training.losses import masked_cosine_loss, soft_target_kl
+from toxiclf.training.losses import logit_pair_gap, masked_cosine_loss, soft_target_kl
 
 # What a batch may carry for the loss alone: never passed to the model
 _LOSS_COLUMNS = ("labels", "teacher_logits", "kl_share", "row_weight")
@@ -26,11 +26,16 @@ class DistillationTrainer(Trainer):
     from its own labels. A batch that carries `row_weight` scales each row's CE and KL terms by it (the mean over
     the batch stays a plain mean; the cosine term is one per batch and is not scaled): rows of a kind worth more
     than their number count more.
+
+    Counterfactual logit pairing (Garg et al., 2019): with `counterfactual_pairs`
+    (toxiclf.training.counterfactual_pairs.CounterfactualPairs) and `alpha_clp` > 0, each training step also scores a
+    few pairs of a benign sentence naming a group and its twin naming another, and adds `alpha_clp` times the mean
+    absolute gap of their toxic log-odds. The pairs carry no label: only their difference is taught.
     """
 
     def __init__(
         self, *args, teacher, temperature=2.0, alpha_ce=1 / 3, alpha_kl=1 / 3, alpha_cos=1 / 3, layer_map=None,
-        **kwargs,
+        counterfactual_pairs=None, alpha_clp=0.0, **kwargs,
     ):  # fmt: skip
         super().__init__(*args, **kwargs)
         # The teacher is not the Trainer's model: never in the optimizer, never wrapped by DDP.
@@ -38,6 +43,9 @@ class DistillationTrainer(Trainer):
         self.temperature = temperature
         self.alpha_ce, self.alpha_kl, self.alpha_cos = alpha_ce, alpha_kl, alpha_cos
         self.layer_map = layer_map
+        if alpha_clp and counterfactual_pairs is None:
+            raise ValueError("alpha_clp > 0 needs counterfactual_pairs")
+        self.counterfactual_pairs, self.alpha_clp = counterfactual_pairs, alpha_clp
         # Our loss is a mean per batch and ignores num_items_in_batch; without this flag the Trainer would
         # rescale it under gradient accumulation as if it were a sum.
         self.model_accepts_loss_kwargs = False
@@ -62,12 +70,23 @@ class DistillationTrainer(Trainer):
             if "row_weight" in inputs:
                 row_loss = inputs["row_weight"].float() * row_loss
             loss = row_loss.mean() + self.alpha_cos * cos
-            self._remember_terms(ce=ce.mean(), kl=kl.mean(), cos=cos)
+            terms = {"ce": ce.mean(), "kl": kl.mean(), "cos": cos}
+            if self.alpha_clp:
+                terms["clp"] = self._pair_gap(model)
+                loss = loss + self.alpha_clp * terms["clp"]
+            self._remember_terms(**terms)
         else:
             loss = ce.mean()  # evaluation reports plain CE, comparable across methods
         # Only the logits go back: hidden states would be gathered as predictions during evaluation.
         outputs = SequenceClassifierOutput(loss=loss, logits=student.logits)
         return (loss, outputs) if return_outputs else loss
+
+    def _pair_gap(self, model):
+        """The logit-pairing term on the next batch of counterfactual pairs (texts first, then their twins)."""
+        pairs = self.counterfactual_pairs.next_batch(self.args.device)
+        logits = model(**pairs).logits
+        half = logits.shape[0] // 2
+        return logit_pair_gap(logits[:half], logits[half:])
 
     def _teacher_terms(self, features, student, stored_logits=None):
         """(KL to the teacher's softened logits per row, mean hidden-state cosine loss)."""

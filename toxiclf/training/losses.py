@@ -41,3 +41,11 @@ def adjust_to_labels(logits: np.ndarray, labels, rows: range) -> tuple[np.ndarra
     wrong[chosen] = logits[chosen].argmax(axis=1) != np.asarray(labels)[chosen]
     logits[wrong] = logits[wrong][:, ::-1]
     return logits, int(wrong.sum())
+
+
+def logit_pair_gap(logits: torch.Tensor, twin_logits: torch.Tensor) -> torch.Tensor:
+    """Counterfactual logit pairing (Garg et al., 2019): the mean absolute difference of the toxic log-odds
+    (logit 1 - logit 0) of each text and its counterfactual twin. Zero when the model scores every pair alike."""
+    log_odds = logits[:, 1].float() - logits[:, 0].float()
+    twin_log_odds = twin_logits[:, 1].float() - twin_logits[:, 0].float()
+    return (log_odds - twin_log_odds).abs().mean()

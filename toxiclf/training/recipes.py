@@ -279,7 +279,8 @@ def commands(recipe: Recipe, run_dir: Path, recipes: dict[str, Recipe], dry_run:
             # Stored soft labels fit the whole data's rows alone: the dry run scores the parent on its own rows.
             dry_labels = Path(run_dir) / DRY_RUN_SOFT_LABELS / f"{recipe.name}.npz"
             rows = {key: value for key, value in args.items() if key in field_names(RowArguments)}
-            teacher = wired.get("student_init") or wired["teacher"]
+            # The parent, or the model the args start from (a student of a shipped folder), or the teacher
+            teacher = wired.get("student_init") or args.get("student_init") or wired.get("teacher") or args["teacher"]
             scoring = {"teachers": [teacher], **rows, **DRY_RUN_SOFT_LABEL_ARGS, "output": str(dry_labels)}
             before.append([*STEPS["toxiclf.training.soft_labels"].command, *as_flags(scoring)])
             args.pop("soft_labels", None)
