@@ -16,6 +16,7 @@ import logging
 import os
 import signal
 import socket
+import sys
 import threading
 import time
 
@@ -31,6 +32,10 @@ logger = logging.getLogger(__name__)
 CONNECTION_LIMIT = 1000
 CHANNEL_TIMEOUT_SECONDS = 30
 GRACE_SECONDS = 30
+# Python lets a thread hold the interpreter for 5 ms before a waiting one may run. While one request's thread reads
+# a 20,000-character text in Python (the disguise reading), /healthz and the small requests queue behind it in 5 ms
+# slices; 1 ms slices let them through (the long-text load test: docs/serving.md).
+SWITCH_INTERVAL_MS = 1.0
 
 
 class InFlight:
@@ -147,6 +152,9 @@ def parse_args(argv=None):
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8000)), help="port (0: any free one)")
     # More threads than the model's queue (32 waiting): /healthz and the 503s of a full queue always find a thread.
     parser.add_argument("--threads", type=int, default=48, help="waitress worker threads")
+    parser.add_argument("--switch-interval-ms", type=float, default=SWITCH_INTERVAL_MS, metavar="MS",
+                        help="how long one Python thread may hold the interpreter before a waiting one runs "
+                        f"(sys.setswitchinterval; default {SWITCH_INTERVAL_MS:g}, Python's own is 5)")  # fmt: skip
     parser.add_argument("--grace", type=float, default=GRACE_SECONDS, help="seconds to finish requests on SIGTERM")
     parser.add_argument("--no-metrics", dest="metrics", action="store_false", default=None,
                         help="no /metrics and nothing counted (default: on, unless TOXICLF_METRICS=0)")  # fmt: skip
@@ -177,6 +185,9 @@ def main(argv=None):
     settings = (("MODEL_DIR", args.model), ("BACKEND", args.backend), ("METRICS", args.metrics),
                 ("LOG_TEXTS", args.log_texts))  # fmt: skip
     config = {key: value for key, value in settings if value is not None}
+    if args.switch_interval_ms <= 0:
+        raise SystemExit(f"error: --switch-interval-ms must be positive, got {args.switch_interval_ms}")
+    sys.setswitchinterval(args.switch_interval_ms / 1000)
     run(create_app(config), args.host, args.port, args.threads, args.grace)
 
 

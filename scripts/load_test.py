@@ -194,6 +194,7 @@ def parse_args(argv=None):
     parser.add_argument("--seconds", type=float, default=60, help=f"test duration (at most {MAX_SECONDS})")
     parser.add_argument("--concurrency", type=int, default=16, help=f"client threads (at most {MAX_CONCURRENCY})")
     parser.add_argument("--server-threads", type=int, default=48, help="waitress worker threads")
+    parser.add_argument("--switch-interval-ms", type=float, help="the server's --switch-interval-ms (default: its own)")
     parser.add_argument("--heavy-clients", type=int, default=0, help="clients sending maximum-size requests")
     parser.add_argument("--explain-clients", type=int, default=0, help="clients asking for explanations")
     long_help = f"clients sending {LONG_TEXTS} texts of {LONG_CHARS:,} characters without spaces"
@@ -225,7 +226,8 @@ def run_load(args, comments, metrics: bool) -> dict:
     server_log = tempfile.TemporaryFile(mode="w+")
     server = subprocess.Popen(
         [sys.executable, "-m", "app.serve", "--model", str(args.model), "--backend", args.backend,
-         "--port", str(port), "--threads", str(args.server_threads), *([] if metrics else ["--no-metrics"])],
+         "--port", str(port), "--threads", str(args.server_threads), *([] if metrics else ["--no-metrics"]),
+         *(["--switch-interval-ms", str(args.switch_interval_ms)] if args.switch_interval_ms else [])],
         cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=server_log,
     )  # fmt: skip
     try:
@@ -268,7 +270,8 @@ def run_load(args, comments, metrics: bool) -> dict:
     return {
         "model": health["model"],
         "backend": health.get("backend"),
-        "server": f"waitress, {args.server_threads} threads",
+        "server": f"waitress, {args.server_threads} threads"
+        + (f", switch interval {args.switch_interval_ms:g} ms" if args.switch_interval_ms else ""),
         "metrics": metrics,
         "seconds": round(elapsed, 1),
         "concurrency": concurrency,

@@ -3,6 +3,7 @@ and one JSON log line per request that never holds a comment unless the operator
 
 import json
 import logging
+import sys
 import threading
 import time
 import urllib.error
@@ -217,6 +218,22 @@ def test_a_mistyped_switch_is_one_line(monkeypatch):
     monkeypatch.setenv("TOXICLF_METRICS", "maybe")
     with pytest.raises(SystemExit, match=r"^error: TOXICLF_METRICS='maybe': use 1 or 0$"):
         main(["--port", "0"])
+
+
+def test_the_server_shortens_the_interpreter_switch_interval_and_refuses_a_bad_one(monkeypatch):
+    from app import serve
+
+    assert serve.parse_args([]).switch_interval_ms == 1.0
+    with pytest.raises(SystemExit, match=r"^error: --switch-interval-ms must be positive, got 0.0$"):
+        serve.main(["--port", "0", "--switch-interval-ms", "0"])
+    ran, before = [], sys.getswitchinterval()
+    monkeypatch.setattr(serve, "run", lambda *args: ran.append(sys.getswitchinterval()))
+    monkeypatch.setattr(serve, "create_app", lambda config: None)
+    try:
+        serve.main(["--port", "0", "--switch-interval-ms", "2"])
+    finally:
+        sys.setswitchinterval(before)
+    assert ran == [0.002]
 
 
 @pytest.mark.parametrize(
